@@ -1,0 +1,11 @@
+/* The verbs of the nbmount program; each parses its own arguments and returns the exit code. */
+#pragma once
+
+#define EXIT_REFUSED 1 /* the plan refuses a mount */
+#define EXIT_INVALID 2 /* an input, the config or the command line is invalid */
+
+int cmd_plan(int argc, char **argv);
+int cmd_validate(int argc, char **argv);
+
+/* Prints "nbmount: MESSAGE" on stderr. */
+void print_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -1,0 +1,75 @@
+/* nbmount: the OCI hook and the operator's CLI. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "util.h"
+
+static const char usage_text[] =
+        "Usage: nbmount COMMAND [OPTIONS]\n"
+        "\n"
+        "Gives notebook containers their storage: /notebooks, /storage and /datasets/NAME.\n"
+        "\n"
+        "Commands:\n"
+        "  plan       show what a notebook container would mount, and why not\n"
+        "  validate   check a node config, grants, settings.yaml or config.json file\n"
+        "\n"
+        "Options:\n"
+        "  -h, --help     show this help (nbmount COMMAND --help for a command's)\n"
+        "  -V, --version  show the version\n"
+        "\n"
+        "Exit status: 0 success, 1 a mount is refused, 2 invalid input, config or usage.\n";
+
+static const struct command {
+        const char *name;
+        int (*run)(int argc, char **argv);
+} commands[] = {
+        { "plan", cmd_plan },
+        { "validate", cmd_validate },
+};
+
+void print_error(const char *fmt, ...) {
+        va_list ap;
+
+        fputs("nbmount: ", stderr);
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fputc('\n', stderr);
+}
+
+/* The hook runs as root from runtimes we do not control: start from a known state. */
+static void sanitize_process(void) {
+        clearenv();
+        umask(022);
+        if (syscall(SYS_close_range, 3U, ~0U, 0U) < 0)
+                for (int fd = 3; fd < 1024; fd++)
+                        close(fd);
+}
+
+int main(int argc, char **argv) {
+        sanitize_process();
+        if (argc < 2) {
+                fputs(usage_text, stderr);
+                return EXIT_INVALID;
+        }
+        if (streq(argv[1], "-h") || streq(argv[1], "--help")) {
+                fputs(usage_text, stdout);
+                return 0;
+        }
+        if (streq(argv[1], "-V") || streq(argv[1], "--version")) {
+                printf("nbmount %s\n", NBMOUNT_VERSION);
+                return 0;
+        }
+        for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+                if (streq(argv[1], commands[i].name))
+                        return commands[i].run(argc - 1, argv + 1);
+        print_error("unknown command \"%s\"; see nbmount --help", argv[1]);
+        return EXIT_INVALID;
+}

@@ -1,0 +1,169 @@
+#include "inputs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "util.h"
+
+static int sys_openat2(int dirfd, const char *path, struct open_how *how) {
+        return (int) syscall(SYS_openat2, dirfd, path, how, sizeof(*how));
+}
+
+int open_beneath(const char *root_dir, const char *relative, int flags, struct nb_error *err) {
+        struct open_how how = {
+                .flags = (uint64_t) (flags | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW),
+                .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+        };
+        _cleanup_close_ int root_fd = -1;
+        int fd;
+
+        root_fd = open(root_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (root_fd < 0)
+                return nb_fail(err, errno, "%s: cannot open: %s", root_dir, strerror(errno));
+        fd = sys_openat2(root_fd, relative, &how);
+        if (fd >= 0)
+                return fd;
+        if (errno == ELOOP || errno == EXDEV)
+                return nb_fail(err, errno,
+                               "%s/%s: a symlink is in the path; nbmount never follows symlinks here, replace it with a real file or folder",
+                               root_dir, relative);
+        return nb_fail(err, errno, "%s/%s: cannot open: %s", root_dir, relative, strerror(errno));
+}
+
+int node_config_load_path(const char *path, struct node_config *ret, struct nb_error *err) {
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+
+        if (fd < 0)
+                return nb_fail(err, errno, "%s: cannot open the node config: %s%s", path, strerror(errno),
+                               errno == ENOENT ? "; write one (see nbmount-node.yaml(5)) or pass --config FILE" : "");
+        return node_config_load_fd(fd, path, ret, err);
+}
+
+int oci_config_load_bundle(const char *bundle, struct container_identity *ret, struct nb_error *err) {
+        _cleanup_close_ int bundle_fd = open(bundle, O_PATH | O_DIRECTORY | O_CLOEXEC), fd = -1;
+        char file[sizeof(nb_path) + 16];
+
+        snprintf(file, sizeof(file), "%s/config.json", bundle);
+        if (bundle_fd < 0)
+                return nb_fail(err, errno, "%s: cannot open the bundle: %s", bundle, strerror(errno));
+        fd = openat(bundle_fd, "config.json", O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
+        if (fd < 0)
+                return nb_fail(err, errno, "%s: cannot open: %s", file, strerror(errno));
+        return oci_config_load_fd(fd, file, ret, err);
+}
+
+static int load_team_grants(const struct node_config *config, const char *team, struct team_grants *ret,
+                            struct nb_error *err) {
+        _cleanup_close_ int fd = -1;
+        char relative[NB_NAME_MAX + 8], file[sizeof(nb_path) + sizeof(relative) + 2];
+
+        snprintf(relative, sizeof(relative), "%s.json", team);
+        snprintf(file, sizeof(file), "%s/%s", config->grants_dir, relative);
+        fd = open_beneath(config->grants_dir, relative, O_RDONLY | O_NONBLOCK, err);
+        if (fd == -ENOENT)
+                return nb_fail(err, ENOENT,
+                               "%s: team %s has no grants; the control plane writes this file when the team is created",
+                               file, team);
+        if (fd < 0)
+                return fd;
+        return grants_load_fd(fd, file, team, ret, err);
+}
+
+static int load_public_grants(const struct node_config *config, struct team_grants *ret, struct nb_error *err) {
+        _cleanup_close_ int fd = -1;
+        char file[sizeof(nb_path) + 16];
+
+        snprintf(file, sizeof(file), "%s/public.json", config->grants_dir);
+        fd = open_beneath(config->grants_dir, "public.json", O_RDONLY | O_NONBLOCK, err);
+        if (fd == -ENOENT)
+                return 0; /* no public datasets on this node */
+        if (fd < 0)
+                return fd;
+        return public_grants_load_fd(fd, file, ret, err);
+}
+
+/* settings.yaml is optional; a notebook folder that does not exist yet has none. */
+static int load_settings(const struct node_config *config, const struct container_identity *id,
+                         struct settings *ret, struct nb_error *err) {
+        _cleanup_close_ int fd = -1;
+        char relative[2 * NB_NAME_MAX + 32], file[NB_PATH_MAX + sizeof(relative) + 2];
+
+        snprintf(relative, sizeof(relative), "%s/%s/%s", id->team, id->notebook, SETTINGS_RELATIVE_PATH);
+        snprintf(file, sizeof(file), "%s/%s", config->notebooks_root, relative);
+        ret->n_mounts = 0;
+        fd = open_beneath(config->notebooks_root, relative, O_RDONLY | O_NONBLOCK, err);
+        if (fd == -ENOENT || fd == -ENOTDIR)
+                return 0;
+        if (fd < 0)
+                return fd;
+        return settings_load_fd(fd, file, ret, err);
+}
+
+static bool notebook_has_checkpoints(const struct node_config *config, const struct container_identity *id) {
+        _cleanup_close_ int notebook_fd = -1;
+        char relative[2 * NB_NAME_MAX + 4];
+        struct stat st;
+
+        snprintf(relative, sizeof(relative), "%s/%s", id->team, id->notebook);
+        notebook_fd = open_beneath(config->notebooks_root, relative, O_PATH | O_DIRECTORY, NULL);
+        if (notebook_fd < 0)
+                return false;
+        return fstatat(notebook_fd, "checkpoints", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+}
+
+static enum secret_state find_secret(const struct node_config *config, const char *team, const char *name) {
+        _cleanup_close_ int fd = -1;
+        char relative[2 * NB_NAME_MAX + 4];
+        struct stat st;
+
+        snprintf(relative, sizeof(relative), "%s/%s", team, name);
+        fd = open_beneath(config->secrets_dir, relative, O_PATH, NULL);
+        if (fd == -ELOOP || fd == -EXDEV)
+                return SECRET_NOT_A_FILE;
+        if (fd < 0 || fstat(fd, &st) < 0)
+                return SECRET_MISSING;
+        if (!S_ISREG(st.st_mode))
+                return SECRET_NOT_A_FILE;
+        if (st.st_uid != 0 || ((st.st_mode & 07777) != 0600 && (st.st_mode & 07777) != 0400))
+                return SECRET_UNSAFE;
+        return SECRET_PRESENT;
+}
+
+int gather_inputs(const struct node_config *config, const struct container_identity *identity,
+                  struct gathered_inputs *ret, struct nb_error *err) {
+        int r;
+
+        if ((r = load_team_grants(config, identity->team, &ret->team, err)) < 0 ||
+            (r = load_public_grants(config, &ret->public_datasets, err)) < 0 ||
+            (r = load_settings(config, identity, &ret->settings, err)) < 0)
+                return r;
+        for (size_t i = 0; i < ret->settings.n_mounts; i++)
+                if (ret->settings.mounts[i].secret_name[0])
+                        ret->secret_states[i] = find_secret(config, identity->team, ret->settings.mounts[i].secret_name);
+        ret->notebook_has_checkpoints = notebook_has_checkpoints(config, identity);
+        return 0;
+}
+
+void gathered_inputs_done(struct gathered_inputs *in) {
+        team_grants_done(&in->team);
+        team_grants_done(&in->public_datasets);
+}
+
+void plan_inputs_from(struct plan_inputs *ret, const struct node_config *config,
+                      const struct container_identity *identity, const struct gathered_inputs *in) {
+        *ret = (struct plan_inputs) {
+                .config = config,
+                .identity = identity,
+                .team = &in->team,
+                .public_datasets = &in->public_datasets,
+                .settings = &in->settings,
+                .notebook_has_checkpoints = in->notebook_has_checkpoints,
+                .secret_states = in->secret_states,
+        };
+}

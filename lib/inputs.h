@@ -1,0 +1,35 @@
+/* Gathers what a plan is decided from, reading every file safely: no symlink in a path that a user
+ * or the control plane writes is followed, every fd is O_CLOEXEC, FIFOs and devices are refused. */
+#pragma once
+
+#include "error.h"
+#include "grants.h"
+#include "nodeconfig.h"
+#include "ociconfig.h"
+#include "plan.h"
+#include "settings.h"
+
+/* Everything plan_build() needs, owned. */
+struct gathered_inputs {
+        struct team_grants team;
+        struct team_grants public_datasets;
+        struct settings settings;
+        enum secret_state secret_states[SETTINGS_MAX_MOUNTS];
+        bool notebook_has_checkpoints;
+};
+
+int node_config_load_path(const char *path, struct node_config *ret, struct nb_error *err);
+int oci_config_load_bundle(const char *bundle, struct container_identity *ret, struct nb_error *err);
+
+/* Opens ROOT_DIR/RELATIVE for reading with RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS. */
+int open_beneath(const char *root_dir, const char *relative, int flags, struct nb_error *err);
+
+/* Loads grants, public datasets, settings.yaml and the facts about secrets and the notebook folder.
+ * *ret must be zeroed by the caller; release with gathered_inputs_done(). */
+int gather_inputs(const struct node_config *config, const struct container_identity *identity,
+                  struct gathered_inputs *ret, struct nb_error *err);
+void gathered_inputs_done(struct gathered_inputs *in);
+
+/* Points a plan_inputs at gathered data. */
+void plan_inputs_from(struct plan_inputs *ret, const struct node_config *config,
+                      const struct container_identity *identity, const struct gathered_inputs *in);

@@ -1,0 +1,364 @@
+#include "jsonfile.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "textfile.h"
+#include "util.h"
+#include "values.h"
+
+/* A cursor over text that json-c has already accepted, so it needs no error handling. */
+struct jcursor {
+        const char *text;
+        size_t pos;
+};
+
+static void skip_space(struct jcursor *j) {
+        while (strchr(" \t\r\n", j->text[j->pos]) && j->text[j->pos])
+                j->pos++;
+}
+
+static void skip_string(struct jcursor *j) {
+        for (j->pos++; j->text[j->pos] && j->text[j->pos] != '"'; j->pos++)
+                if (j->text[j->pos] == '\\')
+                        j->pos++;
+        j->pos++;
+}
+
+static void skip_value(struct jcursor *j) {
+        int depth = 0;
+
+        skip_space(j);
+        if (j->text[j->pos] == '"') {
+                skip_string(j);
+                return;
+        }
+        if (j->text[j->pos] != '{' && j->text[j->pos] != '[') {
+                while (!strchr(",}] \t\r\n", j->text[j->pos]))
+                        j->pos++;
+                return;
+        }
+        do {
+                char ch = j->text[j->pos];
+
+                if (ch == '"') {
+                        skip_string(j);
+                        continue;
+                }
+                if (ch == '{' || ch == '[')
+                        depth++;
+                else if (ch == '}' || ch == ']')
+                        depth--;
+                j->pos++;
+        } while (depth > 0 && j->text[j->pos]);
+}
+
+/* Compares the raw key at the cursor (a string token) with a JSON pointer token of length n. */
+static bool key_equals(const struct jcursor *j, const char *token, size_t n) {
+        const char *key = j->text + j->pos + 1;
+        size_t i = 0, k = 0;
+
+        for (; i < n; i++, k++) {
+                char want = token[i];
+
+                if (want == '~' && i + 1 < n)
+                        want = token[++i] == '1' ? '/' : '~';
+                if (key[k] != want)
+                        return false;
+        }
+        return key[k] == '"';
+}
+
+/* Moves the cursor to the member `token` of the object, or item `token` of the array, at the cursor. */
+static bool step_into(struct jcursor *j, const char *token, size_t n, size_t *ret_item_pos) {
+        bool is_object = j->text[j->pos] == '{';
+        unsigned long index = strtoul(token, NULL, 10);
+
+        j->pos++;
+        for (unsigned long i = 0;; i++) {
+                skip_space(j);
+                if (j->text[j->pos] == '}' || j->text[j->pos] == ']' || !j->text[j->pos])
+                        return false;
+                *ret_item_pos = j->pos;
+                if (is_object) {
+                        bool match = key_equals(j, token, n);
+
+                        skip_string(j);
+                        skip_space(j);
+                        j->pos++; /* ':' */
+                        skip_space(j);
+                        if (match)
+                                return true;
+                } else if (i == index) {
+                        return true;
+                }
+                skip_value(j);
+                skip_space(j);
+                if (j->text[j->pos] == ',')
+                        j->pos++;
+        }
+}
+
+void json_locate(const char *text, const char *pointer, unsigned *ret_line, unsigned *ret_column) {
+        struct jcursor j = { .text = text };
+        size_t found = 0;
+
+        skip_space(&j);
+        found = j.pos;
+        while (*pointer == '/') {
+                const char *token = pointer + 1;
+                size_t n = strcspn(token, "/"), item_pos;
+
+                if (j.text[j.pos] != '{' && j.text[j.pos] != '[')
+                        break;
+                if (!step_into(&j, token, n, &item_pos))
+                        break;
+                found = item_pos;
+                pointer = token + n;
+        }
+        text_position(text, found, ret_line, ret_column);
+}
+
+static int remember_key(size_t **keys, size_t *n_keys, size_t key_pos, const char *file, struct nb_error *err) {
+        size_t *grown = reallocarray(*keys, *n_keys + 1, sizeof(**keys));
+
+        if (!grown)
+                return nb_fail(err, ENOMEM, "%s: out of memory", file);
+        grown[(*n_keys)++] = key_pos;
+        *keys = grown;
+        return 0;
+}
+
+/* Fails at the first object member whose raw key repeats an earlier key of the same object. */
+static int find_duplicate_key(struct jcursor *j, const char *file, struct nb_error *err) {
+        char open = j->text[j->pos];
+        _cleanup_free_ size_t *keys = NULL;
+        size_t n_keys = 0;
+        int r;
+
+        if (open != '{' && open != '[') {
+                skip_value(j);
+                return 0;
+        }
+        for (j->pos++;;) {
+                skip_space(j);
+                if (j->text[j->pos] == '}' || j->text[j->pos] == ']') {
+                        j->pos++;
+                        return 0;
+                }
+                if (open == '{') {
+                        size_t key_pos = j->pos, key_len;
+
+                        skip_string(j);
+                        key_len = j->pos - key_pos;
+                        for (size_t k = 0; k < n_keys; k++)
+                                if (strncmp(j->text + keys[k], j->text + key_pos, key_len) == 0 &&
+                                    j->text[keys[k] + key_len - 1] == '"') {
+                                        unsigned line, column;
+
+                                        text_position(j->text, key_pos, &line, &column);
+                                        return nb_fail_at(err, file, line, column,
+                                                          "duplicate key %.*s; keep only one", (int) key_len,
+                                                          j->text + key_pos);
+                                }
+                        if ((r = remember_key(&keys, &n_keys, key_pos, file, err)) < 0)
+                                return r;
+                        skip_space(j);
+                        j->pos++; /* ':' */
+                        skip_space(j);
+                }
+                if ((r = find_duplicate_key(j, file, err)) < 0)
+                        return r;
+                skip_space(j);
+                if (j->text[j->pos] == ',')
+                        j->pos++;
+        }
+}
+
+int json_parse_strict(const char *text, size_t len, const char *file, struct json_object **ret,
+                      struct nb_error *err) {
+        _cleanup_(json_object_putp) struct json_object *root = NULL;
+        struct json_tokener *tok;
+        enum json_tokener_error jerr;
+        struct jcursor j = { .text = text };
+        size_t end;
+        unsigned line, column;
+        int r;
+
+        if ((r = text_check_utf8(text, len, file, err)) < 0)
+                return r;
+        tok = json_tokener_new();
+        if (!tok)
+                return nb_fail(err, ENOMEM, "%s: out of memory", file);
+        json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+        root = json_tokener_parse_ex(tok, text, (int) len);
+        jerr = json_tokener_get_error(tok);
+        end = json_tokener_get_parse_end(tok);
+        json_tokener_free(tok);
+        if (jerr == json_tokener_continue)
+                jerr = json_tokener_error_parse_eof;
+        if (jerr != json_tokener_success) {
+                text_position(text, end, &line, &column);
+                return nb_fail_at(err, file, line, column, "invalid JSON: %s", json_tokener_error_desc(jerr));
+        }
+        j.pos = end;
+        skip_space(&j);
+        if (j.pos < len) {
+                text_position(text, j.pos, &line, &column);
+                return nb_fail_at(err, file, line, column, "invalid JSON: data after the end of the value");
+        }
+        j.pos = 0;
+        skip_space(&j);
+        if ((r = find_duplicate_key(&j, file, err)) < 0)
+                return r;
+        *ret = TAKE_PTR(root);
+        return 0;
+}
+
+int jfail(const struct jctx *c, const char *pointer, const char *fmt, ...) {
+        char text[NB_ERROR_MAX];
+        unsigned line, column;
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(text, sizeof(text), fmt, ap);
+        va_end(ap);
+        json_locate(c->text, pointer, &line, &column);
+        return nb_fail_at(c->err, c->file, line, column, "%s", text);
+}
+
+static const char *json_type_phrase(struct json_object *value) {
+        switch (json_object_get_type(value)) {
+        case json_type_null:
+                return "null";
+        case json_type_boolean:
+                return "a boolean";
+        case json_type_int:
+                return "an integer";
+        case json_type_double:
+                return "a number";
+        case json_type_string:
+                return "a string";
+        case json_type_array:
+                return "an array";
+        default:
+                return "an object";
+        }
+}
+
+int jexpect_object(const struct jctx *c, struct json_object *value, const char *pointer, const char *what) {
+        if (json_object_is_type(value, json_type_object))
+                return 0;
+        return jfail(c, pointer, "%s must be an object, not %s", what, json_type_phrase(value));
+}
+
+static bool in_list(const char *const *list, const char *s) {
+        for (size_t i = 0; list[i]; i++)
+                if (streq(list[i], s))
+                        return true;
+        return false;
+}
+
+int jcheck_keys(const struct jctx *c, struct json_object *obj, const char *pointer, const char *what,
+                const char *const *allowed, const char *const *required) {
+        char member[512], list[512] = "";
+        size_t used = 0;
+
+        json_object_object_foreach(obj, key, value) {
+                (void) value;
+                if (in_list(allowed, key))
+                        continue;
+                for (size_t i = 0; allowed[i] && used < sizeof(list); i++)
+                        used += (size_t) snprintf(list + used, sizeof(list) - used, "%s%s", i ? ", " : "", allowed[i]);
+                snprintf(member, sizeof(member), "%s/%.64s", pointer, key);
+                return jfail(c, member, "unknown key \"%.64s\" in %s (allowed: %s)", key, what, list);
+        }
+        for (size_t i = 0; required && required[i]; i++)
+                if (!json_object_object_get_ex(obj, required[i], NULL))
+                        return jfail(c, pointer, "%s is missing \"%s\"; add it", what, required[i]);
+        return 0;
+}
+
+static int check_string(const struct jctx *c, struct json_object *value, const char *pointer, const char *label,
+                        size_t size, const char *(*problem)(const char *)) {
+        const char *s, *why;
+
+        if (!json_object_is_type(value, json_type_string))
+                return jfail(c, pointer, "%s must be a string, not %s", label, json_type_phrase(value));
+        s = json_object_get_string(value);
+        if (strlen(s) != (size_t) json_object_get_string_len(value))
+                return jfail(c, pointer, "%s contains a NUL character; remove it", label);
+        if (strlen(s) >= size)
+                return jfail(c, pointer, "%s is longer than %zu bytes; shorten it", label, size - 1);
+        if (problem && (why = problem(s)))
+                return jfail(c, pointer, "%s \"%.64s\" %s", label, s, why);
+        return 0;
+}
+
+int jget_string(const struct jctx *c, struct json_object *obj, const char *pointer, const char *key, char *out,
+                size_t size, const char *(*problem)(const char *)) {
+        struct json_object *value;
+        char member[512], label[96];
+        int r;
+
+        if (!json_object_object_get_ex(obj, key, &value))
+                return 0;
+        snprintf(member, sizeof(member), "%s/%s", pointer, key);
+        snprintf(label, sizeof(label), "\"%s\"", key);
+        if ((r = check_string(c, value, member, label, size, problem)) < 0)
+                return r;
+        snprintf(out, size, "%s", json_object_get_string(value));
+        return 1;
+}
+
+int jget_bool(const struct jctx *c, struct json_object *obj, const char *pointer, const char *key, bool *out) {
+        struct json_object *value;
+        char member[512];
+
+        if (!json_object_object_get_ex(obj, key, &value))
+                return 0;
+        snprintf(member, sizeof(member), "%s/%s", pointer, key);
+        if (!json_object_is_type(value, json_type_boolean))
+                return jfail(c, member, "\"%s\" must be true or false, not %s", key, json_type_phrase(value));
+        *out = json_object_get_boolean(value);
+        return 1;
+}
+
+int jget_name_array(const struct jctx *c, struct json_object *obj, const char *pointer, const char *key,
+                    size_t min_items, size_t max_items, nb_name **ret_names, size_t *ret_n) {
+        _cleanup_free_ nb_name *names = NULL;
+        struct json_object *array;
+        char member[512], item[560], label[96];
+        size_t n;
+        int r;
+
+        if (!json_object_object_get_ex(obj, key, &array))
+                return 0;
+        snprintf(member, sizeof(member), "%s/%s", pointer, key);
+        if (!json_object_is_type(array, json_type_array))
+                return jfail(c, member, "\"%s\" must be an array of names, not %s", key, json_type_phrase(array));
+        n = json_object_array_length(array);
+        if (n < min_items || n > max_items)
+                return jfail(c, member, "\"%s\" must have %zu to %zu items, not %zu", key, min_items, max_items, n);
+        names = calloc(n ? n : 1, sizeof(*names));
+        if (!names)
+                return nb_fail(c->err, ENOMEM, "%s: out of memory", c->file);
+        for (size_t i = 0; i < n; i++) {
+                struct json_object *value = json_object_array_get_idx(array, i);
+
+                snprintf(item, sizeof(item), "%s/%zu", member, i);
+                snprintf(label, sizeof(label), "\"%s\" item", key);
+                if ((r = check_string(c, value, item, label, sizeof(names[i]), name_problem)) < 0)
+                        return r;
+                name_copy(names[i], json_object_get_string(value));
+                for (size_t k = 0; k < i; k++)
+                        if (streq(names[k], names[i]))
+                                return jfail(c, item, "\"%s\" lists \"%s\" twice; keep only one", key, names[i]);
+        }
+        *ret_names = TAKE_PTR(names);
+        *ret_n = n;
+        return 1;
+}

@@ -1,0 +1,212 @@
+#include "nodeconfig.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "textfile.h"
+#include "util.h"
+#include "yamlget.h"
+
+static const struct plan_allowance default_plans[] = {
+        { "free", 5000000000ULL, 5000000000ULL },
+        { "pro", 15000000000ULL, 15000000000ULL },
+        { "growth", 50000000000ULL, 50000000000ULL },
+        { "enterprise", NB_SIZE_UNLIMITED, NB_SIZE_UNLIMITED },
+};
+
+static void set_defaults(struct node_config *c) {
+        memset(c, 0, sizeof(*c));
+        snprintf(c->notebooks_root, sizeof(nb_path), "/srv/nbmount/notebooks");
+        snprintf(c->storage_root, sizeof(nb_path), "/srv/nbmount/storage");
+        snprintf(c->datasets_root, sizeof(nb_path), "/srv/nbmount/datasets");
+        snprintf(c->grants_dir, sizeof(nb_path), "/etc/nbmount/grants");
+        snprintf(c->secrets_dir, sizeof(nb_path), "/etc/nbmount/secrets");
+        snprintf(c->state_dir, sizeof(nb_path), "/var/lib/nbmount");
+        snprintf(c->mountd_socket, sizeof(nb_path), "/run/nbmount/mountd.sock");
+        c->n_plans = ARRAY_SIZE(default_plans);
+        memcpy(c->plans, default_plans, sizeof(default_plans));
+        c->price_per_gb_month = 0.29;
+        c->overage_cap_bytes = 1000ULL * 1000 * 1000 * 1000;
+        c->quota_enforce = QUOTA_REQUIRED;
+}
+
+static int get_size(const struct yctx *c, const struct ynode *map, const char *key, uint64_t *out) {
+        const struct ynode *value = ymap_get(map, key);
+        const char *problem = NULL;
+
+        if (!value)
+                return 0;
+        if (value->kind != YNODE_SCALAR || yscalar_type(value) != YSCALAR_STRING)
+                return nb_fail_at(c->err, c->file, value->line, value->column,
+                                  "\"%s\" must be a size like 15GB or unlimited, not %s", key, ynode_describe(value));
+        if (size_parse(value->scalar, out, &problem) < 0)
+                return nb_fail_at(c->err, c->file, value->line, value->column, "\"%s\" \"%.64s\" %s", key,
+                                  value->scalar, problem);
+        return 1;
+}
+
+static int parse_roots(const struct yctx *c, const struct ynode *roots, struct node_config *ret) {
+        static const char *const keys[] = { "notebooks", "storage", "datasets", NULL };
+        int r;
+
+        if ((r = yexpect_map(c, roots, "\"roots\"")) < 0 || (r = ycheck_keys(c, roots, "\"roots\"", keys)) < 0 ||
+            (r = yget_string(c, roots, "notebooks", ret->notebooks_root, sizeof(nb_path), path_problem)) < 0 ||
+            (r = yget_string(c, roots, "storage", ret->storage_root, sizeof(nb_path), path_problem)) < 0 ||
+            (r = yget_string(c, roots, "datasets", ret->datasets_root, sizeof(nb_path), path_problem)) < 0)
+                return r;
+        return 0;
+}
+
+static int parse_plan(const struct yctx *c, const struct ynode *key, const struct ynode *value,
+                      struct plan_allowance *ret) {
+        static const char *const keys[] = { "storage", "notebook", NULL };
+        char what[96];
+        int r;
+
+        if ((r = ycheck_string(c, key, "plan name", sizeof(nb_name), name_problem)) < 0)
+                return r;
+        snprintf(what, sizeof(what), "plan \"%s\"", key->scalar);
+        if ((r = yexpect_map(c, value, what)) < 0 || (r = ycheck_keys(c, value, what, keys)) < 0 ||
+            (r = yrequire(c, value, what, "storage")) < 0 || (r = yrequire(c, value, what, "notebook")) < 0 ||
+            (r = get_size(c, value, "storage", &ret->storage_bytes)) < 0 ||
+            (r = get_size(c, value, "notebook", &ret->notebook_bytes)) < 0)
+                return r;
+        name_copy(ret->name, key->scalar);
+        return 0;
+}
+
+static int parse_plans(const struct yctx *c, const struct ynode *plans, struct node_config *ret) {
+        int r;
+
+        if ((r = yexpect_map(c, plans, "\"plans\"")) < 0)
+                return r;
+        if (plans->n_items == 0 || plans->n_items > NODE_MAX_PLANS)
+                return nb_fail_at(c->err, c->file, plans->line, plans->column,
+                                  "\"plans\" must list 1 to %d plans, not %zu", NODE_MAX_PLANS, plans->n_items);
+        for (size_t i = 0; i < plans->n_items; i++)
+                if ((r = parse_plan(c, plans->keys[i], plans->values[i], &ret->plans[i])) < 0)
+                        return r;
+        ret->n_plans = plans->n_items;
+        return 0;
+}
+
+static int parse_billing(const struct yctx *c, const struct ynode *billing, struct node_config *ret) {
+        static const char *const keys[] = { "price_per_gb_month", "overage_cap", NULL };
+        int r;
+
+        if ((r = yexpect_map(c, billing, "\"billing\"")) < 0 || (r = ycheck_keys(c, billing, "\"billing\"", keys)) < 0 ||
+            (r = yget_number(c, billing, "price_per_gb_month", &ret->price_per_gb_month)) < 0 ||
+            (r = get_size(c, billing, "overage_cap", &ret->overage_cap_bytes)) < 0)
+                return r;
+        return 0;
+}
+
+static const char *enforce_problem(const char *s) {
+        if (streq(s, "required") || streq(s, "best-effort") || streq(s, "off"))
+                return NULL;
+        return "is not one of required, best-effort, off";
+}
+
+static int parse_quota(const struct yctx *c, const struct ynode *quota, struct node_config *ret) {
+        static const char *const keys[] = { "enforce", NULL };
+        char enforce[16] = "required";
+        int r;
+
+        if ((r = yexpect_map(c, quota, "\"quota\"")) < 0 || (r = ycheck_keys(c, quota, "\"quota\"", keys)) < 0 ||
+            (r = yget_string(c, quota, "enforce", enforce, sizeof(enforce), enforce_problem)) < 0)
+                return r;
+        ret->quota_enforce = streq(enforce, "required") ? QUOTA_REQUIRED
+                             : streq(enforce, "off")    ? QUOTA_OFF
+                                                        : QUOTA_BEST_EFFORT;
+        return 0;
+}
+
+static int parse_s3(const struct yctx *c, const struct ynode *s3, struct node_config *ret) {
+        static const char *const keys[] = { "allow_http", "allow_private_endpoints", NULL };
+        int r;
+
+        if ((r = yexpect_map(c, s3, "\"s3\"")) < 0 || (r = ycheck_keys(c, s3, "\"s3\"", keys)) < 0 ||
+            (r = yget_bool(c, s3, "allow_http", &ret->s3_allow_http)) < 0 ||
+            (r = yget_bool(c, s3, "allow_private_endpoints", &ret->s3_allow_private_endpoints)) < 0)
+                return r;
+        return 0;
+}
+
+static const char *socket_path_problem(const char *s) {
+        const char *problem = path_problem(s);
+
+        if (!problem && strlen(s) > NODE_SOCKET_PATH_MAX)
+                return "is longer than the 107 bytes a unix socket path may have";
+        return problem;
+}
+
+static int parse_sections(const struct yctx *c, const struct ynode *root, struct node_config *ret) {
+        const struct ynode *section;
+        int r;
+
+        if ((section = ymap_get(root, "roots")) && (r = parse_roots(c, section, ret)) < 0)
+                return r;
+        if ((section = ymap_get(root, "plans")) && (r = parse_plans(c, section, ret)) < 0)
+                return r;
+        if ((section = ymap_get(root, "billing")) && (r = parse_billing(c, section, ret)) < 0)
+                return r;
+        if ((section = ymap_get(root, "quota")) && (r = parse_quota(c, section, ret)) < 0)
+                return r;
+        if ((section = ymap_get(root, "s3")) && (r = parse_s3(c, section, ret)) < 0)
+                return r;
+        return 0;
+}
+
+static int parse_root(const struct yctx *c, const struct ynode *root, struct node_config *ret) {
+        static const char *const keys[] = { "cluster", "roots", "grants", "secrets", "state", "mountd_socket",
+                                            "plans", "billing", "quota", "s3", NULL };
+        int r;
+
+        if ((r = yexpect_map(c, root, "the node config")) < 0 ||
+            (r = ycheck_keys(c, root, "the node config", keys)) < 0 ||
+            (r = yrequire(c, root, "the node config", "cluster")) < 0 ||
+            (r = yget_string(c, root, "cluster", ret->cluster, sizeof(nb_name), name_problem)) < 0 ||
+            (r = yget_string(c, root, "grants", ret->grants_dir, sizeof(nb_path), path_problem)) < 0 ||
+            (r = yget_string(c, root, "secrets", ret->secrets_dir, sizeof(nb_path), path_problem)) < 0 ||
+            (r = yget_string(c, root, "state", ret->state_dir, sizeof(nb_path), path_problem)) < 0 ||
+            (r = yget_string(c, root, "mountd_socket", ret->mountd_socket, sizeof(nb_path),
+                             socket_path_problem)) < 0)
+                return r;
+        return parse_sections(c, root, ret);
+}
+
+int node_config_parse(const char *text, size_t len, const char *file, struct node_config *ret,
+                      struct nb_error *err) {
+        _cleanup_(ytree_freep) struct ynode *root = NULL;
+        const struct yctx c = { .file = file, .err = err };
+        int r;
+
+        if ((r = ytree_parse(text, len, file, &root, err)) < 0)
+                return r;
+        if (!root)
+                return nb_fail_at(err, file, 1, 1, "the node config is empty; it needs at least \"cluster: NAME\"");
+        set_defaults(ret);
+        return parse_root(&c, root, ret);
+}
+
+int node_config_load_fd(int fd, const char *file, struct node_config *ret, struct nb_error *err) {
+        _cleanup_free_ char *text = NULL;
+        size_t len = 0;
+        int r;
+
+        if ((r = text_read_fd(fd, file, NODE_CONFIG_MAX_BYTES, &text, &len, err)) < 0)
+                return r;
+        return node_config_parse(text, len, file, ret, err);
+}
+
+const struct plan_allowance *node_config_find_plan(const struct node_config *config, const char *name) {
+        for (size_t i = 0; i < config->n_plans; i++)
+                if (streq(config->plans[i].name, name))
+                        return &config->plans[i];
+        return NULL;
+}
+
+const char *quota_enforce_name(enum quota_enforce enforce) {
+        return enforce == QUOTA_REQUIRED ? "required" : enforce == QUOTA_OFF ? "off" : "best-effort";
+}

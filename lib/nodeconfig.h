@@ -1,0 +1,44 @@
+/* The node config, /etc/nbmount/node.yaml (docs/FORMATS.md §1). */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "values.h"
+
+#define NODE_CONFIG_DEFAULT_PATH "/etc/nbmount/node.yaml"
+#define NODE_CONFIG_MAX_BYTES (256 * 1024)
+#define NODE_MAX_PLANS 64
+#define NODE_SOCKET_PATH_MAX 107
+
+enum quota_enforce { QUOTA_REQUIRED, QUOTA_BEST_EFFORT, QUOTA_OFF };
+
+struct plan_allowance {
+        nb_name name;
+        uint64_t storage_bytes;  /* NB_SIZE_UNLIMITED for unlimited */
+        uint64_t notebook_bytes;
+};
+
+typedef char nb_path[NB_PATH_MAX + 1];
+
+struct node_config {
+        nb_name cluster;
+        nb_path notebooks_root, storage_root, datasets_root;
+        nb_path grants_dir, secrets_dir, state_dir, mountd_socket;
+        size_t n_plans;
+        struct plan_allowance plans[NODE_MAX_PLANS];
+        double price_per_gb_month;
+        uint64_t overage_cap_bytes;
+        enum quota_enforce quota_enforce;
+        bool s3_allow_http;
+        bool s3_allow_private_endpoints;
+};
+
+int node_config_parse(const char *text, size_t len, const char *file, struct node_config *ret,
+                      struct nb_error *err);
+int node_config_load_fd(int fd, const char *file, struct node_config *ret, struct nb_error *err);
+
+const struct plan_allowance *node_config_find_plan(const struct node_config *config, const char *name);
+const char *quota_enforce_name(enum quota_enforce enforce);

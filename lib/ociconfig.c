@@ -1,0 +1,83 @@
+#include "ociconfig.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "jsonfile.h"
+#include "textfile.h"
+#include "util.h"
+
+static int check_our_annotations(const struct jctx *c, struct json_object *annotations) {
+        static const char *const ours[] = { ANNOTATION_TEAM, ANNOTATION_NOTEBOOK, ANNOTATION_USER,
+                                            ANNOTATION_STORAGE_CLUSTER, NULL };
+        char pointer[128];
+
+        json_object_object_foreach(annotations, key, value) {
+                bool known = false;
+
+                (void) value;
+                if (strncmp(key, "io.nbmount.", 11) != 0)
+                        continue;
+                for (size_t i = 0; ours[i] && !known; i++)
+                        known = streq(ours[i], key);
+                if (known)
+                        continue;
+                snprintf(pointer, sizeof(pointer), "/annotations/%.64s", key);
+                return jfail(c, pointer,
+                             "unknown annotation \"%.64s\" (nbmount reads io.nbmount.team, io.nbmount.notebook, io.nbmount.user, io.nbmount.storage-cluster)",
+                             key);
+        }
+        return 0;
+}
+
+static int parse_annotations(const struct jctx *c, struct json_object *root, struct container_identity *ret) {
+        static const char *const required[] = { ANNOTATION_TEAM, ANNOTATION_NOTEBOOK, ANNOTATION_USER, NULL };
+        struct json_object *annotations;
+        int r;
+
+        if (!json_object_object_get_ex(root, "annotations", &annotations))
+                return jfail(c, "", "config.json has no \"annotations\"; the orchestrator must set %s, %s and %s",
+                             ANNOTATION_TEAM, ANNOTATION_NOTEBOOK, ANNOTATION_USER);
+        if ((r = jexpect_object(c, annotations, "/annotations", "\"annotations\"")) < 0 ||
+            (r = check_our_annotations(c, annotations)) < 0)
+                return r;
+        for (size_t i = 0; required[i]; i++)
+                if (!json_object_object_get_ex(annotations, required[i], NULL))
+                        return jfail(c, "/annotations", "annotation \"%s\" is missing; the orchestrator must set it",
+                                     required[i]);
+        if ((r = jget_string(c, annotations, "/annotations", ANNOTATION_TEAM, ret->team, sizeof(nb_name),
+                             name_problem)) < 0 ||
+            (r = jget_string(c, annotations, "/annotations", ANNOTATION_NOTEBOOK, ret->notebook, sizeof(nb_name),
+                             name_problem)) < 0 ||
+            (r = jget_string(c, annotations, "/annotations", ANNOTATION_USER, ret->user, sizeof(nb_name),
+                             name_problem)) < 0 ||
+            (r = jget_string(c, annotations, "/annotations", ANNOTATION_STORAGE_CLUSTER, ret->storage_cluster,
+                             sizeof(nb_name), name_problem)) < 0)
+                return r;
+        return 0;
+}
+
+int oci_config_parse(const char *text, size_t len, const char *file, struct container_identity *ret,
+                     struct nb_error *err) {
+        _cleanup_(json_object_putp) struct json_object *root = NULL;
+        const struct jctx c = { .file = file, .text = text, .err = err };
+        struct container_identity identity = {};
+        int r;
+
+        if ((r = json_parse_strict(text, len, file, &root, err)) < 0 ||
+            (r = jexpect_object(&c, root, "", "config.json")) < 0 || (r = parse_annotations(&c, root, &identity)) < 0)
+                return r;
+        *ret = identity;
+        return 0;
+}
+
+int oci_config_load_fd(int fd, const char *file, struct container_identity *ret, struct nb_error *err) {
+        _cleanup_free_ char *text = NULL;
+        size_t len = 0;
+        int r;
+
+        if ((r = text_read_fd(fd, file, OCI_CONFIG_MAX_BYTES, &text, &len, err)) < 0)
+                return r;
+        return oci_config_parse(text, len, file, ret, err);
+}

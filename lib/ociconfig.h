@@ -1,0 +1,25 @@
+/* The OCI bundle's config.json: the container's identity (io.nbmount.* annotations) (docs/FORMATS.md §4). */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "values.h"
+
+#define OCI_CONFIG_MAX_BYTES (4 * 1024 * 1024)
+
+#define ANNOTATION_TEAM "io.nbmount.team"
+#define ANNOTATION_NOTEBOOK "io.nbmount.notebook"
+#define ANNOTATION_USER "io.nbmount.user"
+#define ANNOTATION_STORAGE_CLUSTER "io.nbmount.storage-cluster"
+
+struct container_identity {
+        nb_name team, notebook, user;
+        nb_name storage_cluster; /* "" means the node's cluster */
+};
+
+int oci_config_parse(const char *text, size_t len, const char *file, struct container_identity *ret,
+                     struct nb_error *err);
+int oci_config_load_fd(int fd, const char *file, struct container_identity *ret, struct nb_error *err);

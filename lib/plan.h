@@ -1,0 +1,70 @@
+/* The mount plan: what a container may mount, and why not (docs/FORMATS.md §5, README "Plan rules").
+ * Pure: it decides from plain data and does no I/O; inputs.c gathers the facts. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "grants.h"
+#include "nodeconfig.h"
+#include "ociconfig.h"
+#include "settings.h"
+
+#define PLAN_MAX_MOUNTS (2 + SETTINGS_MAX_MOUNTS)
+#define PLAN_MAX_WARNINGS 8
+#define PLAN_TARGET_MAX (sizeof("/datasets/") + NB_NAME_MAX)
+#define PLAN_SOURCE_MAX (NB_PATH_MAX + 1)
+#define PLAN_REASON_MAX 512
+#define PLAN_PROJECT_MAX (sizeof("notebook..") + 2 * NB_NAME_MAX)
+
+enum mount_kind { MOUNT_NOTEBOOK, MOUNT_STORAGE, MOUNT_DATASET, MOUNT_S3 };
+
+/* What a secret reference found under SECRETS/TEAM/NAME. */
+enum secret_state { SECRET_PRESENT, SECRET_MISSING, SECRET_NOT_A_FILE, SECRET_UNSAFE };
+
+struct plan_inputs {
+        const struct node_config *config;
+        const struct container_identity *identity;
+        const struct team_grants *team;
+        const struct team_grants *public_datasets; /* may be NULL */
+        const struct settings *settings;           /* may be NULL */
+        bool notebook_has_checkpoints;
+        /* secret_states[i] belongs to settings->mounts[i] when that mount references a secret */
+        const enum secret_state *secret_states;
+};
+
+struct plan_quota {
+        char project[PLAN_PROJECT_MAX];
+        uint64_t soft_bytes, hard_bytes; /* NB_SIZE_UNLIMITED: no limit */
+};
+
+struct plan_mount {
+        char target[PLAN_TARGET_MAX];
+        enum mount_kind kind;
+        char source[PLAN_SOURCE_MAX];
+        bool readonly;
+        bool has_quota;
+        struct plan_quota quota;
+        bool granted;
+        char reason[PLAN_REASON_MAX]; /* "" when granted */
+        nb_name dataset_id, version;               /* MOUNT_DATASET */
+        const struct settings_mount *s3;           /* MOUNT_S3: points into plan_inputs.settings */
+};
+
+struct plan {
+        nb_name team, notebook, user, cluster, storage_cluster, plan_name;
+        bool card_on_file;
+        size_t n_mounts;
+        struct plan_mount mounts[PLAN_MAX_MOUNTS];
+        size_t n_warnings;
+        char warnings[PLAN_MAX_WARNINGS][PLAN_REASON_MAX];
+};
+
+/* Fills *ret (large: allocate it). Fails (-EINVAL) only when the inputs contradict each other,
+ * e.g. the team's plan is not in the node config; a refused mount is not a failure. */
+int plan_build(const struct plan_inputs *in, struct plan *ret, struct nb_error *err);
+
+bool plan_all_granted(const struct plan *plan);
+const char *mount_kind_name(enum mount_kind kind);

@@ -1,0 +1,161 @@
+#include "settings.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "textfile.h"
+#include "util.h"
+#include "yamlget.h"
+
+static const char *type_problem(const char *s) {
+        return streq(s, "dataset") || streq(s, "s3") ? NULL : "is not one of dataset, s3";
+}
+
+static int parse_dataset(const struct yctx *c, const struct ynode *map, const char *what, struct settings_mount *m) {
+        static const char *const keys[] = { "type", "id", "version", NULL };
+        int r;
+
+        if ((r = ycheck_keys(c, map, what, keys)) < 0 || (r = yrequire(c, map, what, "id")) < 0 ||
+            (r = yget_string(c, map, "id", m->dataset_id, sizeof(m->dataset_id), name_problem)) < 0 ||
+            (r = yget_string(c, map, "version", m->version, sizeof(m->version), name_problem)) < 0)
+                return r;
+        m->type = SETTINGS_DATASET;
+        return 0;
+}
+
+static const char *s3_url_problem(const char *url) {
+        if (strncmp(url, "s3://", 5) != 0)
+                return "must look like s3://BUCKET/PREFIX";
+        return NULL;
+}
+
+/* Splits s3://BUCKET/PREFIX into m->bucket and m->prefix, checking both. */
+static int parse_url(const struct yctx *c, const struct ynode *map, struct settings_mount *m) {
+        const struct ynode *node = ymap_get(map, "url");
+        char url[5 + S3_BUCKET_MAX + 1 + S3_PREFIX_MAX + 1];
+        const char *bucket, *slash, *why;
+        size_t bucket_len;
+        int r;
+
+        if ((r = yget_string(c, map, "url", url, sizeof(url), s3_url_problem)) < 0)
+                return r;
+        bucket = url + 5;
+        slash = strchrnul(bucket, '/');
+        bucket_len = (size_t) (slash - bucket);
+        if (bucket_len > S3_BUCKET_MAX)
+                return nb_fail_at(c->err, c->file, node->line, node->column,
+                                  "\"url\": bucket name must be 3 to 63 characters long");
+        memcpy(m->bucket, bucket, bucket_len);
+        m->bucket[bucket_len] = '\0';
+        if ((why = s3_bucket_problem(m->bucket)))
+                return nb_fail_at(c->err, c->file, node->line, node->column, "\"url\": bucket \"%s\" %s", m->bucket,
+                                  why);
+        snprintf(m->prefix, sizeof(m->prefix), "%s", *slash ? slash + 1 : "");
+        if ((why = s3_prefix_problem(m->prefix)))
+                return nb_fail_at(c->err, c->file, node->line, node->column, "\"url\": prefix \"%.64s\" %s",
+                                  m->prefix, why);
+        return 0;
+}
+
+static int parse_secret(const struct yctx *c, const struct ynode *map, struct settings_mount *m) {
+        const struct ynode *node = ymap_get(map, "secretAccessKey");
+        const char *why;
+        int r;
+
+        if (!node)
+                return 0;
+        if ((r = ycheck_string(c, node, "\"secretAccessKey\"", 512, NULL)) < 0)
+                return r;
+        if (strncmp(node->scalar, "secret:", 7) != 0)
+                return nb_fail_at(c->err, c->file, node->line, node->column,
+                                  "\"secretAccessKey\" must be secret:NAME, not a literal key; store the key as a team secret and write secret:NAME");
+        if ((why = name_problem(node->scalar + 7)))
+                return nb_fail_at(c->err, c->file, node->line, node->column,
+                                  "\"secretAccessKey\": secret name \"%.64s\" %s", node->scalar + 7, why);
+        name_copy(m->secret_name, node->scalar + 7);
+        return 0;
+}
+
+static int check_s3_combinations(const struct yctx *c, const struct ynode *map, const char *what,
+                                  const struct settings_mount *m) {
+        bool has_key_id = ymap_get(map, "accessKeyId"), has_secret = ymap_get(map, "secretAccessKey");
+
+        if (has_key_id != has_secret)
+                return nb_fail_at(c->err, c->file, map->line, map->column,
+                                  "%s has %s without %s; give both, or neither for a public bucket", what,
+                                  has_key_id ? "accessKeyId" : "secretAccessKey",
+                                  has_key_id ? "secretAccessKey" : "accessKeyId");
+        if (ymap_get(map, "region") && m->endpoint[0])
+                return nb_fail_at(c->err, c->file, map->line, map->column,
+                                  "%s has both \"region\" and \"endpoint\"; keep only one", what);
+        return 0;
+}
+
+static int parse_s3(const struct yctx *c, const struct ynode *map, const char *what, struct settings_mount *m) {
+        static const char *const keys[] = { "type", "url", "accessKeyId", "secretAccessKey", "region", "endpoint", NULL };
+        int r;
+
+        if ((r = ycheck_keys(c, map, what, keys)) < 0 || (r = yrequire(c, map, what, "url")) < 0 ||
+            (r = parse_url(c, map, m)) < 0 ||
+            (r = yget_string(c, map, "accessKeyId", m->access_key_id, sizeof(m->access_key_id),
+                             s3_key_id_problem)) < 0 ||
+            (r = parse_secret(c, map, m)) < 0 ||
+            (r = yget_string(c, map, "region", m->region, sizeof(m->region), s3_region_problem)) < 0 ||
+            (r = yget_string(c, map, "endpoint", m->endpoint, sizeof(m->endpoint), s3_endpoint_problem)) < 0 ||
+            (r = check_s3_combinations(c, map, what, m)) < 0)
+                return r;
+        m->type = SETTINGS_S3;
+        return 0;
+}
+
+static int parse_mount(const struct yctx *c, const struct ynode *key, const struct ynode *value,
+                       struct settings_mount *m) {
+        char what[96], type[16];
+        int r;
+
+        if ((r = ycheck_string(c, key, "mount name", sizeof(nb_name), name_problem)) < 0)
+                return r;
+        snprintf(what, sizeof(what), "mount \"%s\"", key->scalar);
+        if ((r = yexpect_map(c, value, what)) < 0 || (r = yrequire(c, value, what, "type")) < 0 ||
+            (r = yget_string(c, value, "type", type, sizeof(type), type_problem)) < 0)
+                return r;
+        memset(m, 0, sizeof(*m));
+        name_copy(m->name, key->scalar);
+        m->line = key->line;
+        m->column = key->column;
+        return streq(type, "dataset") ? parse_dataset(c, value, what, m) : parse_s3(c, value, what, m);
+}
+
+int settings_parse(const char *text, size_t len, const char *file, struct settings *ret, struct nb_error *err) {
+        _cleanup_(ytree_freep) struct ynode *root = NULL;
+        const struct yctx c = { .file = file, .err = err };
+        int r;
+
+        if ((r = ytree_parse(text, len, file, &root, err)) < 0)
+                return r;
+        ret->n_mounts = 0;
+        if (!root)
+                return 0;
+        if ((r = yexpect_map(&c, root, "settings.yaml")) < 0)
+                return r;
+        if (root->n_items > SETTINGS_MAX_MOUNTS)
+                return nb_fail_at(err, file, root->keys[SETTINGS_MAX_MOUNTS]->line,
+                                  root->keys[SETTINGS_MAX_MOUNTS]->column,
+                                  "more than %d mounts; remove some", SETTINGS_MAX_MOUNTS);
+        for (size_t i = 0; i < root->n_items; i++)
+                if ((r = parse_mount(&c, root->keys[i], root->values[i], &ret->mounts[i])) < 0)
+                        return r;
+        ret->n_mounts = root->n_items;
+        return 0;
+}
+
+int settings_load_fd(int fd, const char *file, struct settings *ret, struct nb_error *err) {
+        _cleanup_free_ char *text = NULL;
+        size_t len = 0;
+        int r;
+
+        if ((r = text_read_fd(fd, file, SETTINGS_MAX_BYTES, &text, &len, err)) < 0)
+                return r;
+        return settings_parse(text, len, file, ret, err);
+}

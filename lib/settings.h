@@ -1,0 +1,40 @@
+/* Notebook settings, NOTEBOOK/.gradient/settings.yaml: untrusted, written by the user (docs/FORMATS.md §3).
+ * The result is plain data without pointers, so it can cross a pipe from a sandboxed parser. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "error.h"
+#include "s3names.h"
+#include "values.h"
+
+#define SETTINGS_MAX_BYTES (64 * 1024)
+#define SETTINGS_MAX_MOUNTS 256
+#define SETTINGS_RELATIVE_PATH ".gradient/settings.yaml"
+
+enum settings_mount_type { SETTINGS_DATASET, SETTINGS_S3 };
+
+struct settings_mount {
+        nb_name name; /* mounts at /datasets/NAME */
+        enum settings_mount_type type;
+        unsigned line, column;
+        /* SETTINGS_DATASET */
+        nb_name dataset_id;
+        nb_name version; /* "" means the latest */
+        /* SETTINGS_S3 */
+        char bucket[S3_BUCKET_MAX + 1];
+        char prefix[S3_PREFIX_MAX + 1];
+        char access_key_id[S3_KEY_ID_MAX + 1]; /* "" with secret_name "": a public bucket */
+        nb_name secret_name;
+        char region[S3_REGION_MAX + 1];
+        char endpoint[S3_ENDPOINT_MAX + 1];
+};
+
+struct settings {
+        size_t n_mounts;
+        struct settings_mount mounts[SETTINGS_MAX_MOUNTS];
+};
+
+int settings_parse(const char *text, size_t len, const char *file, struct settings *ret, struct nb_error *err);
+int settings_load_fd(int fd, const char *file, struct settings *ret, struct nb_error *err);

@@ -1,0 +1,25 @@
+/* The value rules shared by every file format: names, host paths, sizes (docs/FORMATS.md). */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define NB_NAME_MAX 64
+#define NB_PATH_MAX 4095
+#define NB_SIZE_UNLIMITED UINT64_MAX
+
+typedef char nb_name[NB_NAME_MAX + 1];
+
+/* Each returns NULL when the value is valid, else why it is not (a static phrase). */
+const char *name_problem(const char *s);
+const char *path_problem(const char *s);
+
+/* "15GB", "1.5 TiB", "unlimited" -> bytes (NB_SIZE_UNLIMITED); -EINVAL/-ERANGE with *ret_problem set. */
+int size_parse(const char *s, uint64_t *ret_bytes, const char **ret_problem);
+
+/* 15000000000 -> "15 GB", 16106127360 -> "15 GiB", other -> "123456 B"; "unlimited". */
+void size_format(uint64_t bytes, char *buf, size_t len);
+
+/* Copies a name that name_problem() accepted. */
+void name_copy(nb_name dst, const char *src);

@@ -1,0 +1,280 @@
+#include "yamltree.h"
+
+#include <errno.h>
+#include <regex.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#include "textfile.h"
+#include "util.h"
+
+struct ybuilder {
+        yaml_parser_t parser;
+        const char *file;
+        struct nb_error *err;
+};
+
+static void event_cleanup(yaml_event_t *event) { yaml_event_delete(event); }
+
+static int next_event(struct ybuilder *b, yaml_event_t *event) {
+        if (yaml_parser_parse(&b->parser, event))
+                return 0;
+        return nb_fail_at(b->err, b->file, (unsigned) b->parser.problem_mark.line + 1,
+                          (unsigned) b->parser.problem_mark.column + 1, "invalid YAML: %s%s%s",
+                          b->parser.problem ? b->parser.problem : "syntax error",
+                          b->parser.context ? " " : "", b->parser.context ? b->parser.context : "");
+}
+
+static int fail_at_event(struct ybuilder *b, const yaml_event_t *event, const char *what) {
+        return nb_fail_at(b->err, b->file, (unsigned) event->start_mark.line + 1,
+                          (unsigned) event->start_mark.column + 1, "%s", what);
+}
+
+static int check_no_anchor_or_tag(struct ybuilder *b, const yaml_event_t *event) {
+        const yaml_char_t *anchor = NULL, *tag = NULL;
+
+        if (event->type == YAML_SCALAR_EVENT)
+                anchor = event->data.scalar.anchor, tag = event->data.scalar.tag;
+        else if (event->type == YAML_MAPPING_START_EVENT)
+                anchor = event->data.mapping_start.anchor, tag = event->data.mapping_start.tag;
+        else if (event->type == YAML_SEQUENCE_START_EVENT)
+                anchor = event->data.sequence_start.anchor, tag = event->data.sequence_start.tag;
+        if (anchor)
+                return fail_at_event(b, event, "YAML anchors (&) are not allowed; write the value out");
+        if (tag)
+                return fail_at_event(b, event, "YAML tags (!) are not allowed; remove the tag");
+        return 0;
+}
+
+static struct ynode *ynode_new(enum ynode_kind kind, const yaml_event_t *event) {
+        struct ynode *node = calloc(1, sizeof(*node));
+
+        if (!node)
+                return NULL;
+        node->kind = kind;
+        node->line = (unsigned) event->start_mark.line + 1;
+        node->column = (unsigned) event->start_mark.column + 1;
+        return node;
+}
+
+static int build_node(struct ybuilder *b, yaml_event_t *event, unsigned depth, struct ynode **ret);
+
+static int build_scalar(struct ybuilder *b, const yaml_event_t *event, struct ynode **ret) {
+        _cleanup_(ytree_freep) struct ynode *node = NULL;
+
+        if (strlen((const char *) event->data.scalar.value) != event->data.scalar.length)
+                return fail_at_event(b, event, "contains a NUL character; remove it");
+        node = ynode_new(YNODE_SCALAR, event);
+        if (!node || !(node->scalar = strdup((const char *) event->data.scalar.value)))
+                return nb_fail(b->err, ENOMEM, "%s: out of memory", b->file);
+        node->plain = event->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+        *ret = TAKE_PTR(node);
+        return 0;
+}
+
+static int append_item(struct ybuilder *b, struct ynode *parent, struct ynode *key, struct ynode *value) {
+        size_t n = parent->n_items + 1;
+        struct ynode **values = reallocarray(parent->values, n, sizeof(*values));
+
+        if (!values)
+                return nb_fail(b->err, ENOMEM, "%s: out of memory", b->file);
+        parent->values = values;
+        if (parent->kind == YNODE_MAP) {
+                struct ynode **keys = reallocarray(parent->keys, n, sizeof(*keys));
+
+                if (!keys)
+                        return nb_fail(b->err, ENOMEM, "%s: out of memory", b->file);
+                parent->keys = keys;
+                keys[n - 1] = key;
+        }
+        values[n - 1] = value;
+        parent->n_items = n;
+        return 0;
+}
+
+static int check_new_key(struct ybuilder *b, const struct ynode *map, const struct ynode *key) {
+        if (key->kind != YNODE_SCALAR)
+                return nb_fail_at(b->err, b->file, key->line, key->column, "a key must be a plain string");
+        for (size_t i = 0; i < map->n_items; i++)
+                if (streq(map->keys[i]->scalar, key->scalar))
+                        return nb_fail_at(b->err, b->file, key->line, key->column,
+                                          "duplicate key \"%s\" (first at line %u); keep only one", key->scalar,
+                                          map->keys[i]->line);
+        return 0;
+}
+
+/* Reads children until the collection's end event; for maps, children come in key/value pairs. */
+static int build_collection(struct ybuilder *b, struct ynode *node, yaml_event_type_t end_type, unsigned depth) {
+        for (;;) {
+                _cleanup_(event_cleanup) yaml_event_t event = {};
+                _cleanup_(ytree_freep) struct ynode *key = NULL, *value = NULL;
+                int r;
+
+                if ((r = next_event(b, &event)) < 0)
+                        return r;
+                if (event.type == end_type)
+                        return 0;
+                if (node->n_items >= YTREE_MAX_ITEMS)
+                        return fail_at_event(b, &event, "more than 4096 entries in one collection");
+                if ((r = build_node(b, &event, depth + 1, node->kind == YNODE_MAP ? &key : &value)) < 0)
+                        return r;
+                if (node->kind == YNODE_MAP) {
+                        _cleanup_(event_cleanup) yaml_event_t value_event = {};
+
+                        if ((r = check_new_key(b, node, key)) < 0 || (r = next_event(b, &value_event)) < 0 ||
+                            (r = build_node(b, &value_event, depth + 1, &value)) < 0)
+                                return r;
+                }
+                if ((r = append_item(b, node, key, value)) < 0)
+                        return r;
+                key = value = NULL;
+        }
+}
+
+static int build_node(struct ybuilder *b, yaml_event_t *event, unsigned depth, struct ynode **ret) {
+        _cleanup_(ytree_freep) struct ynode *node = NULL;
+        int r;
+
+        if (event->type == YAML_ALIAS_EVENT)
+                return fail_at_event(b, event, "YAML aliases (*) are not allowed; write the value out");
+        if ((r = check_no_anchor_or_tag(b, event)) < 0)
+                return r;
+        if (depth > YTREE_MAX_DEPTH)
+                return fail_at_event(b, event, "nested more than 16 levels deep");
+        if (event->type == YAML_SCALAR_EVENT)
+                return build_scalar(b, event, ret);
+        if (event->type != YAML_MAPPING_START_EVENT && event->type != YAML_SEQUENCE_START_EVENT)
+                return fail_at_event(b, event, "unexpected YAML event");
+        node = ynode_new(event->type == YAML_MAPPING_START_EVENT ? YNODE_MAP : YNODE_SEQ, event);
+        if (!node)
+                return nb_fail(b->err, ENOMEM, "%s: out of memory", b->file);
+        r = build_collection(b, node,
+                             node->kind == YNODE_MAP ? YAML_MAPPING_END_EVENT : YAML_SEQUENCE_END_EVENT, depth);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(node);
+        return 0;
+}
+
+/* Expects `type` next; returns 1 if it came, 0 if something else (left in *event). */
+static int expect_event(struct ybuilder *b, yaml_event_t *event, yaml_event_type_t type) {
+        int r = next_event(b, event);
+
+        return r < 0 ? r : event->type == type;
+}
+
+static int build_document(struct ybuilder *b, struct ynode **ret_root) {
+        _cleanup_(event_cleanup) yaml_event_t stream = {}, doc = {}, body = {}, doc_end = {}, tail = {};
+        int r;
+
+        if ((r = expect_event(b, &stream, YAML_STREAM_START_EVENT)) <= 0)
+                return r < 0 ? r : fail_at_event(b, &stream, "not a YAML stream");
+        if ((r = expect_event(b, &doc, YAML_DOCUMENT_START_EVENT)) < 0)
+                return r;
+        if (r == 0) /* STREAM_END: an empty file */
+                return *ret_root = NULL, 0;
+        if ((r = next_event(b, &body)) < 0 || (r = build_node(b, &body, 1, ret_root)) < 0)
+                return r;
+        if ((r = expect_event(b, &doc_end, YAML_DOCUMENT_END_EVENT)) < 0 ||
+            (r = expect_event(b, &tail, YAML_STREAM_END_EVENT)) < 0)
+                return r;
+        if (r == 0)
+                return fail_at_event(b, &tail, "more than one YAML document; keep only the first");
+        return 0;
+}
+
+int ytree_parse(const char *text, size_t len, const char *file, struct ynode **ret_root, struct nb_error *err) {
+        struct ybuilder b = { .file = file, .err = err };
+        struct ynode *root = NULL;
+        int r;
+
+        if ((r = text_check_utf8(text, len, file, err)) < 0)
+                return r;
+        if (!yaml_parser_initialize(&b.parser))
+                return nb_fail(err, ENOMEM, "%s: out of memory", file);
+        yaml_parser_set_input_string(&b.parser, (const unsigned char *) text, len);
+        yaml_parser_set_encoding(&b.parser, YAML_UTF8_ENCODING);
+        r = build_document(&b, &root);
+        yaml_parser_delete(&b.parser);
+        if (r < 0) {
+                ytree_free(root);
+                return r;
+        }
+        if (root && root->kind == YNODE_SCALAR && root->plain && yscalar_type(root) == YSCALAR_NULL) {
+                ytree_free(root);
+                root = NULL;
+        }
+        *ret_root = root;
+        return 0;
+}
+
+void ytree_free(struct ynode *node) {
+        if (!node)
+                return;
+        for (size_t i = 0; i < node->n_items; i++) {
+                if (node->keys)
+                        ytree_free(node->keys[i]);
+                ytree_free(node->values[i]);
+        }
+        free(node->keys);
+        free(node->values);
+        free(node->scalar);
+        free(node);
+}
+
+static bool matches(const char *pattern, const char *s) {
+        regex_t re;
+        bool match;
+
+        if (regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB) != 0)
+                return false;
+        match = regexec(&re, s, 0, NULL, 0) == 0;
+        regfree(&re);
+        return match;
+}
+
+enum yscalar_type yscalar_type(const struct ynode *node) {
+        const char *s = node->scalar;
+
+        if (node->kind != YNODE_SCALAR || !node->plain)
+                return YSCALAR_STRING;
+        if (matches("^(|~|null|Null|NULL)$", s))
+                return YSCALAR_NULL;
+        if (matches("^(true|True|TRUE|false|False|FALSE)$", s))
+                return YSCALAR_BOOL;
+        if (matches("^([-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", s))
+                return YSCALAR_INT;
+        if (matches("^([-+]?(\\.[0-9]+|[0-9]+(\\.[0-9]*)?)([eE][-+]?[0-9]+)?|[-+]?\\.(inf|Inf|INF)|\\.(nan|NaN|NAN))$",
+                    s))
+                return YSCALAR_FLOAT;
+        return YSCALAR_STRING;
+}
+
+const char *ynode_describe(const struct ynode *node) {
+        if (!node)
+                return "nothing";
+        if (node->kind == YNODE_MAP)
+                return "a map";
+        if (node->kind == YNODE_SEQ)
+                return "a list";
+        switch (yscalar_type(node)) {
+        case YSCALAR_NULL:
+                return "null";
+        case YSCALAR_BOOL:
+                return "a boolean";
+        case YSCALAR_INT:
+                return "an integer";
+        case YSCALAR_FLOAT:
+                return "a number";
+        default:
+                return "a string";
+        }
+}
+
+struct ynode *ymap_get(const struct ynode *map, const char *key) {
+        for (size_t i = 0; map && map->kind == YNODE_MAP && i < map->n_items; i++)
+                if (streq(map->keys[i]->scalar, key))
+                        return map->values[i];
+        return NULL;
+}
