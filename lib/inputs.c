@@ -16,8 +16,9 @@ static int sys_openat2(int dirfd, const char *path, struct open_how *how) {
 }
 
 int open_beneath(const char *root_dir, const char *relative, int flags, struct nb_error *err) {
+        /* openat2() refuses O_NOCTTY with O_PATH */
         struct open_how how = {
-                .flags = (uint64_t) (flags | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW),
+                .flags = (uint64_t) (flags | O_CLOEXEC | O_NOFOLLOW | (flags & O_PATH ? 0 : O_NOCTTY)),
                 .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
         };
         _cleanup_close_ int root_fd = -1;

@@ -150,8 +150,9 @@ static void check_secret(struct plan_mount *m, const struct plan_inputs *in, con
                 refuse(m, "secret %s of team %s is not a regular file (%s/%s/%s); the operator must replace it with a file",
                        s->secret_name, team, in->config->secrets_dir, team, s->secret_name);
         else if (state == SECRET_UNSAFE)
-                refuse(m, "secret %s of team %s must be owned by root with mode 0600 or 0400; the operator must run chown root: %s/%s/%s && chmod 600 it",
-                       s->secret_name, team, in->config->secrets_dir, team, s->secret_name);
+                refuse(m, "secret %s of team %s must be owned by root with mode 0600 or 0400; the operator must run chown root: %s/%s/%s && chmod 600 %s/%s/%s",
+                       s->secret_name, team, in->config->secrets_dir, team, s->secret_name, in->config->secrets_dir,
+                       team, s->secret_name);
 }
 
 static void plan_s3(struct plan_mount *m, const struct plan_inputs *in, const struct settings_mount *s,

@@ -1,0 +1,26 @@
+#!/bin/bash
+# Installs every Debian and npm package that nbmount's build and tests need.
+# Idempotent, and quiet when everything is there already. Run as root.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+debian_packages=(gcc make pkg-config libmount-dev libjson-c-dev libyaml-dev libcap-dev libseccomp-dev
+                 libcmocka-dev jq)
+command -v node >/dev/null && command -v npm >/dev/null || debian_packages+=(nodejs npm)
+
+missing=()
+for package in "${debian_packages[@]}"; do
+        dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if ((${#missing[@]})); then
+        echo "setup: installing ${missing[*]}"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# ajv-cli (JSON Schema validator) for the schema tests, pinned by tests/schema/package-lock.json.
+if [ ! -e tests/schema/node_modules/.package-lock.json ] ||
+   [ tests/schema/package-lock.json -nt tests/schema/node_modules/.package-lock.json ]; then
+        echo "setup: installing the npm packages of tests/schema"
+        npm ci --prefix tests/schema --no-audit --no-fund --silent >/dev/null
+fi

@@ -1,0 +1,50 @@
+#!/bin/bash
+# Runs every test of nbmount and ends with one line: "N passed, N failed".
+# Each suite prints "ok - NAME" / "not ok - NAME: why" lines; this script counts them.
+# Logs of the unit tests go to build/test-logs/.
+set -u
+shopt -s lastpipe
+cd "$(dirname "$0")/.."
+
+NBMOUNT=${NBMOUNT:-$PWD/build/nbmount}
+logs=build/test-logs
+mkdir -p "$logs"
+passed=0 failed=0
+
+count() {
+        local line
+        while IFS= read -r line; do
+                case $line in
+                "ok - "*) passed=$((passed + 1)); [ -n "${VERBOSE:-}" ] && echo "$line" ;;
+                "not ok - "*) failed=$((failed + 1)); echo "$line" ;;
+                *) echo "$line" ;;
+                esac
+        done
+}
+
+# cmocka: every "[ RUN ]" that has no matching "[ OK ]" failed (a crash counts too).
+unit_tests() {
+        local test_binary name
+        for test_binary in build/tests/test_*; do
+                [ -x "$test_binary" ] || continue
+                name=$(basename "$test_binary")
+                "$test_binary" >"$logs/$name.log" 2>&1
+                awk -v suite="$name" '
+                        /^\[ RUN      \]/ { run[$4] = 1; order[++n] = $4 }
+                        /^\[       OK \]/ { ok[$4] = 1 }
+                        END {
+                                for (i = 1; i <= n; i++)
+                                        if (ok[order[i]]) print "ok - unit " suite " " order[i]
+                                        else print "not ok - unit " suite " " order[i] ": see build/test-logs/" suite ".log"
+                                if (n == 0) print "not ok - unit " suite ": ran no test"
+                        }' "$logs/$name.log"
+        done
+}
+
+suites=(unit_tests "tests/fixtures-check.sh $NBMOUNT" "tests/schema-check.sh" "tests/cli-check.sh $NBMOUNT")
+for suite in "${suites[@]}"; do
+        echo "== ${suite%% *}"
+        if [ "$suite" = unit_tests ]; then unit_tests; else bash $suite; fi | count
+done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
