@@ -50,7 +50,7 @@ check: setup
 	@tests/run.sh
 
 demo: setup all
-	@tests/demo.sh
+	@scripts/demo.sh
 
 clean:
 	rm -rf $(BUILD)

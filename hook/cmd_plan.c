@@ -137,9 +137,9 @@ static void print_table(const struct plan *plan, const struct node_config *confi
                 const struct plan_mount *m = &plan->mounts[i];
 
                 format_quota(m, quota, sizeof(quota));
-                printf("%-*s  %-*s  %-*s  %-4s  %-*s  %-7s  %s\n", w.target, m->target, w.kind,
+                printf("%-*s  %-*s  %-*s  %-4s  %-*s  %s%s%s\n", w.target, m->target, w.kind,
                        mount_kind_name(m->kind), w.source, m->source, m->readonly ? "ro" : "rw", w.quota, quota,
-                       m->granted ? "granted" : "refused", m->granted ? "" : m->reason);
+                       m->granted ? "granted" : "refused", m->granted ? "" : "  ", m->granted ? "" : m->reason);
         }
         for (size_t i = 0; i < plan->n_warnings; i++)
                 printf("warning: %s\n", plan->warnings[i]);

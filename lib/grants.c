@@ -1,6 +1,7 @@
 #include "grants.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,16 +29,20 @@ static int parse_dataset(const struct jctx *c, struct json_object *value, const 
         return 0;
 }
 
-static int check_dataset_unique(const struct jctx *c, const struct team_grants *g, size_t i, const char *pointer) {
-        for (size_t k = 0; k < i; k++) {
-                if (streq(g->datasets[k].name, g->datasets[i].name))
-                        return jfail(c, pointer, "two datasets are named \"%s\"; names must be unique",
-                                     g->datasets[i].name);
-                if (streq(g->datasets[k].id, g->datasets[i].id))
-                        return jfail(c, pointer, "two datasets have the id \"%s\"; ids must be unique",
-                                     g->datasets[i].id);
-        }
-        return 0;
+static int check_datasets_unique(const struct jctx *c, const struct team_grants *g) {
+        size_t name_repeat = names_find_repeat(g->datasets, g->n_datasets, sizeof(*g->datasets),
+                                               offsetof(struct dataset_grant, name));
+        size_t id_repeat = names_find_repeat(g->datasets, g->n_datasets, sizeof(*g->datasets),
+                                             offsetof(struct dataset_grant, id));
+        char pointer[64];
+
+        if (name_repeat == g->n_datasets && id_repeat == g->n_datasets)
+                return 0;
+        snprintf(pointer, sizeof(pointer), "/datasets/%zu", name_repeat < id_repeat ? name_repeat : id_repeat);
+        if (name_repeat <= id_repeat)
+                return jfail(c, pointer, "two datasets are named \"%s\"; names must be unique",
+                             g->datasets[name_repeat].name);
+        return jfail(c, pointer, "two datasets have the id \"%s\"; ids must be unique", g->datasets[id_repeat].id);
 }
 
 static int parse_datasets(const struct jctx *c, struct json_object *root, struct team_grants *ret) {
@@ -58,11 +63,10 @@ static int parse_datasets(const struct jctx *c, struct json_object *root, struct
         for (size_t i = 0; i < n; i++) {
                 snprintf(pointer, sizeof(pointer), "/datasets/%zu", i);
                 ret->n_datasets = i + 1;
-                if ((r = parse_dataset(c, json_object_array_get_idx(array, i), pointer, &ret->datasets[i])) < 0 ||
-                    (r = check_dataset_unique(c, ret, i, pointer)) < 0)
+                if ((r = parse_dataset(c, json_object_array_get_idx(array, i), pointer, &ret->datasets[i])) < 0)
                         return r;
         }
-        return 0;
+        return check_datasets_unique(c, ret);
 }
 
 static int parse_team(const struct jctx *c, struct json_object *root, const char *expected_team,

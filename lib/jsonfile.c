@@ -346,17 +346,18 @@ int jget_name_array(const struct jctx *c, struct json_object *obj, const char *p
         names = calloc(n ? n : 1, sizeof(*names));
         if (!names)
                 return nb_fail(c->err, ENOMEM, "%s: out of memory", c->file);
+        snprintf(label, sizeof(label), "\"%s\" item", key);
         for (size_t i = 0; i < n; i++) {
-                struct json_object *value = json_object_array_get_idx(array, i);
-
                 snprintf(item, sizeof(item), "%s/%zu", member, i);
-                snprintf(label, sizeof(label), "\"%s\" item", key);
-                if ((r = check_string(c, value, item, label, sizeof(names[i]), name_problem)) < 0)
+                if ((r = check_string(c, json_object_array_get_idx(array, i), item, label, sizeof(names[i]),
+                                      name_problem)) < 0)
                         return r;
-                name_copy(names[i], json_object_get_string(value));
-                for (size_t k = 0; k < i; k++)
-                        if (streq(names[k], names[i]))
-                                return jfail(c, item, "\"%s\" lists \"%s\" twice; keep only one", key, names[i]);
+                name_copy(names[i], json_object_get_string(json_object_array_get_idx(array, i)));
+        }
+        size_t repeat = names_find_repeat(names, n, sizeof(*names), 0);
+        if (repeat < n) {
+                snprintf(item, sizeof(item), "%s/%zu", member, repeat);
+                return jfail(c, item, "\"%s\" lists \"%s\" twice; keep only one", key, names[repeat]);
         }
         *ret_names = TAKE_PTR(names);
         *ret_n = n;

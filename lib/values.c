@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static bool is_name_char(char c) {
@@ -137,4 +138,43 @@ void size_format(uint64_t bytes, char *buf, size_t len) {
                 }
         }
         snprintf(buf, len, "%llu B", (unsigned long long) bytes);
+}
+
+struct name_table {
+        const char *items;
+        size_t stride, offset;
+};
+
+static const char *name_at(const struct name_table *t, size_t i) {
+        return t->items + i * t->stride + t->offset;
+}
+
+static int compare_name_then_index(const void *a, const void *b, void *table) {
+        size_t i = *(const size_t *) a, k = *(const size_t *) b;
+        int by_name = strcmp(name_at(table, i), name_at(table, k));
+
+        return by_name ? by_name : (i > k) - (i < k);
+}
+
+size_t names_find_repeat(const void *items, size_t n, size_t stride, size_t offset) {
+        const struct name_table table = { items, stride, offset };
+        size_t *order = calloc(n ? n : 1, sizeof(*order)), first_repeat = n;
+
+        if (!order) { /* out of memory: the slow way */
+                for (size_t i = 1; i < n; i++)
+                        for (size_t k = 0; k < i; k++)
+                                if (strcmp(name_at(&table, i), name_at(&table, k)) == 0)
+                                        return i;
+                return n;
+        }
+        for (size_t i = 0; i < n; i++)
+                order[i] = i;
+        qsort_r(order, n, sizeof(*order), compare_name_then_index, (void *) &table);
+        for (size_t i = 1; i < n; i++)
+                if (strcmp(name_at(&table, order[i - 1]), name_at(&table, order[i])) == 0 &&
+                    (i < 2 || strcmp(name_at(&table, order[i - 2]), name_at(&table, order[i])) != 0) &&
+                    order[i] < first_repeat)
+                        first_repeat = order[i];
+        free(order);
+        return first_repeat;
 }

@@ -23,3 +23,7 @@ void size_format(uint64_t bytes, char *buf, size_t len);
 
 /* Copies a name that name_problem() accepted. */
 void name_copy(nb_name dst, const char *src);
+
+/* Among n items of `stride` bytes that each hold a name at offset `offset`, the index of the
+ * first item whose name repeats an earlier one, or n when all differ. O(n log n). */
+size_t names_find_repeat(const void *items, size_t n, size_t stride, size_t offset);

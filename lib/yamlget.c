@@ -49,7 +49,9 @@ int yrequire(const struct yctx *c, const struct ynode *map, const char *what, co
 static int type_error(const struct yctx *c, const struct ynode *node, const char *label, const char *expected) {
         const char *hint = "";
 
-        if (streq(expected, "a string") && node->kind == YNODE_SCALAR)
+        if (node->kind == YNODE_SCALAR && yscalar_type(node) == YSCALAR_NULL)
+                hint = "; give it a value";
+        else if (streq(expected, "a string") && node->kind == YNODE_SCALAR)
                 hint = "; put it in quotes";
         return nb_fail_at(c->err, c->file, node->line, node->column, "%s must be %s, not %s%s", label, expected,
                           ynode_describe(node), hint);

@@ -1,7 +1,6 @@
 #include "yamltree.h"
 
 #include <errno.h>
-#include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
@@ -223,30 +222,70 @@ void ytree_free(struct ynode *node) {
         free(node);
 }
 
-static bool matches(const char *pattern, const char *s) {
-        regex_t re;
-        bool match;
+static bool is_one_of(const char *s, const char *const *words) {
+        for (size_t i = 0; words[i]; i++)
+                if (streq(s, words[i]))
+                        return true;
+        return false;
+}
 
-        if (regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB) != 0)
+static size_t count_digits(const char *s, const char *digits) {
+        return strspn(s, digits);
+}
+
+/* [-+]?[0-9]+ | 0o[0-7]+ | 0x[0-9a-fA-F]+ */
+static bool is_core_int(const char *s) {
+        if (s[0] == '0' && (s[1] == 'o' || s[1] == 'x')) {
+                const char *digits = s[1] == 'o' ? "01234567" : "0123456789abcdefABCDEF";
+                size_t n = count_digits(s + 2, digits);
+
+                return n > 0 && s[2 + n] == '\0';
+        }
+        s += (*s == '-' || *s == '+');
+        return *s && s[count_digits(s, "0123456789")] == '\0';
+}
+
+/* [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)? | [-+]?\.inf | \.nan (with case variants) */
+static bool is_core_float(const char *s) {
+        static const char *const specials[] = { ".inf", ".Inf", ".INF", "-.inf", "-.Inf", "-.INF", "+.inf",
+                                                "+.Inf", "+.INF", ".nan", ".NaN", ".NAN", NULL };
+        size_t whole, fraction = 0;
+
+        if (is_one_of(s, specials))
+                return true;
+        s += (*s == '-' || *s == '+');
+        whole = count_digits(s, "0123456789");
+        s += whole;
+        if (*s == '.') {
+                fraction = count_digits(++s, "0123456789");
+                s += fraction;
+        }
+        if (whole == 0 && fraction == 0)
                 return false;
-        match = regexec(&re, s, 0, NULL, 0) == 0;
-        regfree(&re);
-        return match;
+        if (*s == 'e' || *s == 'E') {
+                s++;
+                s += (*s == '-' || *s == '+');
+                if (count_digits(s, "0123456789") == 0)
+                        return false;
+                s += count_digits(s, "0123456789");
+        }
+        return *s == '\0';
 }
 
 enum yscalar_type yscalar_type(const struct ynode *node) {
+        static const char *const nulls[] = { "", "~", "null", "Null", "NULL", NULL };
+        static const char *const bools[] = { "true", "True", "TRUE", "false", "False", "FALSE", NULL };
         const char *s = node->scalar;
 
         if (node->kind != YNODE_SCALAR || !node->plain)
                 return YSCALAR_STRING;
-        if (matches("^(|~|null|Null|NULL)$", s))
+        if (is_one_of(s, nulls))
                 return YSCALAR_NULL;
-        if (matches("^(true|True|TRUE|false|False|FALSE)$", s))
+        if (is_one_of(s, bools))
                 return YSCALAR_BOOL;
-        if (matches("^([-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", s))
+        if (is_core_int(s))
                 return YSCALAR_INT;
-        if (matches("^([-+]?(\\.[0-9]+|[0-9]+(\\.[0-9]*)?)([eE][-+]?[0-9]+)?|[-+]?\\.(inf|Inf|INF)|\\.(nan|NaN|NAN))$",
-                    s))
+        if (is_core_float(s))
                 return YSCALAR_FLOAT;
         return YSCALAR_STRING;
 }
