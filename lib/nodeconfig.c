@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "textfile.h"
@@ -179,6 +180,7 @@ static int parse_root(const struct yctx *c, const struct ynode *root, struct nod
 int node_config_parse(const char *text, size_t len, const char *file, struct node_config *ret,
                       struct nb_error *err) {
         _cleanup_(ytree_freep) struct ynode *root = NULL;
+        _cleanup_free_ struct node_config *config = NULL;
         const struct yctx c = { .file = file, .err = err };
         int r;
 
@@ -186,8 +188,13 @@ int node_config_parse(const char *text, size_t len, const char *file, struct nod
                 return r;
         if (!root)
                 return nb_fail_at(err, file, 1, 1, "the node config is empty; it needs at least \"cluster: NAME\"");
-        set_defaults(ret);
-        return parse_root(&c, root, ret);
+        if (!(config = malloc(sizeof(*config))))
+                return nb_fail(err, ENOMEM, "%s: out of memory", file);
+        set_defaults(config);
+        if ((r = parse_root(&c, root, config)) < 0)
+                return r;
+        *ret = *config;
+        return 0;
 }
 
 int node_config_load_fd(int fd, const char *file, struct node_config *ret, struct nb_error *err) {

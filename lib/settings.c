@@ -1,7 +1,9 @@
 #include "settings.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "textfile.h"
@@ -129,24 +131,29 @@ static int parse_mount(const struct yctx *c, const struct ynode *key, const stru
 
 int settings_parse(const char *text, size_t len, const char *file, struct settings *ret, struct nb_error *err) {
         _cleanup_(ytree_freep) struct ynode *root = NULL;
+        _cleanup_free_ struct settings *settings = NULL;
         const struct yctx c = { .file = file, .err = err };
         int r;
 
         if ((r = ytree_parse(text, len, file, &root, err)) < 0)
                 return r;
-        ret->n_mounts = 0;
-        if (!root)
+        if (!root) {
+                ret->n_mounts = 0;
                 return 0;
+        }
         if ((r = yexpect_map(&c, root, "settings.yaml")) < 0)
                 return r;
         if (root->n_items > SETTINGS_MAX_MOUNTS)
                 return nb_fail_at(err, file, root->keys[SETTINGS_MAX_MOUNTS]->line,
                                   root->keys[SETTINGS_MAX_MOUNTS]->column,
                                   "more than %d mounts; remove some", SETTINGS_MAX_MOUNTS);
+        if (!(settings = calloc(1, sizeof(*settings))))
+                return nb_fail(err, ENOMEM, "%s: out of memory", file);
         for (size_t i = 0; i < root->n_items; i++)
-                if ((r = parse_mount(&c, root->keys[i], root->values[i], &ret->mounts[i])) < 0)
+                if ((r = parse_mount(&c, root->keys[i], root->values[i], &settings->mounts[i])) < 0)
                         return r;
-        ret->n_mounts = root->n_items;
+        settings->n_mounts = root->n_items;
+        memcpy(ret, settings, offsetof(struct settings, mounts) + settings->n_mounts * sizeof(settings->mounts[0]));
         return 0;
 }
 

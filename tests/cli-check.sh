@@ -68,11 +68,18 @@ expect_eq "plan public dataset" \
 expect_eq "plan s3 bucket" \
         '{"target":"/datasets/my-bucket-data","kind":"s3","source":"s3://my-bucket/my-data","readonly":true,"quota":null,"status":"granted","reason":null,"s3":{"bucket":"my-bucket","prefix":"my-data","region":"us-west-1","endpoint":null,"access_key_id":"AK123","secret":"my-bucket-secret-key","public":false}}' \
         "$(field '.mounts[5]')"
-schema_result=$(node tests/schema/validate.js plan "$work/plan.json" 2>&1)
-case $schema_result in
-*"not ok"* | *invalid* | "") not_ok "plan --json output validates against plan.schema.json" "$schema_result" ;;
-*) ok "plan --json output validates against plan.schema.json" ;;
-esac
+# plan_matches_schema NAME: the plan in $out validates against plan.schema.json (ajv, strict).
+plan_matches_schema() {
+        local result
+        echo "$out" >"$work/schema-check.json"
+        result=$(node tests/schema/validate.js -s schemas/plan.schema.json -r schemas/common.schema.json \
+                "$work/schema-check.json" 2>&1)
+        case $result in
+        "valid	"*) ok "$1: output validates against plan.schema.json" ;;
+        *) not_ok "$1: output validates against plan.schema.json" "$result" ;;
+        esac
+}
+plan_matches_schema "sample plan"
 
 # --- the table ----------------------------------------------------------------------------------
 run_nbmount plan --config "$config" --team acme --notebook nb1 --user alice
@@ -88,6 +95,7 @@ expect_eq "table s3 row" "/datasets/my-bucket-data s3 s3://my-bucket/my-data ro 
 # --- refusals: exit 1 with the reason ------------------------------------------------------------
 plan_as carol
 expect_eq "non-member: exit 1" 1 "$rc"
+plan_matches_schema "non-member plan"
 expect_eq "non-member: every mount refused with the membership reason" \
         '["user carol is not a member of team acme; ask the team'"'"'s admin to add carol"]' \
         "$(echo "$out" | jq -c '[.mounts[].reason] | unique')"
@@ -108,11 +116,20 @@ expect_eq "unknown dataset version: exit 1" 1 "$rc"
 expect_eq "unknown dataset version: reason lists the versions" \
         '"dataset dsr8k5qzn401lb5 has no version v9 (versions: v1, v2)"' "$(echo "$out" | jq -c '.mounts[2].reason')"
 
+printf 'q:\n  type: dataset\n  id: dsnope\n' >"$settings"
+plan_as alice
+expect_eq "unknown dataset id: refused" \
+        '1 "dataset dsnope is neither a dataset of team acme nor a public dataset; check its id in settings.yaml"' \
+        "$rc $(echo "$out" | jq -c '.mounts[2].reason')"
+expect_eq "unknown dataset id: no version" '{"id":"dsnope","version":null}' "$(echo "$out" | jq -c '.mounts[2].dataset')"
+plan_matches_schema "unknown dataset plan"
+
 printf 'b:\n  type: s3\n  url: s3://my-bucket\n  endpoint: https://169.254.169.254\n' >"$settings"
 plan_as alice
 expect_eq "metadata endpoint: refused" \
         '"endpoint https://169.254.169.254 is a link-local address; this node refuses loopback, private and link-local endpoints (s3.allow_private_endpoints in node.yaml)"' \
         "$(echo "$out" | jq -c '.mounts[2].reason')"
+plan_matches_schema "refused s3 plan"
 
 mkdir "$node/notebooks/acme/nb1/checkpoints"
 printf '{}\n' >"$settings"
