@@ -5,6 +5,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Control characters from untrusted input must not reach a terminal or a log raw: \n, \t, \xNN. */
+static void escape_controls(char *msg, size_t size) {
+        char escaped[NB_ERROR_MAX];
+        size_t used = 0;
+
+        for (const unsigned char *p = (const unsigned char *) msg; *p && used + 5 < sizeof(escaped); p++) {
+                if (*p >= 0x20 && *p != 0x7f)
+                        escaped[used++] = (char) *p;
+                else if (*p == '\n' || *p == '\t')
+                        used += (size_t) snprintf(escaped + used, 3, "\\%c", *p == '\n' ? 'n' : 't');
+                else
+                        used += (size_t) snprintf(escaped + used, 5, "\\x%02x", *p);
+        }
+        escaped[used] = '\0';
+        snprintf(msg, size, "%s", escaped);
+}
+
 int nb_fail(struct nb_error *err, int code, const char *fmt, ...) {
         va_list ap;
 
@@ -12,6 +29,7 @@ int nb_fail(struct nb_error *err, int code, const char *fmt, ...) {
                 va_start(ap, fmt);
                 vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
                 va_end(ap);
+                escape_controls(err->msg, sizeof(err->msg));
         }
         return -abs(code);
 }
@@ -30,6 +48,7 @@ int nb_wrap(struct nb_error *err, int code, const char *fmt, ...) {
         used = strlen(err->msg);
         memccpy(err->msg + used, old, '\0', sizeof(err->msg) - used);
         err->msg[sizeof(err->msg) - 1] = '\0';
+        escape_controls(err->msg, sizeof(err->msg));
         return -abs(code);
 }
 
@@ -43,5 +62,6 @@ int nb_fail_at(struct nb_error *err, const char *file, unsigned line, unsigned c
         va_start(ap, fmt);
         vsnprintf(err->msg + used, sizeof(err->msg) - used, fmt, ap);
         va_end(ap);
+        escape_controls(err->msg, sizeof(err->msg));
         return -EINVAL;
 }

@@ -13,6 +13,7 @@
 static int parse_dataset(const struct jctx *c, struct json_object *value, const char *pointer,
                          struct dataset_grant *ret) {
         static const char *const keys[] = { "name", "id", "versions", "latest", NULL };
+        char latest_pointer[80];
         int r;
 
         if ((r = jexpect_object(c, value, pointer, "a dataset")) < 0 ||
@@ -23,8 +24,9 @@ static int parse_dataset(const struct jctx *c, struct json_object *value, const 
                                  &ret->n_versions)) < 0 ||
             (r = jget_string(c, value, pointer, "latest", ret->latest, sizeof(nb_name), name_problem)) < 0)
                 return r;
+        snprintf(latest_pointer, sizeof(latest_pointer), "%s/latest", pointer);
         if (!dataset_has_version(ret, ret->latest))
-                return jfail(c, pointer, "dataset \"%s\": latest \"%s\" is not one of its versions; add it to \"versions\"",
+                return jfail(c, latest_pointer, "dataset \"%s\": latest \"%s\" is not one of its versions; add it to \"versions\"",
                              ret->name, ret->latest);
         return 0;
 }
@@ -38,7 +40,8 @@ static int check_datasets_unique(const struct jctx *c, const struct team_grants 
 
         if (name_repeat == g->n_datasets && id_repeat == g->n_datasets)
                 return 0;
-        snprintf(pointer, sizeof(pointer), "/datasets/%zu", name_repeat < id_repeat ? name_repeat : id_repeat);
+        snprintf(pointer, sizeof(pointer), "/datasets/%zu/%s", MIN(name_repeat, id_repeat),
+                 name_repeat <= id_repeat ? "name" : "id");
         if (name_repeat <= id_repeat)
                 return jfail(c, pointer, "two datasets are named \"%s\"; names must be unique",
                              g->datasets[name_repeat].name);
@@ -53,7 +56,7 @@ static int parse_datasets(const struct jctx *c, struct json_object *root, struct
 
         json_object_object_get_ex(root, "datasets", &array);
         if (!json_object_is_type(array, json_type_array))
-                return jfail(c, "/datasets", "\"datasets\" must be an array");
+                return jfail(c, "/datasets", "\"datasets\" must be an array, not %s", json_type_phrase(array));
         n = json_object_array_length(array);
         if (n > GRANTS_MAX_DATASETS)
                 return jfail(c, "/datasets", "\"datasets\" has %zu items, more than %d", n, GRANTS_MAX_DATASETS);

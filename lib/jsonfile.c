@@ -56,20 +56,81 @@ static void skip_value(struct jcursor *j) {
         } while (depth > 0 && j->text[j->pos]);
 }
 
-/* Compares the raw key at the cursor (a string token) with a JSON pointer token of length n. */
-static bool key_equals(const struct jcursor *j, const char *token, size_t n) {
-        const char *key = j->text + j->pos + 1;
-        size_t i = 0, k = 0;
+static unsigned hex_value(const char *s) {
+        char digits[5] = { s[0], s[1], s[2], s[3], '\0' };
 
-        for (; i < n; i++, k++) {
+        return (unsigned) strtoul(digits, NULL, 16);
+}
+
+static size_t put_utf8(char *out, unsigned cp) {
+        if (cp < 0x80)
+                return out[0] = (char) cp, 1;
+        if (cp < 0x800)
+                return out[0] = (char) (0xc0 | cp >> 6), out[1] = (char) (0x80 | (cp & 0x3f)), 2;
+        if (cp < 0x10000)
+                return out[0] = (char) (0xe0 | cp >> 12), out[1] = (char) (0x80 | ((cp >> 6) & 0x3f)),
+                       out[2] = (char) (0x80 | (cp & 0x3f)), 3;
+        return out[0] = (char) (0xf0 | cp >> 18), out[1] = (char) (0x80 | ((cp >> 12) & 0x3f)),
+               out[2] = (char) (0x80 | ((cp >> 6) & 0x3f)), out[3] = (char) (0x80 | (cp & 0x3f)), 4;
+}
+
+/* Decodes the (valid) JSON string at text into a malloc'd buffer; *ret_len counts NULs too. */
+static char *decode_string(const char *text, size_t *ret_len) {
+        struct jcursor raw = { .text = text };
+        const char *p = text + 1;
+        char *out, *o;
+
+        skip_string(&raw); /* decoded bytes never outnumber the raw ones */
+        out = o = malloc(raw.pos + 1);
+
+        if (!out)
+                return NULL;
+        for (; *p != '"'; p++) {
+                unsigned cp;
+
+                if (*p != '\\') {
+                        *o++ = *p;
+                        continue;
+                }
+                switch (*++p) {
+                case 'b': *o++ = '\b'; break;
+                case 'f': *o++ = '\f'; break;
+                case 'n': *o++ = '\n'; break;
+                case 'r': *o++ = '\r'; break;
+                case 't': *o++ = '\t'; break;
+                case 'u':
+                        cp = hex_value(p + 1);
+                        p += 4;
+                        if (cp >= 0xd800 && cp < 0xdc00 && p[1] == '\\' && p[2] == 'u') {
+                                cp = 0x10000 + ((cp - 0xd800) << 10) + (hex_value(p + 3) - 0xdc00);
+                                p += 6;
+                        }
+                        o += put_utf8(o, cp);
+                        break;
+                default: *o++ = *p; break;
+                }
+        }
+        *o = '\0';
+        *ret_len = (size_t) (o - out);
+        return out;
+}
+
+/* Compares the key at the cursor (a string token) with a JSON pointer token of length n. */
+static bool key_equals(const struct jcursor *j, const char *token, size_t n) {
+        _cleanup_free_ char *key = NULL;
+        size_t key_len = 0, k = 0;
+
+        if (!(key = decode_string(j->text + j->pos, &key_len)))
+                return false;
+        for (size_t i = 0; i < n; i++, k++) {
                 char want = token[i];
 
                 if (want == '~' && i + 1 < n)
                         want = token[++i] == '1' ? '/' : '~';
-                if (key[k] != want)
+                if (k >= key_len || key[k] != want)
                         return false;
         }
-        return key[k] == '"';
+        return k == key_len;
 }
 
 /* Moves the cursor to the member `token` of the object, or item `token` of the array, at the cursor. */
@@ -122,60 +183,134 @@ void json_locate(const char *text, const char *pointer, unsigned *ret_line, unsi
         text_position(text, found, ret_line, ret_column);
 }
 
-static int remember_key(size_t **keys, size_t *n_keys, size_t key_pos, const char *file, struct nb_error *err) {
-        size_t *grown = reallocarray(*keys, *n_keys + 1, sizeof(**keys));
+struct decoded_key {
+        char *bytes;
+        size_t len;
+};
 
-        if (!grown)
+static void decoded_keys_free(struct decoded_key **keys) {
+        for (struct decoded_key *k = *keys; k && k->bytes; k++)
+                free(k->bytes);
+        free(*keys);
+}
+
+static int fail_at_offset(const struct jcursor *j, size_t offset, const char *file, struct nb_error *err,
+                          const char *fmt, int len, const char *token) {
+        unsigned line, column;
+
+        text_position(j->text, offset, &line, &column);
+        return nb_fail_at(err, file, line, column, fmt, len, token);
+}
+
+/* json-c's strict mode still takes NaN, Infinity and "1."; JSON does not. */
+static bool is_json_number(const char *s, size_t n) {
+        size_t i = 0;
+
+        i += s[i] == '-';
+        if (i < n && s[i] == '0')
+                i++;
+        else if (i < n && s[i] >= '1' && s[i] <= '9')
+                while (i < n && s[i] >= '0' && s[i] <= '9')
+                        i++;
+        else
+                return false;
+        if (i < n && s[i] == '.') {
+                size_t start = ++i;
+                while (i < n && s[i] >= '0' && s[i] <= '9')
+                        i++;
+                if (i == start)
+                        return false;
+        }
+        if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+                size_t start;
+                i++;
+                i += i < n && (s[i] == '+' || s[i] == '-');
+                start = i;
+                while (i < n && s[i] >= '0' && s[i] <= '9')
+                        i++;
+                if (i == start)
+                        return false;
+        }
+        return i == n;
+}
+
+static int check_scalar(struct jcursor *j, const char *file, struct nb_error *err) {
+        size_t start = j->pos, n;
+        const char *token = j->text + start;
+
+        skip_value(j);
+        n = j->pos - start;
+        if ((n == 4 && strncmp(token, "true", 4) == 0) || (n == 5 && strncmp(token, "false", 5) == 0) ||
+            (n == 4 && strncmp(token, "null", 4) == 0) || is_json_number(token, n))
+                return 0;
+        return fail_at_offset(j, start, file, err, "invalid JSON: %.*s is not a JSON value", (int) MIN(n, 64), token);
+}
+
+static int check_value(struct jcursor *j, const char *file, struct nb_error *err);
+
+/* Records the key at the cursor; fails when it repeats an earlier key of its object or holds a NUL. */
+static int check_key(struct jcursor *j, struct decoded_key **keys, size_t *n_keys, const char *file,
+                     struct nb_error *err) {
+        size_t key_pos = j->pos, len = 0;
+        struct decoded_key *grown;
+        char *key = decode_string(j->text + key_pos, &len);
+
+        if (!key)
                 return nb_fail(err, ENOMEM, "%s: out of memory", file);
-        grown[(*n_keys)++] = key_pos;
+        skip_string(j);
+        grown = reallocarray(*keys, *n_keys + 2, sizeof(**keys));
+        if (!grown) {
+                free(key);
+                return nb_fail(err, ENOMEM, "%s: out of memory", file);
+        }
         *keys = grown;
+        grown[*n_keys] = (struct decoded_key) { key, len };
+        grown[++*n_keys] = (struct decoded_key) {};
+        if (strlen(key) != len)
+                return fail_at_offset(j, key_pos, file, err, "key %.*s contains a NUL character; remove it",
+                                      (int) MIN(j->pos - key_pos, 128), j->text + key_pos);
+        for (size_t k = 0; k + 1 < *n_keys; k++)
+                if (grown[k].len == len && memcmp(grown[k].bytes, key, len) == 0)
+                        return fail_at_offset(j, key_pos, file, err, "duplicate key %.*s; keep only one",
+                                              (int) MIN(j->pos - key_pos, 128), j->text + key_pos);
         return 0;
 }
 
-/* Fails at the first object member whose raw key repeats an earlier key of the same object. */
-static int find_duplicate_key(struct jcursor *j, const char *file, struct nb_error *err) {
-        char open = j->text[j->pos];
-        _cleanup_free_ size_t *keys = NULL;
+static int check_collection(struct jcursor *j, const char *file, struct nb_error *err) {
+        _cleanup_(decoded_keys_free) struct decoded_key *keys = NULL;
+        bool is_object = j->text[j->pos] == '{';
         size_t n_keys = 0;
         int r;
 
-        if (open != '{' && open != '[') {
-                skip_value(j);
-                return 0;
-        }
         for (j->pos++;;) {
                 skip_space(j);
                 if (j->text[j->pos] == '}' || j->text[j->pos] == ']') {
                         j->pos++;
                         return 0;
                 }
-                if (open == '{') {
-                        size_t key_pos = j->pos, key_len;
-
-                        skip_string(j);
-                        key_len = j->pos - key_pos;
-                        for (size_t k = 0; k < n_keys; k++)
-                                if (strncmp(j->text + keys[k], j->text + key_pos, key_len) == 0 &&
-                                    j->text[keys[k] + key_len - 1] == '"') {
-                                        unsigned line, column;
-
-                                        text_position(j->text, key_pos, &line, &column);
-                                        return nb_fail_at(err, file, line, column,
-                                                          "duplicate key %.*s; keep only one", (int) key_len,
-                                                          j->text + key_pos);
-                                }
-                        if ((r = remember_key(&keys, &n_keys, key_pos, file, err)) < 0)
+                if (is_object) {
+                        if ((r = check_key(j, &keys, &n_keys, file, err)) < 0)
                                 return r;
                         skip_space(j);
                         j->pos++; /* ':' */
-                        skip_space(j);
                 }
-                if ((r = find_duplicate_key(j, file, err)) < 0)
+                if ((r = check_value(j, file, err)) < 0)
                         return r;
                 skip_space(j);
                 if (j->text[j->pos] == ',')
                         j->pos++;
         }
+}
+
+static int check_value(struct jcursor *j, const char *file, struct nb_error *err) {
+        skip_space(j);
+        if (j->text[j->pos] == '"') {
+                skip_string(j);
+                return 0;
+        }
+        if (j->text[j->pos] == '{' || j->text[j->pos] == '[')
+                return check_collection(j, file, err);
+        return check_scalar(j, file, err);
 }
 
 int json_parse_strict(const char *text, size_t len, const char *file, struct json_object **ret,
@@ -190,10 +325,12 @@ int json_parse_strict(const char *text, size_t len, const char *file, struct jso
 
         if ((r = text_check_utf8(text, len, file, err)) < 0)
                 return r;
+        if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
+                return nb_fail_at(err, file, 1, 1, "starts with a byte order mark (BOM); save the file as UTF-8 without a BOM");
         tok = json_tokener_new();
         if (!tok)
                 return nb_fail(err, ENOMEM, "%s: out of memory", file);
-        json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+        json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_ALLOW_TRAILING_CHARS | JSON_TOKENER_VALIDATE_UTF8);
         root = json_tokener_parse_ex(tok, text, (int) len);
         jerr = json_tokener_get_error(tok);
         end = json_tokener_get_parse_end(tok);
@@ -212,10 +349,24 @@ int json_parse_strict(const char *text, size_t len, const char *file, struct jso
         }
         j.pos = 0;
         skip_space(&j);
-        if ((r = find_duplicate_key(&j, file, err)) < 0)
+        if ((r = check_value(&j, file, err)) < 0)
                 return r;
         *ret = TAKE_PTR(root);
         return 0;
+}
+
+void json_pointer_append(char *buf, size_t size, const char *pointer, const char *key) {
+        size_t used = (size_t) snprintf(buf, size, "%s/", pointer);
+
+        for (const char *p = key; *p && used + 3 < size; p++) {
+                if (*p == '~' || *p == '/') {
+                        buf[used++] = '~';
+                        buf[used++] = *p == '~' ? '0' : '1';
+                } else {
+                        buf[used++] = *p;
+                }
+        }
+        buf[MIN(used, size - 1)] = '\0';
 }
 
 int jfail(const struct jctx *c, const char *pointer, const char *fmt, ...) {
@@ -230,7 +381,7 @@ int jfail(const struct jctx *c, const char *pointer, const char *fmt, ...) {
         return nb_fail_at(c->err, c->file, line, column, "%s", text);
 }
 
-static const char *json_type_phrase(struct json_object *value) {
+const char *json_type_phrase(struct json_object *value) {
         switch (json_object_get_type(value)) {
         case json_type_null:
                 return "null";
@@ -273,7 +424,7 @@ int jcheck_keys(const struct jctx *c, struct json_object *obj, const char *point
                         continue;
                 for (size_t i = 0; allowed[i] && used < sizeof(list); i++)
                         used += (size_t) snprintf(list + used, sizeof(list) - used, "%s%s", i ? ", " : "", allowed[i]);
-                snprintf(member, sizeof(member), "%s/%.64s", pointer, key);
+                json_pointer_append(member, sizeof(member), pointer, key);
                 return jfail(c, member, "unknown key \"%.64s\" in %s (allowed: %s)", key, what, list);
         }
         for (size_t i = 0; required && required[i]; i++)

@@ -27,6 +27,12 @@ int json_parse_strict(const char *text, size_t len, const char *file, struct jso
  * object member, the start of an array item. Falls back to the nearest enclosing value. */
 void json_locate(const char *text, const char *pointer, unsigned *ret_line, unsigned *ret_column);
 
+/* buf = pointer + "/" + key, with ~ and / in key escaped as RFC 6901 says. */
+void json_pointer_append(char *buf, size_t size, const char *pointer, const char *key);
+
+/* "an object", "an array", "a string", "null", ... for error messages. */
+const char *json_type_phrase(struct json_object *value);
+
 /* Fails at the position of `pointer`; the message is printf-style. */
 int jfail(const struct jctx *c, const char *pointer, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

@@ -82,9 +82,13 @@ static int parse_plans(const struct yctx *c, const struct ynode *plans, struct n
 
         if ((r = yexpect_map(c, plans, "\"plans\"")) < 0)
                 return r;
-        if (plans->n_items == 0 || plans->n_items > NODE_MAX_PLANS)
+        if (plans->n_items > NODE_MAX_PLANS)
+                return nb_fail_at(c->err, c->file, plans->keys[NODE_MAX_PLANS]->line,
+                                  plans->keys[NODE_MAX_PLANS]->column, "more than %d plans; remove some",
+                                  NODE_MAX_PLANS);
+        if (plans->n_items == 0)
                 return nb_fail_at(c->err, c->file, plans->line, plans->column,
-                                  "\"plans\" must list 1 to %d plans, not %zu", NODE_MAX_PLANS, plans->n_items);
+                                  "\"plans\" lists no plan; list at least one, or remove \"plans\" for the defaults");
         for (size_t i = 0; i < plans->n_items; i++)
                 if ((r = parse_plan(c, plans->keys[i], plans->values[i], &ret->plans[i])) < 0)
                         return r;

@@ -11,7 +11,7 @@
 static int check_our_annotations(const struct jctx *c, struct json_object *annotations) {
         static const char *const ours[] = { ANNOTATION_TEAM, ANNOTATION_NOTEBOOK, ANNOTATION_USER,
                                             ANNOTATION_STORAGE_CLUSTER, NULL };
-        char pointer[128];
+        char pointer[512];
 
         json_object_object_foreach(annotations, key, value) {
                 bool known = false;
@@ -23,7 +23,7 @@ static int check_our_annotations(const struct jctx *c, struct json_object *annot
                         known = streq(ours[i], key);
                 if (known)
                         continue;
-                snprintf(pointer, sizeof(pointer), "/annotations/%.64s", key);
+                json_pointer_append(pointer, sizeof(pointer), "/annotations", key);
                 return jfail(c, pointer,
                              "unknown annotation \"%.64s\" (nbmount reads io.nbmount.team, io.nbmount.notebook, io.nbmount.user, io.nbmount.storage-cluster)",
                              key);

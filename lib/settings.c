@@ -53,6 +53,9 @@ static int parse_url(const struct yctx *c, const struct ynode *map, struct setti
         if ((why = s3_bucket_problem(m->bucket)))
                 return nb_fail_at(c->err, c->file, node->line, node->column, "\"url\": bucket \"%s\" %s", m->bucket,
                                   why);
+        if (*slash && strlen(slash + 1) > S3_PREFIX_MAX)
+                return nb_fail_at(c->err, c->file, node->line, node->column,
+                                  "\"url\": prefix \"%.64s\" is longer than %d characters", slash + 1, S3_PREFIX_MAX);
         snprintf(m->prefix, sizeof(m->prefix), "%s", *slash ? slash + 1 : "");
         if ((why = s3_prefix_problem(m->prefix)))
                 return nb_fail_at(c->err, c->file, node->line, node->column, "\"url\": prefix \"%.64s\" %s",
@@ -81,17 +84,28 @@ static int parse_secret(const struct yctx *c, const struct ynode *map, struct se
 
 static int check_s3_combinations(const struct yctx *c, const struct ynode *map, const char *what,
                                   const struct settings_mount *m) {
-        bool has_key_id = ymap_get(map, "accessKeyId"), has_secret = ymap_get(map, "secretAccessKey");
+        const struct ynode *key_id = ymap_key(map, "accessKeyId"), *secret = ymap_key(map, "secretAccessKey");
+        const struct ynode *endpoint = ymap_key(map, "endpoint");
 
-        if (has_key_id != has_secret)
-                return nb_fail_at(c->err, c->file, map->line, map->column,
+        if (!key_id != !secret)
+                return nb_fail_at(c->err, c->file, (key_id ?: secret)->line, (key_id ?: secret)->column,
                                   "%s has %s without %s; give both, or neither for a public bucket", what,
-                                  has_key_id ? "accessKeyId" : "secretAccessKey",
-                                  has_key_id ? "secretAccessKey" : "accessKeyId");
+                                  key_id ? "accessKeyId" : "secretAccessKey",
+                                  key_id ? "secretAccessKey" : "accessKeyId");
         if (ymap_get(map, "region") && m->endpoint[0])
-                return nb_fail_at(c->err, c->file, map->line, map->column,
+                return nb_fail_at(c->err, c->file, endpoint->line, endpoint->column,
                                   "%s has both \"region\" and \"endpoint\"; keep only one", what);
         return 0;
+}
+
+/* An endpoint with user:password@ must not be echoed into logs. */
+static int parse_endpoint(const struct yctx *c, const struct ynode *map, struct settings_mount *m) {
+        const struct ynode *node = ymap_get(map, "endpoint");
+
+        if (node && node->kind == YNODE_SCALAR && strchr(node->scalar, '@'))
+                return nb_fail_at(c->err, c->file, node->line, node->column,
+                                  "\"endpoint\" must not hold a user or password; give the key as accessKeyId and secretAccessKey");
+        return yget_string(c, map, "endpoint", m->endpoint, sizeof(m->endpoint), s3_endpoint_problem);
 }
 
 static int parse_s3(const struct yctx *c, const struct ynode *map, const char *what, struct settings_mount *m) {
@@ -104,7 +118,7 @@ static int parse_s3(const struct yctx *c, const struct ynode *map, const char *w
                              s3_key_id_problem)) < 0 ||
             (r = parse_secret(c, map, m)) < 0 ||
             (r = yget_string(c, map, "region", m->region, sizeof(m->region), s3_region_problem)) < 0 ||
-            (r = yget_string(c, map, "endpoint", m->endpoint, sizeof(m->endpoint), s3_endpoint_problem)) < 0 ||
+            (r = parse_endpoint(c, map, m)) < 0 ||
             (r = check_s3_combinations(c, map, what, m)) < 0)
                 return r;
         m->type = SETTINGS_S3;

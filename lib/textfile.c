@@ -28,6 +28,7 @@ static int read_all(int fd, char *buf, size_t cap, size_t *ret_len) {
 
 int text_read_fd(int fd, const char *file, size_t cap, char **ret_text, size_t *ret_len, struct nb_error *err) {
         _cleanup_free_ char *text = NULL;
+        unsigned line, column;
         struct stat st;
         size_t len = 0;
         int r;
@@ -36,18 +37,19 @@ int text_read_fd(int fd, const char *file, size_t cap, char **ret_text, size_t *
                 return nb_fail(err, errno, "%s: cannot stat: %s", file, strerror(errno));
         if (!S_ISREG(st.st_mode))
                 return nb_fail(err, EINVAL, "%s: is not a regular file; replace it with a file", file);
-        if ((uint64_t) st.st_size > cap)
-                return nb_fail(err, EFBIG, "%s: is %lld bytes, more than the %zu allowed; shorten it", file,
-                               (long long) st.st_size, cap);
         text = malloc(cap + 2);
         if (!text)
                 return nb_fail(err, ENOMEM, "%s: out of memory", file);
         r = read_all(fd, text, cap + 1, &len);
         if (r < 0)
                 return nb_fail(err, r, "%s: cannot read: %s", file, strerror(-r));
-        if (len > cap)
-                return nb_fail(err, EFBIG, "%s: is more than the %zu bytes allowed; shorten it", file, cap);
         text[len] = '\0';
+        if (len > cap) { /* point at the first byte past the cap */
+                text_position(text, cap, &line, &column);
+                nb_fail_at(err, file, line, column, "is %lld bytes, more than the %zu allowed; shorten it",
+                           (long long) MAX((off_t) len, st.st_size), cap);
+                return -EFBIG;
+        }
         *ret_text = TAKE_PTR(text);
         *ret_len = len;
         return 0;
@@ -60,7 +62,7 @@ void text_position(const char *text, size_t offset, unsigned *ret_line, unsigned
                 if (text[i] == '\n') {
                         line++;
                         column = 1;
-                } else {
+                } else if (((unsigned char) text[i] & 0xc0) != 0x80) { /* columns count characters */
                         column++;
                 }
         }

@@ -11,5 +11,5 @@ int text_read_fd(int fd, const char *file, size_t cap, char **ret_text, size_t *
 /* Fails naming line and column of the first NUL byte or invalid UTF-8 sequence. */
 int text_check_utf8(const char *text, size_t len, const char *file, struct nb_error *err);
 
-/* Line and column (1-based, columns count bytes) of offset in text. */
+/* Line and column (1-based; a column counts UTF-8 characters, as libyaml does) of offset in text. */
 void text_position(const char *text, size_t offset, unsigned *ret_line, unsigned *ret_column);

@@ -112,7 +112,7 @@ int yget_number(const struct yctx *c, const struct ynode *map, const char *key, 
         type = value->kind == YNODE_SCALAR ? yscalar_type(value) : YSCALAR_STRING;
         if (type != YSCALAR_INT && type != YSCALAR_FLOAT)
                 return type_error(c, value, label, "a number");
-        number = strtod(value->scalar, NULL);
+        number = yscalar_number(value);
         if (!isfinite(number) || number < 0)
                 return nb_fail_at(c->err, c->file, value->line, value->column,
                                   "%s must be a finite number of at least 0", label);

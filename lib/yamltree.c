@@ -1,6 +1,8 @@
 #include "yamltree.h"
 
 #include <errno.h>
+#include <math.h>
+#include <strings.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
@@ -10,17 +12,38 @@
 
 struct ybuilder {
         yaml_parser_t parser;
+        const char *text;
         const char *file;
         struct nb_error *err;
 };
 
 static void event_cleanup(yaml_event_t *event) { yaml_event_delete(event); }
 
+/* The character at a libyaml mark (0-based line and column, columns in characters). */
+static char char_at(const char *text, size_t line, size_t column) {
+        const char *p = text;
+
+        for (size_t l = 0; l < line && (p = strchr(p, '\n')); l++)
+                p++;
+        for (size_t c = 0; p && *p && c < column; p++)
+                c += ((unsigned char) p[1] & 0xc0) != 0x80;
+        return p ? *p : '\0';
+}
+
 static int next_event(struct ybuilder *b, yaml_event_t *event) {
+        const yaml_mark_t *mark = &b->parser.problem_mark;
+        unsigned line, column;
+
         if (yaml_parser_parse(&b->parser, event))
                 return 0;
-        return nb_fail_at(b->err, b->file, (unsigned) b->parser.problem_mark.line + 1,
-                          (unsigned) b->parser.problem_mark.column + 1, "invalid YAML: %s%s%s",
+        line = (unsigned) mark->line + 1;
+        column = (unsigned) mark->column + 1;
+        if (char_at(b->text, mark->line, mark->column) == '\t')
+                return nb_fail_at(b->err, b->file, line, column, "invalid YAML: a tab cannot indent YAML; indent with spaces");
+        if (mark->column > 1024)
+                return nb_fail_at(b->err, b->file, line, column,
+                                  "invalid YAML: a key longer than 1024 characters; shorten it");
+        return nb_fail_at(b->err, b->file, line, column, "invalid YAML: %s%s%s",
                           b->parser.problem ? b->parser.problem : "syntax error",
                           b->parser.context ? " " : "", b->parser.context ? b->parser.context : "");
 }
@@ -94,7 +117,8 @@ static int append_item(struct ybuilder *b, struct ynode *parent, struct ynode *k
 
 static int check_new_key(struct ybuilder *b, const struct ynode *map, const struct ynode *key) {
         if (key->kind != YNODE_SCALAR)
-                return nb_fail_at(b->err, b->file, key->line, key->column, "a key must be a plain string");
+                return nb_fail_at(b->err, b->file, key->line, key->column, "a key must be a string, not %s",
+                                  ynode_describe(key));
         for (size_t i = 0; i < map->n_items; i++)
                 if (streq(map->keys[i]->scalar, key->scalar))
                         return nb_fail_at(b->err, b->file, key->line, key->column,
@@ -183,13 +207,41 @@ static int build_document(struct ybuilder *b, struct ynode **ret_root) {
         return 0;
 }
 
+/* YAML 1.1 (libyaml) breaks lines at U+0085, U+2028 and U+2029; YAML 1.2, editors and users do not.
+ * A comment could then hide a key from a reader but not from nbmount: refuse them. */
+static int check_line_breaks(const char *text, size_t len, const char *file, struct nb_error *err) {
+        static const struct {
+                const char *bytes, *name;
+        } breaks[] = {
+                { "\xc2\x85", "U+0085 NEXT LINE" },
+                { "\xe2\x80\xa8", "U+2028 LINE SEPARATOR" },
+                { "\xe2\x80\xa9", "U+2029 PARAGRAPH SEPARATOR" },
+        };
+        unsigned line, column;
+
+        for (size_t i = 0; i < len; i++)
+                for (size_t k = 0; k < ARRAY_SIZE(breaks); k++)
+                        if (strncmp(text + i, breaks[k].bytes, strlen(breaks[k].bytes)) == 0) {
+                                text_position(text, i, &line, &column);
+                                return nb_fail_at(err, file, line, column,
+                                                  "contains %s, a line break in YAML 1.1 but not in YAML 1.2; remove it",
+                                                  breaks[k].name);
+                        }
+        return 0;
+}
+
 int ytree_parse(const char *text, size_t len, const char *file, struct ynode **ret_root, struct nb_error *err) {
         struct ybuilder b = { .file = file, .err = err };
         struct ynode *root = NULL;
         int r;
 
-        if ((r = text_check_utf8(text, len, file, err)) < 0)
+        if ((r = text_check_utf8(text, len, file, err)) < 0 || (r = check_line_breaks(text, len, file, err)) < 0)
                 return r;
+        if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) { /* a BOM: positions count from after it */
+                text += 3;
+                len -= 3;
+        }
+        b.text = text;
         if (!yaml_parser_initialize(&b.parser))
                 return nb_fail(err, ENOMEM, "%s: out of memory", file);
         yaml_parser_set_input_string(&b.parser, (const unsigned char *) text, len);
@@ -290,6 +342,21 @@ enum yscalar_type yscalar_type(const struct ynode *node) {
         return YSCALAR_STRING;
 }
 
+double yscalar_number(const struct ynode *node) {
+        const char *s = node->scalar;
+        const char *unsigned_part = s + (*s == '-' || *s == '+');
+
+        if (strncmp(s, "0o", 2) == 0)
+                return (double) strtoull(s + 2, NULL, 8);
+        if (strncmp(s, "0x", 2) == 0)
+                return (double) strtoull(s + 2, NULL, 16);
+        if (strcasecmp(unsigned_part, ".inf") == 0)
+                return *s == '-' ? -INFINITY : INFINITY;
+        if (strcasecmp(s, ".nan") == 0)
+                return NAN;
+        return strtod(s, NULL);
+}
+
 const char *ynode_describe(const struct ynode *node) {
         if (!node)
                 return "nothing";
@@ -309,6 +376,13 @@ const char *ynode_describe(const struct ynode *node) {
         default:
                 return "a string";
         }
+}
+
+struct ynode *ymap_key(const struct ynode *map, const char *key) {
+        for (size_t i = 0; map && map->kind == YNODE_MAP && i < map->n_items; i++)
+                if (streq(map->keys[i]->scalar, key))
+                        return map->keys[i];
+        return NULL;
 }
 
 struct ynode *ymap_get(const struct ynode *map, const char *key) {

@@ -30,7 +30,11 @@ void ytree_free(struct ynode *node);
 static inline void ytree_freep(struct ynode **node) { ytree_free(*node); }
 
 enum yscalar_type yscalar_type(const struct ynode *node);
+/* The value of a YSCALAR_INT or YSCALAR_FLOAT scalar (0o17 is 15, .inf is infinite, .nan NaN). */
+double yscalar_number(const struct ynode *node);
 /* "a map", "a list", "a string", "an integer", ... for error messages. */
 const char *ynode_describe(const struct ynode *node);
+/* The key node named key in map (for its position), or NULL. */
+struct ynode *ymap_key(const struct ynode *map, const char *key);
 /* The value of key in map, or NULL. */
 struct ynode *ymap_get(const struct ynode *map, const char *key);

@@ -75,7 +75,7 @@ if (warnings.length) {
   process.exit(2);
 }
 
-const oneLine = (s) => String(s).replace(/\s*\n\s*/g, ' ');
+const oneLine = (s) => String(s).replace(/\s*\n\s*/g, ' ').replace(/[\x00-\x1f\x7f]/g, '?');
 
 function load(file) {
   const bytes = fs.readFileSync(file);
