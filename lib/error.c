@@ -5,13 +5,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Control characters from untrusted input must not reach a terminal or a log raw: \n, \t, \xNN. */
+/* Control characters from untrusted input must not reach a terminal or a log raw: \n, \t, \xNN, and
+ * the C1 controls U+0080..U+009F (which terminals also obey) as \u00NN. */
 static void escape_controls(char *msg, size_t size) {
         char escaped[NB_ERROR_MAX];
         size_t used = 0;
 
-        for (const unsigned char *p = (const unsigned char *) msg; *p && used + 5 < sizeof(escaped); p++) {
-                if (*p >= 0x20 && *p != 0x7f)
+        for (const unsigned char *p = (const unsigned char *) msg; *p && used + 7 < sizeof(escaped); p++) {
+                if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+                        used += (size_t) snprintf(escaped + used, 7, "\\u%04x", *++p);
+                else if (*p >= 0x20 && *p != 0x7f)
                         escaped[used++] = (char) *p;
                 else if (*p == '\n' || *p == '\t')
                         used += (size_t) snprintf(escaped + used, 3, "\\%c", *p == '\n' ? 'n' : 't');

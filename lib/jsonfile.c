@@ -74,6 +74,25 @@ static size_t put_utf8(char *out, unsigned cp) {
                out[2] = (char) (0x80 | ((cp >> 6) & 0x3f)), out[3] = (char) (0x80 | (cp & 0x3f)), 4;
 }
 
+/* A high surrogate followed by a low one is one code point; a lone surrogate becomes U+FFFD,
+ * as json-c decodes it, so that both see the same key. */
+static unsigned combine_surrogates(unsigned cp, const char **p) {
+        const char *next = *p + 1;
+        unsigned low;
+
+        if (cp >= 0xdc00 && cp <= 0xdfff)
+                return 0xfffd;
+        if (cp < 0xd800 || cp > 0xdbff)
+                return cp;
+        if (next[0] != '\\' || next[1] != 'u')
+                return 0xfffd;
+        low = hex_value(next + 2);
+        if (low < 0xdc00 || low > 0xdfff)
+                return 0xfffd;
+        *p += 6;
+        return 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
+}
+
 /* Decodes the (valid) JSON string at text into a malloc'd buffer; *ret_len counts NULs too. */
 static char *decode_string(const char *text, size_t *ret_len) {
         struct jcursor raw = { .text = text };
@@ -101,11 +120,7 @@ static char *decode_string(const char *text, size_t *ret_len) {
                 case 'u':
                         cp = hex_value(p + 1);
                         p += 4;
-                        if (cp >= 0xd800 && cp < 0xdc00 && p[1] == '\\' && p[2] == 'u') {
-                                cp = 0x10000 + ((cp - 0xd800) << 10) + (hex_value(p + 3) - 0xdc00);
-                                p += 6;
-                        }
-                        o += put_utf8(o, cp);
+                        o += put_utf8(o, combine_surrogates(cp, &p));
                         break;
                 default: *o++ = *p; break;
                 }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "util.h"
 
@@ -198,6 +199,15 @@ static const char *ipv6_kind(const struct in6_addr *a) {
         return NULL;
 }
 
+/* localhost, foo.localhost, with any case and an optional final dot (RFC 6761). */
+static bool is_localhost_name(const char *host) {
+        size_t n = strlen(host), word = strlen("localhost");
+
+        n -= n > 0 && host[n - 1] == '.';
+        return n >= word && strncasecmp(host + n - word, "localhost", word) == 0 &&
+               (n == word || host[n - word - 1] == '.');
+}
+
 const char *s3_host_private_kind(const char *host) {
         struct in_addr v4;
         struct in6_addr v6;
@@ -208,7 +218,7 @@ const char *s3_host_private_kind(const char *host) {
                 return ipv6_kind(&v6);
         if (inet_aton(host, &v4) != 0 || strspn(host, "0123456789.") == strlen(host))
                 return "an ambiguous numeric address";
-        if (strcasecmp(host, "localhost") == 0 || ends_with(host, ".localhost") || ends_with(host, ".localhost."))
+        if (is_localhost_name(host))
                 return "a loopback name";
         return NULL;
 }

@@ -125,19 +125,17 @@ int size_parse(const char *s, uint64_t *ret_bytes, const char **ret_problem) {
 }
 
 void size_format(uint64_t bytes, char *buf, size_t len) {
+        const struct size_unit *best = &size_units[0];
+
         if (bytes == NB_SIZE_UNLIMITED) {
                 snprintf(buf, len, "unlimited");
                 return;
         }
-        for (size_t i = (sizeof(size_units) / sizeof(size_units[0])); i-- > 1;) {
-                uint64_t m = size_units[i].multiplier;
-
-                if (bytes >= m && bytes % m == 0) {
-                        snprintf(buf, len, "%llu %s", (unsigned long long) (bytes / m), size_units[i].suffix);
-                        return;
-                }
-        }
-        snprintf(buf, len, "%llu B", (unsigned long long) bytes);
+        for (size_t i = 1; i < sizeof(size_units) / sizeof(size_units[0]); i++)
+                if (bytes >= size_units[i].multiplier && bytes % size_units[i].multiplier == 0 &&
+                    size_units[i].multiplier > best->multiplier)
+                        best = &size_units[i];
+        snprintf(buf, len, "%llu %s", (unsigned long long) (bytes / best->multiplier), best->suffix);
 }
 
 struct name_table {

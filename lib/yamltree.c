@@ -40,7 +40,9 @@ static int next_event(struct ybuilder *b, yaml_event_t *event) {
         column = (unsigned) mark->column + 1;
         if (char_at(b->text, mark->line, mark->column) == '\t')
                 return nb_fail_at(b->err, b->file, line, column, "invalid YAML: a tab cannot indent YAML; indent with spaces");
-        if (mark->column > 1024)
+        if (mark->column > 1024 && b->parser.problem &&
+            (strstr(b->parser.problem, "mapping values are not allowed") ||
+             strstr(b->parser.problem, "could not find expected ':'")))
                 return nb_fail_at(b->err, b->file, line, column,
                                   "invalid YAML: a key longer than 1024 characters; shorten it");
         return nb_fail_at(b->err, b->file, line, column, "invalid YAML: %s%s%s",
