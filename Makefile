@@ -9,13 +9,14 @@ LDLIBS := $(shell pkg-config --libs $(PKGS))
 VERSION := $(shell cat VERSION)
 CFLAGS += -DNBMOUNT_VERSION='"$(VERSION)"'
 
+BUILD := build
 ifeq ($(SANITIZE),1)
+BUILD := build-sanitize
 CC := clang
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all -U_FORTIFY_SOURCE
 LDFLAGS += -fsanitize=address,undefined
 endif
 
-BUILD := build
 LIB_SRC := $(wildcard lib/*.c)
 HOOK_SRC := $(wildcard hook/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
@@ -31,28 +32,30 @@ $(BUILD)/%.o: %.c $(wildcard lib/*.h hook/*.h) VERSION Makefile
 	@$(CC) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/libnbmount.a: $(LIB_OBJ)
-	$(AR) rcs $@ $^
+	@$(AR) rcs $@ $^
 
 $(BUILD)/nbmount: $(HOOK_OBJ) $(BUILD)/libnbmount.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	@echo "  LD $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libnbmount.a $(wildcard lib/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Wno-unused-parameter $(LDFLAGS) -o $@ $< $(BUILD)/libnbmount.a $(LDLIBS) $(shell pkg-config --libs cmocka)
+	@echo "  LD $@"
+	@$(CC) $(CFLAGS) -Wno-unused-parameter $(LDFLAGS) -o $@ $< $(BUILD)/libnbmount.a $(LDLIBS) $(shell pkg-config --libs cmocka)
 
 unit: $(UNIT_BIN)
 
 setup:
-	@./setup.sh
+	@SANITIZE=$(SANITIZE) ./setup.sh
 
 check: setup
 	@$(MAKE) --no-print-directory all unit
-	@tests/run.sh
+	@NBMOUNT=$(CURDIR)/$(BUILD)/nbmount UNIT_DIR=$(BUILD)/tests tests/run.sh
 
 demo: setup all
 	@scripts/demo.sh
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf build build-sanitize
 
 .PHONY: all unit setup check demo clean

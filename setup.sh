@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 debian_packages=(gcc make pkg-config libmount-dev libjson-c-dev libyaml-dev libcap-dev libseccomp-dev
-                 libcmocka-dev jq)
+                 libcmocka-dev jq valgrind)
+[ "${SANITIZE:-}" = 1 ] && debian_packages+=(clang libclang-rt-14-dev)
 command -v node >/dev/null && command -v npm >/dev/null || debian_packages+=(nodejs npm)
 
 missing=()
@@ -14,8 +15,14 @@ for package in "${debian_packages[@]}"; do
 done
 if ((${#missing[@]})); then
         echo "setup: installing ${missing[*]}"
-        apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+        log=$(mktemp)
+        if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+                --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
+                cat "$log" >&2
+                echo "setup: apt-get failed (above); run ./setup.sh again once the network or mirror is back" >&2
+                exit 1
+        fi
+        rm -f "$log"
 fi
 
 # ajv-cli (JSON Schema validator) for the schema tests, pinned by tests/schema/package-lock.json.

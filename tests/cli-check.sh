@@ -22,9 +22,10 @@ expect_eq() {
         if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "expected «$2», got «$3»"; fi
 }
 
-# run_nbmount ARGS...: sets $out, $err, $rc
+# run_nbmount ARGS...: sets $out, $err, $rc. $WRAPPER (e.g. valgrind) runs nbmount if set.
+WRAPPER=()
 run_nbmount() {
-        out=$("$NBMOUNT" "$@" 2>"$work/stderr")
+        out=$("${WRAPPER[@]}" "$NBMOUNT" "$@" 2>"$work/stderr")
         rc=$?
         err=$(cat "$work/stderr")
 }
@@ -148,61 +149,76 @@ expect_eq "bad settings.yaml: nothing on stdout" "" "$out"
 cp "$work/settings.orig" "$settings"
 
 # --- files a user could have planted -------------------------------------------------------------
-gradient=$node/notebooks/acme/nb1/.gradient
-echo 'cluster: east-1' >"$work/elsewhere.yaml"
-mv "$settings" "$work/settings.real"
-ln -s "$work/elsewhere.yaml" "$settings"
-plan_as alice
-expect_eq "settings.yaml is a symlink: refused" \
-        "2 nbmount: $node/notebooks/acme/nb1/.gradient/settings.yaml: a symlink is in the path; nbmount never follows symlinks here, replace it with a real file or folder" \
-        "$rc $err"
-rm "$settings"
-mkfifo "$settings"
-plan_as alice
-expect_eq "settings.yaml is a FIFO: refused without blocking" \
-        "2 nbmount: $settings: is not a regular file; replace it with a file" "$rc $err"
-rm "$settings"
-mv "$gradient" "$work/gradient.real"
-ln -s "$work" "$gradient"
-cp "$work/settings.real" "$work/settings.yaml"
-plan_as alice
-expect_eq ".gradient is a symlink: refused" \
-        "2 nbmount: $node/notebooks/acme/nb1/.gradient/settings.yaml: a symlink is in the path; nbmount never follows symlinks here, replace it with a real file or folder" \
-        "$rc $err"
-rm "$gradient"
-mv "$work/gradient.real" "$gradient"
-mv "$work/settings.real" "$settings"
-plan_as alice
-expect_eq "restored settings: exit 0" 0 "$rc"
+# Run natively (openat2) and under valgrind, which lacks openat2 and so takes the fallback walk
+# through the tree one O_NOFOLLOW component at a time; valgrind also reports memory errors and leaks.
+planted_files() {
+        local label=$1
+        gradient=$node/notebooks/acme/nb1/.gradient
+        echo 'cluster: east-1' >"$work/elsewhere.yaml"
+        mv "$settings" "$work/settings.real"
+        ln -s "$work/elsewhere.yaml" "$settings"
+        plan_as alice
+        expect_eq "${label}settings.yaml is a symlink: refused" \
+                "2 nbmount: $node/notebooks/acme/nb1/.gradient/settings.yaml: a symlink is in the path; nbmount never follows symlinks here, replace it with a real file or folder" \
+                "$rc $err"
+        rm "$settings"
+        mkfifo "$settings"
+        plan_as alice
+        expect_eq "${label}settings.yaml is a FIFO: refused without blocking" \
+                "2 nbmount: $settings: is not a regular file; replace it with a file" "$rc $err"
+        rm "$settings"
+        mv "$gradient" "$work/gradient.real"
+        ln -s "$work" "$gradient"
+        cp "$work/settings.real" "$work/settings.yaml"
+        plan_as alice
+        expect_eq "${label}.gradient is a symlink: refused" \
+                "2 nbmount: $node/notebooks/acme/nb1/.gradient/settings.yaml: a symlink is in the path; nbmount never follows symlinks here, replace it with a real file or folder" \
+                "$rc $err"
+        rm "$gradient"
+        mv "$work/gradient.real" "$gradient"
+        mv "$work/settings.real" "$settings"
+        plan_as alice
+        expect_eq "${label}restored settings: exit 0" 0 "$rc"
 
-mv "$node/grants/acme.json" "$work/acme.json"
-ln -s "$work/acme.json" "$node/grants/acme.json"
-plan_as alice
-expect_eq "grants file is a symlink: refused" \
-        "2 nbmount: $node/grants/acme.json: a symlink is in the path; nbmount never follows symlinks here, replace it with a real file or folder" \
-        "$rc $err"
-rm "$node/grants/acme.json"
-plan_as alice
-expect_eq "no grants for the team: exit 2, says who writes them" \
-        "2 nbmount: $node/grants/acme.json: team acme has no grants; the control plane writes this file when the team is created" \
-        "$rc $err"
-mv "$work/acme.json" "$node/grants/acme.json"
+        mv "$node/grants/acme.json" "$work/acme.json"
+        ln -s "$work/acme.json" "$node/grants/acme.json"
+        plan_as alice
+        expect_eq "${label}grants file is a symlink: refused" \
+                "2 nbmount: $node/grants/acme.json: a symlink is in the path; nbmount never follows symlinks here, replace it with a real file or folder" \
+                "$rc $err"
+        rm "$node/grants/acme.json"
+        plan_as alice
+        expect_eq "${label}no grants for the team: exit 2, says who writes them" \
+                "2 nbmount: $node/grants/acme.json: team acme has no grants; the control plane writes this file when the team is created" \
+                "$rc $err"
+        mv "$work/acme.json" "$node/grants/acme.json"
 
-secret=$node/secrets/acme/my-bucket-secret-key
-chmod 644 "$secret"
-plan_as alice
-expect_eq "world-readable secret: refused with the operator's fix" \
-        "1 \"secret my-bucket-secret-key of team acme must be owned by root with mode 0600 or 0400; the operator must run chown root: $secret && chmod 600 $secret\"" \
-        "$rc $(echo "$out" | jq -c '.mounts[5].reason')"
-chmod 600 "$secret"
-mv "$secret" "$work/secret"
-ln -s "$work/secret" "$secret"
-plan_as alice
-expect_eq "secret is a symlink: refused" \
-        "1 \"secret my-bucket-secret-key of team acme is not a regular file ($secret); the operator must replace it with a file\"" \
-        "$rc $(echo "$out" | jq -c '.mounts[5].reason')"
-rm "$secret"
-mv "$work/secret" "$secret"
+        secret=$node/secrets/acme/my-bucket-secret-key
+        chmod 644 "$secret"
+        plan_as alice
+        expect_eq "${label}world-readable secret: refused with the operator's fix" \
+                "1 \"secret my-bucket-secret-key of team acme must be owned by root with mode 0600 or 0400; the operator must run chown root: $secret && chmod 600 $secret\"" \
+                "$rc $(echo "$out" | jq -c '.mounts[5].reason')"
+        chmod 600 "$secret"
+        mv "$secret" "$work/secret"
+        ln -s "$work/secret" "$secret"
+        plan_as alice
+        expect_eq "${label}secret is a symlink: refused" \
+                "1 \"secret my-bucket-secret-key of team acme is not a regular file ($secret); the operator must replace it with a file\"" \
+                "$rc $(echo "$out" | jq -c '.mounts[5].reason')"
+        rm "$secret"
+        mv "$work/secret" "$secret"
+}
+planted_files ""
+if command -v valgrind >/dev/null; then
+        WRAPPER=(valgrind -q --log-file="$work/valgrind.log" --leak-check=full --errors-for-leak-kinds=all --error-exitcode=99)
+        planted_files "valgrind: "
+        plan_as alice
+        expect_eq "valgrind: sample plan without memory errors or leaks" "0 " "$rc $err"
+        WRAPPER=()
+else
+        not_ok "valgrind runs" "valgrind is not installed (./setup.sh installs it)"
+fi
 
 # --- --bundle: the identity from config.json annotations ------------------------------------------
 mkdir -p "$work/bundle"

@@ -25,7 +25,7 @@ count() {
 # cmocka: every "[ RUN ]" that has no matching "[ OK ]" failed (a crash counts too).
 unit_tests() {
         local test_binary name
-        for test_binary in build/tests/test_*; do
+        for test_binary in "${UNIT_DIR:-build/tests}"/test_*; do
                 [ -x "$test_binary" ] || continue
                 name=$(basename "$test_binary")
                 "$test_binary" >"$logs/$name.log" 2>&1
