@@ -430,15 +430,13 @@ static bool in_list(const char *const *list, const char *s) {
 
 int jcheck_keys(const struct jctx *c, struct json_object *obj, const char *pointer, const char *what,
                 const char *const *allowed, const char *const *required) {
-        char member[512], list[512] = "";
-        size_t used = 0;
+        char member[512], list[512];
 
         json_object_object_foreach(obj, key, value) {
                 (void) value;
                 if (in_list(allowed, key))
                         continue;
-                for (size_t i = 0; allowed[i] && used < sizeof(list); i++)
-                        used += (size_t) snprintf(list + used, sizeof(list) - used, "%s%s", i ? ", " : "", allowed[i]);
+                words_join(allowed, list, sizeof(list));
                 json_pointer_append(member, sizeof(member), pointer, key);
                 return jfail(c, member, "unknown key \"%.64s\" in %s (allowed: %s)", key, what, list);
         }

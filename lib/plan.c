@@ -66,14 +66,6 @@ static void plan_notebook(struct plan *plan, const struct plan_inputs *in, const
         set_quota(m, in, project, allowance->notebook_bytes);
 }
 
-static void list_clusters(const struct team_grants *team, char *buf, size_t size) {
-        size_t used = 0;
-
-        buf[0] = '\0';
-        for (size_t i = 0; i < team->n_storage_clusters && used < size; i++)
-                used += (size_t) snprintf(buf + used, size - used, "%s%s", i ? ", " : "", team->storage_clusters[i]);
-}
-
 static void plan_storage(struct plan *plan, const struct plan_inputs *in, const struct plan_allowance *allowance) {
         struct plan_mount *m = add_mount(plan, MOUNT_STORAGE, "/storage", false);
         char project[PLAN_PROJECT_MAX], clusters[256];
@@ -84,19 +76,11 @@ static void plan_storage(struct plan *plan, const struct plan_inputs *in, const 
         if (!streq(plan->storage_cluster, plan->cluster))
                 refuse(m, "storage of cluster %s cannot be mounted on a node of cluster %s; run the notebook on a %s node",
                        plan->storage_cluster, plan->cluster, plan->storage_cluster);
-        list_clusters(in->team, clusters, sizeof(clusters));
+        names_join(in->team->storage_clusters, in->team->n_storage_clusters, clusters, sizeof(clusters));
         if (!grants_has_storage_cluster(in->team, plan->cluster))
                 refuse(m, "team %s has no storage on cluster %s (%s%s); ask the control plane to create it there",
                        plan->team, plan->cluster, clusters[0] ? "it has storage on: " : "it has storage on no cluster",
                        clusters);
-}
-
-static void list_versions(const struct dataset_grant *dataset, char *buf, size_t size) {
-        size_t used = 0;
-
-        buf[0] = '\0';
-        for (size_t i = 0; i < dataset->n_versions && used < size; i++)
-                used += (size_t) snprintf(buf + used, size - used, "%s%s", i ? ", " : "", dataset->versions[i]);
 }
 
 static void plan_dataset(struct plan_mount *m, const struct plan_inputs *in, const struct settings_mount *s) {
@@ -113,7 +97,7 @@ static void plan_dataset(struct plan_mount *m, const struct plan_inputs *in, con
                        s->dataset_id, in->team->team);
                 return;
         }
-        list_versions(dataset, versions, sizeof(versions));
+        names_join(dataset->versions, dataset->n_versions, versions, sizeof(versions));
         if (!dataset_has_version(dataset, m->version))
                 refuse(m, "dataset %s has no version %s (versions: %s)", dataset->id, m->version, versions);
 }

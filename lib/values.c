@@ -176,3 +176,24 @@ size_t names_find_repeat(const void *items, size_t n, size_t stride, size_t offs
         free(order);
         return first_repeat;
 }
+
+static void append_item(char *buf, size_t size, size_t *used, size_t index, const char *item) {
+        if (*used < size)
+                *used += (size_t) snprintf(buf + *used, size - *used, "%s%s", index ? ", " : "", item);
+}
+
+void names_join(const nb_name *names, size_t n, char *buf, size_t size) {
+        size_t used = 0;
+
+        buf[0] = '\0';
+        for (size_t i = 0; i < n; i++)
+                append_item(buf, size, &used, i, names[i]);
+}
+
+void words_join(const char *const *words, char *buf, size_t size) {
+        size_t used = 0;
+
+        buf[0] = '\0';
+        for (size_t i = 0; words[i]; i++)
+                append_item(buf, size, &used, i, words[i]);
+}

@@ -27,3 +27,7 @@ void name_copy(nb_name dst, const char *src);
 /* Among n items of `stride` bytes that each hold a name at offset `offset`, the index of the
  * first item whose name repeats an earlier one, or n when all differ. O(n log n). */
 size_t names_find_repeat(const void *items, size_t n, size_t stride, size_t offset);
+
+/* "a, b, c" for error messages, cut to fit size: n names, or a NULL-terminated list of words. */
+void names_join(const nb_name *names, size_t n, char *buf, size_t size);
+void words_join(const char *const *words, char *buf, size_t size);

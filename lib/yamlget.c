@@ -7,20 +7,13 @@
 #include <string.h>
 
 #include "util.h"
+#include "values.h"
 
 int yexpect_map(const struct yctx *c, const struct ynode *node, const char *what) {
         if (node->kind == YNODE_MAP)
                 return 0;
         return nb_fail_at(c->err, c->file, node->line, node->column, "%s must be a map of keys, not %s", what,
                           ynode_describe(node));
-}
-
-static void join_names(const char *const *names, char *buf, size_t size) {
-        size_t used = 0;
-
-        buf[0] = '\0';
-        for (size_t i = 0; names[i] && used < size; i++)
-                used += (size_t) snprintf(buf + used, size - used, "%s%s", i ? ", " : "", names[i]);
 }
 
 int ycheck_keys(const struct yctx *c, const struct ynode *map, const char *what, const char *const *allowed) {
@@ -33,7 +26,7 @@ int ycheck_keys(const struct yctx *c, const struct ynode *map, const char *what,
                         known = streq(allowed[k], key->scalar);
                 if (known)
                         continue;
-                join_names(allowed, list, sizeof(list));
+                words_join(allowed, list, sizeof(list));
                 return nb_fail_at(c->err, c->file, key->line, key->column, "unknown key \"%.64s\" in %s (allowed: %s)",
                                   key->scalar, what, list);
         }
