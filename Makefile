@@ -50,7 +50,7 @@ setup:
 
 check: setup
 	@$(MAKE) --no-print-directory all unit
-	@NBMOUNT=$(CURDIR)/$(BUILD)/nbmount UNIT_DIR=$(BUILD)/tests tests/run.sh
+	@SANITIZE=$(SANITIZE) NBMOUNT=$(CURDIR)/$(BUILD)/nbmount UNIT_DIR=$(BUILD)/tests tests/run.sh
 
 demo: setup all
 	@scripts/demo.sh

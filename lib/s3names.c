@@ -105,6 +105,19 @@ const char *s3_region_problem(const char *region) {
         return NULL;
 }
 
+/* Labels of 1 to 63 letters, digits and '-', none starting or ending with '-'. */
+static bool is_dns_name(const char *host) {
+        for (const char *label = host;; label++) {
+                size_t n = strspn(label, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-");
+
+                if (n == 0 || n > 63 || label[0] == '-' || label[n - 1] == '-')
+                        return false;
+                label += n;
+                if (*label != '.')
+                        return *label == '\0';
+        }
+}
+
 static const char *split_host(const char *hostport, struct s3_endpoint *ret) {
         const char *end, *port = NULL;
         size_t n;
@@ -125,9 +138,8 @@ static const char *split_host(const char *hostport, struct s3_endpoint *ret) {
                         return "must name a host of 1 to 253 characters";
                 memcpy(ret->host, hostport, n);
                 ret->host[n] = '\0';
-                for (const char *p = ret->host; *p; p++)
-                        if (!is_alnum(*p) && *p != '.' && *p != '-')
-                                return "has a host with characters other than letters, digits, '.' and '-'";
+                if (!is_dns_name(ret->host))
+                        return "must name a host of dot-separated labels of letters, digits and '-' (no label starts or ends with '-')";
                 end = hostport + n;
         }
         if (*end == ':') {

@@ -32,11 +32,13 @@ unit_tests() {
                 awk -v suite="$name" '
                         /^\[ RUN      \]/ { run[$4] = 1; order[++n] = $4 }
                         /^\[       OK \]/ { ok[$4] = 1 }
+                        /Sanitizer|runtime error:/ { sanitizer = 1 }
                         END {
                                 for (i = 1; i <= n; i++)
                                         if (ok[order[i]]) print "ok - unit " suite " " order[i]
                                         else print "not ok - unit " suite " " order[i] ": see build/test-logs/" suite ".log"
                                 if (n == 0) print "not ok - unit " suite ": ran no test"
+                                if (sanitizer) print "not ok - unit " suite ": sanitizer report in build/test-logs/" suite ".log"
                         }' "$logs/$name.log"
         done
 }

@@ -161,7 +161,7 @@ static void region_rules(void **state) {
 
 #define EP_SCHEME "must start with https://"
 #define EP_HOST "must name a host of 1 to 253 characters"
-#define EP_HOST_CHARSET "has a host with characters other than letters, digits, '.' and '-'"
+#define EP_HOST_CHARSET "must name a host of dot-separated labels of letters, digits and '-' (no label starts or ends with '-')"
 #define EP_PORT "has a port that is not a number from 0 to 65535"
 #define EP_ONLY "must be only a scheme, a host and an optional port (no path, query or user)"
 #define EP_IPV6 "has a malformed [IPv6] host"
@@ -173,6 +173,10 @@ static void endpoint_rules(void **state) {
                 { "https://s3.amazonaws.com/", NULL },
                 { "https://nyc3.digitaloceanspaces.com", NULL },
                 { "https://h:9000", NULL },
+                { "https://-o.example.com", EP_HOST_CHARSET },
+                { "https://minio-.example.com", EP_HOST_CHARSET },
+                { "https://minio..example.com", EP_HOST_CHARSET },
+                { "https://x.example.com.", EP_HOST_CHARSET },
                 { "https://h:0", NULL },
                 { "https://h:65535", NULL },
                 { "http://h", NULL },
@@ -209,7 +213,10 @@ static void endpoint_rules(void **state) {
                 { "https://[zz::1]", EP_IPV6 },
                 { "https://[::1%eth0]", EP_IPV6 },
         };
-        char *host253 = repeat_char('h', 253), *host254 = repeat_char('h', 254), *ok, *too_long_host, *too_long;
+        char *label63 = repeat_char('h', 63), *label61 = repeat_char('h', 61), *label64 = repeat_char('h', 64);
+        /* 63 + 1 + 63 + 1 + 63 + 1 + 61 = 253 characters in labels of at most 63 */
+        char *host253 = format("%s.%s.%s.%s", label63, label63, label63, label61);
+        char *host254 = format("%s.%s.%s.h%s", label63, label63, label63, label61), *ok, *too_long_host, *too_long;
 
         check_cases("endpoint", s3_endpoint_problem, cases, ARRAY_SIZE(cases));
         ok = format("https://%s:65535/", host253);
@@ -218,6 +225,12 @@ static void endpoint_rules(void **state) {
         assert_null(s3_endpoint_problem(ok));
         assert_string_equal(s3_endpoint_problem(too_long_host), EP_HOST);
         assert_string_equal(s3_endpoint_problem(too_long), "is longer than 300 characters");
+        char *long_label = format("https://%s", label64);
+        assert_string_equal(s3_endpoint_problem(long_label), EP_HOST_CHARSET);
+        free(long_label);
+        free(label63);
+        free(label61);
+        free(label64);
         free(host253);
         free(host254);
         free(ok);

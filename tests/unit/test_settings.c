@@ -6,7 +6,7 @@
 #define S3_KEYS "type, url, accessKeyId, secretAccessKey, region, endpoint"
 #define NAME_CHARSET "may only contain letters, digits, '.', '_' and '-'"
 #define PREFIX_CHARSET "may only contain letters, digits and . _ ~ @ = + - /"
-#define HOST_CHARSET "has a host with characters other than letters, digits, '.' and '-'"
+#define HOST_CHARSET "must name a host of dot-separated labels of letters, digits and '-' (no label starts or ends with '-')"
 
 static const char example[] = "quarterly-reports:            # mounts at /datasets/quarterly-reports\n"
                               "  type: dataset\n"
