@@ -46,11 +46,11 @@ static void set_quota(struct plan_mount *m, const struct plan_inputs *in, const 
 
         if (config->quota_enforce == QUOTA_OFF)
                 return;
-        if (allowance != NB_SIZE_UNLIMITED && in->team->card_on_file)
-                hard = config->overage_cap_bytes == NB_SIZE_UNLIMITED ||
-                                       __builtin_add_overflow(allowance, config->overage_cap_bytes, &hard)
-                               ? NB_SIZE_UNLIMITED
-                               : hard;
+        /* with a card on file, the team may go overage_cap above its plan (billed, not blocked) */
+        if (allowance != NB_SIZE_UNLIMITED && in->team->card_on_file &&
+            (config->overage_cap_bytes == NB_SIZE_UNLIMITED ||
+             __builtin_add_overflow(allowance, config->overage_cap_bytes, &hard)))
+                hard = NB_SIZE_UNLIMITED;
         m->has_quota = true;
         snprintf(m->quota.project, sizeof(m->quota.project), "%s", project);
         m->quota.soft_bytes = allowance;
