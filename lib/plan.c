@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -200,7 +201,8 @@ static void refuse_all_for_non_member(struct plan *plan, const struct plan_input
 static void fill_identity(struct plan *plan, const struct plan_inputs *in) {
         const struct container_identity *id = in->identity;
 
-        memset(plan, 0, sizeof(*plan));
+        memset(plan, 0, offsetof(struct plan, mounts)); /* the mounts are cleared one by one as they are added */
+        plan->n_warnings = 0;
         name_copy(plan->team, id->team);
         name_copy(plan->notebook, id->notebook);
         name_copy(plan->user, id->user);
