@@ -115,6 +115,20 @@ struct size_case {
         uint64_t bytes;
 };
 
+static void check_size_cases(const struct size_case *cases, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                const char *problem = NULL;
+                uint64_t bytes = 42;
+                int r = size_parse(cases[i].text, &bytes, &problem);
+
+                if (r != 0)
+                        fail_msg("\"%s\" refused: %s", cases[i].text, problem);
+                if (bytes != cases[i].bytes)
+                        fail_msg("\"%s\" = %llu, expected %llu", cases[i].text, (unsigned long long) bytes,
+                                 (unsigned long long) cases[i].bytes);
+        }
+}
+
 static void size_parse_units(void **state) {
         static const struct size_case cases[] = {
                 { "0B", 0 },
@@ -135,17 +149,7 @@ static void size_parse_units(void **state) {
                 { "007 kB", 7000ULL },
         };
 
-        for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-                const char *problem = NULL;
-                uint64_t bytes = 42;
-                int r = size_parse(cases[i].text, &bytes, &problem);
-
-                if (r != 0)
-                        fail_msg("\"%s\" refused: %s", cases[i].text, problem);
-                if (bytes != cases[i].bytes)
-                        fail_msg("\"%s\" = %llu, expected %llu", cases[i].text, (unsigned long long) bytes,
-                                 (unsigned long long) cases[i].bytes);
-        }
+        check_size_cases(cases, ARRAY_SIZE(cases));
 }
 
 static void size_parse_decimals(void **state) {
@@ -160,17 +164,7 @@ static void size_parse_decimals(void **state) {
                 { "0.000000001TB", 1000ULL },
         };
 
-        for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-                const char *problem = NULL;
-                uint64_t bytes = 42;
-                int r = size_parse(cases[i].text, &bytes, &problem);
-
-                if (r != 0)
-                        fail_msg("\"%s\" refused: %s", cases[i].text, problem);
-                if (bytes != cases[i].bytes)
-                        fail_msg("\"%s\" = %llu, expected %llu", cases[i].text, (unsigned long long) bytes,
-                                 (unsigned long long) cases[i].bytes);
-        }
+        check_size_cases(cases, ARRAY_SIZE(cases));
 }
 
 static void size_parse_not_whole(void **state) {
