@@ -168,6 +168,15 @@ static void plan_run_free(struct plan_run **run) {
         free(*run);
 }
 
+static int load_bundle_identity(const char *bundle, struct container_identity *ret, struct nb_error *err) {
+        struct oci_config config;
+        int r = oci_config_load_bundle(bundle, &config, err);
+
+        if (r == 0)
+                *ret = config.identity;
+        return r;
+}
+
 int cmd_plan(int argc, char **argv) {
         _cleanup_(plan_run_free) struct plan_run *run = calloc(1, sizeof(*run));
         struct plan_options o;
@@ -180,7 +189,7 @@ int cmd_plan(int argc, char **argv) {
         if ((r = parse_options(argc, argv, &o)) <= 0)
                 return r < 0 ? EXIT_INVALID : 0;
         if ((r = node_config_load_path(o.config_path, &run->config, &err)) < 0 ||
-            (o.bundle && (r = oci_config_load_bundle(o.bundle, &o.identity, &err)) < 0) ||
+            (o.bundle && (r = load_bundle_identity(o.bundle, &o.identity, &err)) < 0) ||
             (r = gather_inputs(&run->config, &o.identity, &run->inputs, &err)) < 0)
                 return print_error("%s", err.msg), EXIT_INVALID;
         plan_inputs_from(&in, &run->config, &o.identity, &run->inputs);

@@ -41,9 +41,9 @@ static int validate_fd(const char *kind, int fd, const char *file, const char *t
                 return settings ? settings_load_fd(fd, file, settings, err) : -ENOMEM;
         }
         if (streq(kind, "config")) {
-                struct container_identity identity;
+                struct oci_config config;
 
-                return oci_config_load_fd(fd, file, &identity, err);
+                return oci_config_load_fd(fd, file, &config, err);
         }
         struct team_grants grants = {};
         int r = streq(kind, "public") ? public_grants_load_fd(fd, file, &grants, err)

@@ -84,7 +84,7 @@ int node_config_load_path(const char *path, struct node_config *ret, struct nb_e
         return node_config_load_fd(fd, path, ret, err);
 }
 
-int oci_config_load_bundle(const char *bundle, struct container_identity *ret, struct nb_error *err) {
+int oci_config_load_bundle(const char *bundle, struct oci_config *ret, struct nb_error *err) {
         _cleanup_close_ int bundle_fd = open(bundle, O_PATH | O_DIRECTORY | O_CLOEXEC), fd = -1;
         char file[sizeof(nb_path) + 16];
 

@@ -58,8 +58,76 @@ static int parse_annotations(const struct jctx *c, struct json_object *root, str
         return 0;
 }
 
-int oci_config_parse(const char *text, size_t len, const char *file, struct container_identity *ret,
-                     struct nb_error *err) {
+static const char *root_path_problem(const char *s) {
+        if (!s[0])
+                return "is empty";
+        for (const char *p = s; *p; p++)
+                if ((unsigned char) *p < 0x20 || *p == 0x7f)
+                        return "contains a control character";
+        return NULL;
+}
+
+static int parse_root(const struct jctx *c, struct json_object *root, struct oci_config *ret) {
+        struct json_object *root_object;
+        int r;
+
+        if (!json_object_object_get_ex(root, "root", &root_object))
+                return jfail(c, "", "config.json has no \"root\"; the runtime must name the container's root filesystem");
+        if ((r = jexpect_object(c, root_object, "/root", "\"root\"")) < 0)
+                return r;
+        if ((r = jget_string(c, root_object, "/root", "path", ret->root_path, sizeof(ret->root_path),
+                             root_path_problem)) < 0)
+                return r;
+        if (r == 0)
+                return jfail(c, "/root", "\"root\" has no \"path\"");
+        return 0;
+}
+
+static int get_id(const struct jctx *c, struct json_object *user, const char *key, uint32_t *out) {
+        struct json_object *value;
+        char pointer[32];
+        int64_t id;
+
+        if (!json_object_object_get_ex(user, key, &value))
+                return 0;
+        snprintf(pointer, sizeof(pointer), "/process/user/%s", key);
+        id = json_object_get_int64(value);
+        if (!json_object_is_type(value, json_type_int) || id < 0 || id >= UINT32_MAX)
+                return jfail(c, pointer, "\"%s\" must be a user or group id from 0 to 4294967294", key);
+        *out = (uint32_t) id;
+        return 0;
+}
+
+static int parse_user(const struct jctx *c, struct json_object *root, struct oci_config *ret) {
+        struct json_object *process, *user;
+        int r;
+
+        if (!json_object_object_get_ex(root, "process", &process) || !json_object_is_type(process, json_type_object) ||
+            !json_object_object_get_ex(process, "user", &user))
+                return 0;
+        if ((r = jexpect_object(c, user, "/process/user", "\"process.user\"")) < 0 ||
+            (r = get_id(c, user, "uid", &ret->uid)) < 0 || (r = get_id(c, user, "gid", &ret->gid)) < 0)
+                return r;
+        return 0;
+}
+
+int oci_config_parse(const char *text, size_t len, const char *file, struct oci_config *ret, struct nb_error *err) {
+        _cleanup_(json_object_putp) struct json_object *root = NULL;
+        const struct jctx c = { .file = file, .text = text, .err = err };
+        struct oci_config config = {};
+        int r;
+
+        if ((r = json_parse_strict(text, len, file, &root, err)) < 0 ||
+            (r = jexpect_object(&c, root, "", "config.json")) < 0 ||
+            (r = parse_annotations(&c, root, &config.identity)) < 0 || (r = parse_root(&c, root, &config)) < 0 ||
+            (r = parse_user(&c, root, &config)) < 0)
+                return r;
+        *ret = config;
+        return 0;
+}
+
+int oci_identity_parse(const char *text, size_t len, const char *file, struct container_identity *ret,
+                       struct nb_error *err) {
         _cleanup_(json_object_putp) struct json_object *root = NULL;
         const struct jctx c = { .file = file, .text = text, .err = err };
         struct container_identity identity = {};
@@ -72,7 +140,7 @@ int oci_config_parse(const char *text, size_t len, const char *file, struct cont
         return 0;
 }
 
-int oci_config_load_fd(int fd, const char *file, struct container_identity *ret, struct nb_error *err) {
+int oci_config_load_fd(int fd, const char *file, struct oci_config *ret, struct nb_error *err) {
         _cleanup_free_ char *text = NULL;
         size_t len = 0;
         int r;

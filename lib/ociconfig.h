@@ -20,6 +20,15 @@ struct container_identity {
         nb_name storage_cluster; /* "" means the node's cluster */
 };
 
-int oci_config_parse(const char *text, size_t len, const char *file, struct container_identity *ret,
-                     struct nb_error *err);
-int oci_config_load_fd(int fd, const char *file, struct container_identity *ret, struct nb_error *err);
+/* What the hook needs of config.json besides the identity. */
+struct oci_config {
+        struct container_identity identity;
+        char root_path[NB_PATH_MAX + 1]; /* root.path as written: absolute, or relative to the bundle */
+        uint32_t uid, gid;               /* process.user, 0 when absent */
+};
+
+int oci_config_parse(const char *text, size_t len, const char *file, struct oci_config *ret, struct nb_error *err);
+int oci_config_load_fd(int fd, const char *file, struct oci_config *ret, struct nb_error *err);
+/* Only the identity, for callers that need nothing else. */
+int oci_identity_parse(const char *text, size_t len, const char *file, struct container_identity *ret,
+                       struct nb_error *err);

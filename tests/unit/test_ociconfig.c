@@ -12,12 +12,23 @@ static const char minimal[] = "{\n"
                               "  }\n"
                               "}\n";
 
+static const char full[] = "{\n"
+                           "  \"ociVersion\": \"1.0.2\",\n"
+                           "  \"process\": {\"user\": {\"uid\": 1000, \"gid\": 100}, \"args\": [\"sh\"]},\n"
+                           "  \"root\": {\"path\": \"rootfs\", \"readonly\": true},\n"
+                           "  \"annotations\": {\n"
+                           "    \"io.nbmount.team\": \"acme\",\n"
+                           "    \"io.nbmount.notebook\": \"nb4f2k9q1\",\n"
+                           "    \"io.nbmount.user\": \"alice\"\n"
+                           "  }\n"
+                           "}\n";
+
 static struct container_identity parse_ok(const char *text) {
         struct container_identity id;
         struct nb_error err = {};
 
         memset(&id, 'x', sizeof(id));
-        if (oci_config_parse(text, strlen(text), "config.json", &id, &err) != 0)
+        if (oci_identity_parse(text, strlen(text), "config.json", &id, &err) != 0)
                 fail_msg("refused: %s", err.msg);
         return id;
 }
@@ -121,7 +132,7 @@ static void duplicate_keys_lone_surrogate(void **state) {
                 char *to = format("\"alice\",\n    %s\n", pairs[i]), *text = replace(minimal, "\"alice\"\n", to);
                 struct container_identity id = {};
                 struct nb_error err = {};
-                int r = oci_config_parse(text, strlen(text), "config.json", &id, &err);
+                int r = oci_identity_parse(text, strlen(text), "config.json", &id, &err);
 
                 if (r == 0)
                         fail_msg("accepted: %s", pairs[i]);
@@ -138,29 +149,58 @@ static void output_untouched_on_error(void **state) {
         char *text = replace(minimal, "\"alice\"", "\"\"");
 
         strcpy(id.team, "before");
-        assert_int_equal(oci_config_parse(text, strlen(text), "config.json", &id, &err), -EINVAL);
+        assert_int_equal(oci_identity_parse(text, strlen(text), "config.json", &id, &err), -EINVAL);
         assert_string_equal(id.team, "before");
         free(text);
 }
 
 static void load_fd(void **state) {
-        struct container_identity id = {};
+        struct oci_config config = {};
         struct nb_error err = {};
         size_t len = OCI_CONFIG_MAX_BYTES + 1;
         char *big = repeat_char(' ', len), *expected;
-        int fd = memfd_with(minimal, strlen(minimal));
+        int fd = memfd_with(full, strlen(full));
 
-        assert_int_equal(oci_config_load_fd(fd, "config.json", &id, &err), 0);
-        assert_string_equal(id.user, "alice");
+        assert_int_equal(oci_config_load_fd(fd, "config.json", &config, &err), 0);
+        assert_string_equal(config.identity.user, "alice");
+        assert_string_equal(config.root_path, "rootfs");
+        assert_int_equal(config.uid, 1000);
+        assert_int_equal(config.gid, 100);
         close(fd);
-        memcpy(big, minimal, strlen(minimal));
+        memcpy(big, full, strlen(full));
         fd = memfd_with(big, len);
-        expected = format("config.json:9:%zu: is 4194305 bytes, more than the 4194304 allowed; shorten it",
-                          OCI_CONFIG_MAX_BYTES - strlen(minimal) + 1); /* at the first byte past the cap */
-        assert_error(oci_config_load_fd(fd, "config.json", &id, &err), err, -EFBIG, expected);
-        free(expected);
+        expected = format("config.json:11:%zu: is 4194305 bytes, more than the 4194304 allowed; shorten it",
+                          OCI_CONFIG_MAX_BYTES - strlen(full) + 1); /* at the first byte past the cap */
+        assert_error(oci_config_load_fd(fd, "config.json", &config, &err), err, -EFBIG, expected);
         close(fd);
         free(big);
+        free(expected);
+}
+
+static void root_and_user(void **state) {
+        struct oci_config config = {};
+        struct nb_error err = {};
+        const char *no_root = minimal;
+        char *bad_uid = replace(full, "\"uid\": 1000", "\"uid\": -1");
+        char *string_gid = replace(full, "\"gid\": 100", "\"gid\": \"100\"");
+        char *empty_path = replace(full, "\"path\": \"rootfs\"", "\"path\": \"\"");
+        char *no_user = replace(full, "\"user\": {\"uid\": 1000, \"gid\": 100}, ", "");
+
+        assert_error(oci_config_parse(no_root, strlen(no_root), "config.json", &config, &err), err, -EINVAL,
+                     "config.json:1:1: config.json has no \"root\"; the runtime must name the container's root filesystem");
+        assert_error(oci_config_parse(bad_uid, strlen(bad_uid), "config.json", &config, &err), err, -EINVAL,
+                     "config.json:3:24: \"uid\" must be a user or group id from 0 to 4294967294");
+        assert_error(oci_config_parse(string_gid, strlen(string_gid), "config.json", &config, &err), err, -EINVAL,
+                     "config.json:3:37: \"gid\" must be a user or group id from 0 to 4294967294");
+        assert_error(oci_config_parse(empty_path, strlen(empty_path), "config.json", &config, &err), err, -EINVAL,
+                     "config.json:4:12: \"path\" \"\" is empty");
+        assert_int_equal(oci_config_parse(no_user, strlen(no_user), "config.json", &config, &err), 0);
+        assert_int_equal(config.uid, 0);
+        assert_int_equal(config.gid, 0);
+        free(bad_uid);
+        free(string_gid);
+        free(empty_path);
+        free(no_user);
 }
 
 int main(void) {
@@ -174,6 +214,7 @@ int main(void) {
                 cmocka_unit_test(duplicate_keys_lone_surrogate),
                 cmocka_unit_test(output_untouched_on_error),
                 cmocka_unit_test(load_fd),
+                cmocka_unit_test(root_and_user),
         };
 
         setvbuf(stdout, NULL, _IONBF, 0); /* keep cmocka's stdout and stderr lines in order in one log */

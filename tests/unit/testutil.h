@@ -93,7 +93,7 @@
         do {                                                                                                       \
                 struct nb_error e_ = {};                                                                           \
                 struct container_identity id_ = {};                                                                \
-                assert_error(oci_config_parse((text), strlen(text), "config.json", &id_, &e_), e_, -EINVAL,        \
+                assert_error(oci_identity_parse((text), strlen(text), "config.json", &id_, &e_), e_, -EINVAL,        \
                              (expected));                                                                          \
         } while (0)
 
