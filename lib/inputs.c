@@ -2,78 +2,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
+#include "safeopen.h"
 #include "util.h"
-
-static int sys_openat2(int dirfd, const char *path, struct open_how *how) {
-        return (int) syscall(SYS_openat2, dirfd, path, how, sizeof(*how));
-}
-
-static bool is_symlink(int dir_fd, const char *name) {
-        struct stat st;
-
-        return fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode);
-}
-
-/* For kernels (and valgrind) without openat2(): one component at a time with O_NOFOLLOW. As safe
- * here because every component is a checked name, never "..", and a symlink fails with ELOOP. */
-static int open_by_components(int root_fd, const char *relative, int flags) {
-        _cleanup_free_ char *path = strdup(relative);
-        _cleanup_close_ int dir_fd = -1;
-        char *component, *next;
-        int parent_fd = root_fd;
-
-        if (!path)
-                return -ENOMEM;
-        for (component = path; (next = strchr(component, '/')); component = next + 1) {
-                int fd;
-
-                *next = '\0';
-                if (streq(component, "..") || streq(component, "."))
-                        return -EXDEV;
-                fd = openat(parent_fd, component, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                if (fd < 0)
-                        return errno == ENOTDIR && is_symlink(parent_fd, component) ? -ELOOP : -errno;
-                closep(&dir_fd);
-                parent_fd = dir_fd = fd;
-        }
-        if (streq(component, "..") || streq(component, "."))
-                return -EXDEV;
-        int fd = openat(parent_fd, component, flags);
-        return fd < 0 ? -errno : fd;
-}
-
-int open_beneath(const char *root_dir, const char *relative, int flags, struct nb_error *err) {
-        /* openat2() refuses O_NOCTTY with O_PATH */
-        struct open_how how = {
-                .flags = (uint64_t) (flags | O_CLOEXEC | O_NOFOLLOW | (flags & O_PATH ? 0 : O_NOCTTY)),
-                .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-        };
-        _cleanup_close_ int root_fd = -1;
-        int fd;
-
-        root_fd = open(root_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (root_fd < 0)
-                return nb_fail(err, errno, "%s: cannot open: %s", root_dir, strerror(errno));
-        fd = sys_openat2(root_fd, relative, &how);
-        if (fd < 0 && errno == ENOSYS) {
-                fd = open_by_components(root_fd, relative, (int) how.flags);
-                errno = fd < 0 ? -fd : 0;
-        }
-        if (fd >= 0)
-                return fd;
-        if (errno == ELOOP || errno == EXDEV)
-                return nb_fail(err, errno,
-                               "%s/%s: a symlink is in the path; nbmount never follows symlinks here, replace it with a real file or folder",
-                               root_dir, relative);
-        return nb_fail(err, errno, "%s/%s: cannot open: %s", root_dir, relative, strerror(errno));
-}
 
 int node_config_load_path(const char *path, struct node_config *ret, struct nb_error *err) {
         _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);

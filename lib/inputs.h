@@ -21,9 +21,6 @@ struct gathered_inputs {
 int node_config_load_path(const char *path, struct node_config *ret, struct nb_error *err);
 int oci_config_load_bundle(const char *bundle, struct oci_config *ret, struct nb_error *err);
 
-/* Opens ROOT_DIR/RELATIVE for reading with RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS. */
-int open_beneath(const char *root_dir, const char *relative, int flags, struct nb_error *err);
-
 /* Loads grants, public datasets, settings.yaml and the facts about secrets and the notebook folder.
  * *ret must be zeroed by the caller; release with gathered_inputs_done(). */
 int gather_inputs(const struct node_config *config, const struct container_identity *identity,

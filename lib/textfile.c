@@ -26,7 +26,8 @@ static int read_all(int fd, char *buf, size_t cap, size_t *ret_len) {
         return 0;
 }
 
-int text_read_fd(int fd, const char *file, size_t cap, char **ret_text, size_t *ret_len, struct nb_error *err) {
+static int read_capped(int fd, const char *file, size_t cap, bool regular_only, char **ret_text, size_t *ret_len,
+                       struct nb_error *err) {
         _cleanup_free_ char *text = NULL;
         unsigned line, column;
         struct stat st;
@@ -35,7 +36,7 @@ int text_read_fd(int fd, const char *file, size_t cap, char **ret_text, size_t *
 
         if (fstat(fd, &st) < 0)
                 return nb_fail(err, errno, "%s: cannot stat: %s", file, strerror(errno));
-        if (!S_ISREG(st.st_mode))
+        if (regular_only && !S_ISREG(st.st_mode))
                 return nb_fail(err, EINVAL, "%s: is not a regular file; replace it with a file", file);
         text = malloc(cap + 2);
         if (!text)
@@ -53,6 +54,14 @@ int text_read_fd(int fd, const char *file, size_t cap, char **ret_text, size_t *
         *ret_text = TAKE_PTR(text);
         *ret_len = len;
         return 0;
+}
+
+int text_read_fd(int fd, const char *file, size_t cap, char **ret_text, size_t *ret_len, struct nb_error *err) {
+        return read_capped(fd, file, cap, true, ret_text, ret_len, err);
+}
+
+int text_read_fd_any(int fd, const char *file, size_t cap, char **ret_text, size_t *ret_len, struct nb_error *err) {
+        return read_capped(fd, file, cap, false, ret_text, ret_len, err);
 }
 
 void text_position(const char *text, size_t offset, unsigned *ret_line, unsigned *ret_column) {

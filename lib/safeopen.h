@@ -1,0 +1,19 @@
+/* Opening files under a trusted root without following a symlink that someone else could have
+ * planted: openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS), O_NOFOLLOW,
+ * O_CLOEXEC; on kernels (and valgrind) without openat2, one O_NOFOLLOW component at a time. */
+#pragma once
+
+#include <stdint.h>
+
+#include "error.h"
+
+/* Returns the fd or -errno: -ELOOP or -EXDEV for a symlink or an escape; extra_resolve may add
+ * RESOLVE_NO_XDEV. */
+int openat_beneath(int root_fd, const char *relative, int flags, uint64_t extra_resolve);
+
+/* The same from the path of the root, with an error that names the file and what to do. */
+int open_beneath(const char *root_dir, const char *relative, int flags, struct nb_error *err);
+
+/* Resolves path as if root_fd were "/" (RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS): a symlink in a
+ * container image may point anywhere, it still lands inside the image. Returns the fd or -errno. */
+int openat_in_root(int root_fd, const char *path, int flags);
