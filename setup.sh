@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 debian_packages=(gcc make pkg-config libmount-dev libjson-c-dev libyaml-dev libcap-dev libseccomp-dev
-                 libcmocka-dev jq valgrind)
+                 libcmocka-dev jq valgrind
+                 runc crun podman busybox-static)  # the real runtimes of the hook tests and benchmarks
 [ "${SANITIZE:-}" = 1 ] && debian_packages+=(clang libclang-rt-14-dev)
 command -v node >/dev/null && command -v npm >/dev/null || debian_packages+=(nodejs npm)
 

@@ -4,6 +4,7 @@
 #define EXIT_REFUSED 1 /* the plan refuses a mount */
 #define EXIT_INVALID 2 /* an input, the config or the command line is invalid */
 
+int cmd_hook(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
 

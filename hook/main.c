@@ -17,6 +17,7 @@ static const char usage_text[] =
         "Gives notebook containers their storage: /notebooks, /storage and /datasets/NAME.\n"
         "\n"
         "Commands:\n"
+        "  hook       the OCI hook: mount a notebook container's storage (runtimes call it)\n"
         "  plan       show what a notebook container would mount, and why not\n"
         "  validate   check a node config, grants, settings.yaml or config.json file\n"
         "\n"
@@ -30,6 +31,7 @@ static const struct command {
         const char *name;
         int (*run)(int argc, char **argv);
 } commands[] = {
+        { "hook", cmd_hook },
         { "plan", cmd_plan },
         { "validate", cmd_validate },
 };

@@ -3,6 +3,7 @@
  * O_CLOEXEC; on kernels (and valgrind) without openat2, one O_NOFOLLOW component at a time. */
 #pragma once
 
+#include <linux/openat2.h>
 #include <stdint.h>
 
 #include "error.h"

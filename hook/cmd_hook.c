@@ -1,0 +1,220 @@
+/* nbmount hook: what runc, crun, podman and CRI-O call at container start and stop. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "inputs.h"
+#include "mount.h"
+#include "ocistate.h"
+#include "util.h"
+
+static const char hook_usage[] =
+        "Usage: nbmount hook [createRuntime|prestart|poststop] [--config FILE] [--debug]\n"
+        "\n"
+        "The OCI hook: reads the container's state on stdin, as the runtime writes it.\n"
+        "  createRuntime, prestart  mount /notebooks, /storage and /datasets/NAME into the container,\n"
+        "                           all or nothing; a refusal stops the container with the reason\n"
+        "  poststop                 release what the container held; never fails\n"
+        "Without a stage, it is taken from the state's status (creating, created: createRuntime;\n"
+        "stopped: poststop).\n"
+        "\n"
+        "  --config FILE  the node config (default " NODE_CONFIG_DEFAULT_PATH ")\n"
+        "  --debug        trace every step on stderr\n"
+        "\n"
+        "Exit status: 0 done, 1 the start is refused or a mount failed, 2 invalid input or config.\n";
+
+enum hook_stage { STAGE_FROM_STATUS, STAGE_CREATE_RUNTIME, STAGE_POSTSTOP };
+
+struct hook_options {
+        enum hook_stage stage;
+        const char *config_path;
+        bool debug;
+};
+
+/* Everything one start needs, allocated once (the plan is large). */
+struct hook_run {
+        struct oci_state state;
+        struct oci_config bundle;
+        struct node_config config;
+        struct gathered_inputs inputs;
+        struct plan plan;
+        char rootfs[2 * NB_PATH_MAX + 2];
+};
+
+static void hook_run_free(struct hook_run **run) {
+        if (*run)
+                gathered_inputs_done(&(*run)->inputs);
+        free(*run);
+}
+
+static int parse_stage(const char *word, enum hook_stage *ret) {
+        if (streq(word, "createRuntime") || streq(word, "prestart"))
+                *ret = STAGE_CREATE_RUNTIME;
+        else if (streq(word, "poststop"))
+                *ret = STAGE_POSTSTOP;
+        else
+                return -EINVAL;
+        return 0;
+}
+
+/* Returns 1 to go on, 0 after --help, -EINVAL on a usage error. */
+static int parse_options(int argc, char **argv, struct hook_options *o) {
+        static const struct option options[] = {
+                { "config", required_argument, NULL, 'c' },
+                { "debug", no_argument, NULL, 'd' },
+                { "help", no_argument, NULL, 'h' },
+                {},
+        };
+        int opt;
+
+        *o = (struct hook_options) { .config_path = NODE_CONFIG_DEFAULT_PATH };
+        while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+                if (opt == 'h')
+                        return fputs(hook_usage, stdout), 0;
+                if (opt == 'c')
+                        o->config_path = optarg;
+                else if (opt == 'd')
+                        o->debug = true;
+                else
+                        return fputs(hook_usage, stderr), -EINVAL;
+        }
+        if (argc - optind > 1 || (argc - optind == 1 && parse_stage(argv[optind], &o->stage) < 0)) {
+                print_error("hook takes one stage, createRuntime, prestart or poststop; see nbmount hook --help");
+                return -EINVAL;
+        }
+        return 1;
+}
+
+static enum hook_stage stage_of(const struct hook_options *o, const struct oci_state *state) {
+        if (o->stage != STAGE_FROM_STATUS)
+                return o->stage;
+        return streq(state->status, "stopped") ? STAGE_POSTSTOP : STAGE_CREATE_RUNTIME;
+}
+
+static double elapsed_ms(const struct timespec *start) {
+        struct timespec now;
+
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        return (double) (now.tv_sec - start->tv_sec) * 1e3 + (double) (now.tv_nsec - start->tv_nsec) / 1e6;
+}
+
+/* The rootfs as the container's namespace sees it: root.path, absolute or under the bundle. */
+static int resolve_rootfs(struct hook_run *run, struct nb_error *err) {
+        const char *root = run->bundle.root_path;
+        int n = root[0] == '/' ? snprintf(run->rootfs, sizeof(run->rootfs), "%s", root)
+                               : snprintf(run->rootfs, sizeof(run->rootfs), "%s/%s", run->state.bundle, root);
+
+        if (n < 0 || (size_t) n >= sizeof(run->rootfs))
+                return nb_fail(err, ENAMETOOLONG, "%s/config.json: root.path is too long", run->state.bundle);
+        return 0;
+}
+
+/* The first refused mount, or an S3 mount (nbmountd does not exist yet): the start stops. */
+static int check_plan(const struct plan *plan, struct nb_error *err) {
+        for (size_t i = 0; i < plan->n_mounts; i++) {
+                const struct plan_mount *m = &plan->mounts[i];
+
+                if (!m->granted)
+                        return nb_fail(err, EPERM, "%s refused: %s", m->target, m->reason);
+                if (m->kind == MOUNT_S3)
+                        return nb_fail(err, ENOTSUP,
+                                       "%s: S3 buckets need nbmountd, which this version of nbmount does not have yet; remove \"%s\" from .gradient/settings.yaml",
+                                       m->target, m->target + strlen("/datasets/"));
+        }
+        return 0;
+}
+
+/* Reads the state, the bundle and every input, and decides. Returns EXIT_INVALID or EXIT_REFUSED on failure. */
+static int decide(struct hook_run *run, const struct hook_options *o, struct nb_error *err) {
+        struct plan_inputs in;
+
+        if (node_config_load_path(o->config_path, &run->config, err) < 0 ||
+            oci_config_load_bundle(run->state.bundle, &run->bundle, err) < 0 || resolve_rootfs(run, err) < 0 ||
+            gather_inputs(&run->config, &run->bundle.identity, &run->inputs, err) < 0)
+                return EXIT_INVALID;
+        plan_inputs_from(&in, &run->config, &run->bundle.identity, &run->inputs);
+        if (plan_build(&in, &run->plan, err) < 0)
+                return EXIT_INVALID;
+        return check_plan(&run->plan, err) < 0 ? EXIT_REFUSED : 0;
+}
+
+static void report_failure(const struct hook_run *run, const struct nb_error *err) {
+        const struct container_identity *id = &run->bundle.identity;
+
+        if (id->team[0]) {
+                print_error("container %s (team %s, notebook %s, user %s): %s", run->state.id, id->team, id->notebook,
+                            id->user, err->msg);
+                syslog(LOG_ERR, "container %s (team %s, notebook %s, user %s): start refused: %s", run->state.id,
+                       id->team, id->notebook, id->user, err->msg);
+        } else {
+                print_error("container %s: %s", run->state.id[0] ? run->state.id : "?", err->msg);
+                syslog(LOG_ERR, "container %s: start refused: %s", run->state.id[0] ? run->state.id : "?", err->msg);
+        }
+}
+
+static int create_runtime(struct hook_run *run, const struct hook_options *o) {
+        const struct mount_request req = {
+                .pid = run->state.pid,
+                .rootfs = run->rootfs,
+                .uid = run->bundle.uid,
+                .gid = run->bundle.gid,
+                .debug = o->debug,
+        };
+        const struct container_identity *id = &run->bundle.identity;
+        struct nb_error err = {};
+        struct timespec start;
+        size_t mounted = 0;
+        int exit_code;
+
+        clock_gettime(CLOCK_MONOTONIC, &start);
+        if (run->state.pid <= 0) {
+                nb_fail(&err, EINVAL, "the OCI state has no pid; nbmount runs as a createRuntime or prestart hook");
+                exit_code = EXIT_INVALID;
+        } else if ((exit_code = decide(run, o, &err)) == 0 &&
+                   mounts_apply(&run->plan, &run->config, &req, &mounted, &err) < 0) {
+                exit_code = EXIT_REFUSED;
+        }
+        if (exit_code != 0) {
+                report_failure(run, &err);
+                return exit_code;
+        }
+        syslog(LOG_INFO, "container %s (team %s, notebook %s, user %s): %zu mounts in %.1f ms", run->state.id, id->team,
+               id->notebook, id->user, mounted, elapsed_ms(&start));
+        return 0;
+}
+
+/* Nothing to release until nbmountd holds references; never fails the runtime's cleanup. */
+static int poststop(const struct hook_run *run, const struct hook_options *o) {
+        if (o->debug)
+                fprintf(stderr, "nbmount: debug: container %s stopped; nothing to release\n", run->state.id);
+        return 0;
+}
+
+int cmd_hook(int argc, char **argv) {
+        _cleanup_(hook_run_free) struct hook_run *run = calloc(1, sizeof(*run));
+        struct hook_options o;
+        struct nb_error err = {};
+        int r;
+
+        if (!run)
+                return print_error("out of memory"), EXIT_INVALID;
+        if ((r = parse_options(argc, argv, &o)) <= 0)
+                return r < 0 ? EXIT_INVALID : 0;
+        openlog("nbmount", LOG_PID, LOG_DAEMON);
+        if (oci_state_load_fd(STDIN_FILENO, "the OCI state on stdin", &run->state, &err) < 0) {
+                if (o.stage == STAGE_POSTSTOP)
+                        return 0; /* a runtime's cleanup must go on */
+                report_failure(run, &err);
+                return EXIT_INVALID;
+        }
+        if (stage_of(&o, &run->state) == STAGE_POSTSTOP)
+                return poststop(run, &o);
+        return create_runtime(run, &o);
+}
