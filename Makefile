@@ -4,7 +4,7 @@ CC ?= cc
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -D_FORTIFY_SOURCE=2 -fstack-protector-strong \
           -D_GNU_SOURCE -fPIE -Ilib $(shell pkg-config --cflags $(PKGS))
-LDFLAGS += -pie -Wl,-z,relro,-z,now
+LDFLAGS += -pie -Wl,-z,relro,-z,now -Wl,--as-needed
 LDLIBS := $(shell pkg-config --libs $(PKGS))
 VERSION := $(shell cat VERSION)
 CFLAGS += -DNBMOUNT_VERSION='"$(VERSION)"'

@@ -39,7 +39,7 @@ static int load_team_grants(const struct node_config *config, const char *team, 
 
         snprintf(relative, sizeof(relative), "%s.json", team);
         snprintf(file, sizeof(file), "%s/%s", config->grants_dir, relative);
-        fd = open_beneath(config->grants_dir, relative, O_RDONLY | O_NONBLOCK, err);
+        fd = open_regular_beneath(config->grants_dir, relative, err);
         if (fd == -ENOENT)
                 return nb_fail(err, ENOENT,
                                "%s: team %s has no grants; the control plane writes this file when the team is created",
@@ -54,7 +54,7 @@ static int load_public_grants(const struct node_config *config, struct team_gran
         char file[sizeof(nb_path) + 16];
 
         snprintf(file, sizeof(file), "%s/public.json", config->grants_dir);
-        fd = open_beneath(config->grants_dir, "public.json", O_RDONLY | O_NONBLOCK, err);
+        fd = open_regular_beneath(config->grants_dir, "public.json", err);
         if (fd == -ENOENT)
                 return 0; /* no public datasets on this node */
         if (fd < 0)
@@ -71,7 +71,7 @@ static int load_settings(const struct node_config *config, const struct containe
         snprintf(relative, sizeof(relative), "%s/%s/%s", id->team, id->notebook, SETTINGS_RELATIVE_PATH);
         snprintf(file, sizeof(file), "%s/%s", config->notebooks_root, relative);
         ret->n_mounts = 0;
-        fd = open_beneath(config->notebooks_root, relative, O_RDONLY | O_NONBLOCK, err);
+        fd = open_regular_beneath(config->notebooks_root, relative, err);
         if (fd == -ENOENT || fd == -ENOTDIR)
                 return 0;
         if (fd < 0)

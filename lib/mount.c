@@ -20,6 +20,7 @@ struct mount_job {
         const struct plan_mount *planned;
         int tree_fd;        /* the detached clone of the source */
         int target_fd;      /* the mountpoint inside the container's root */
+        struct statx target;
         bool already_there; /* an earlier run of the hook attached this very source: leave it */
         bool attached;
 };
@@ -290,16 +291,17 @@ static int inode_of(int fd, struct statx *ret) {
 /* Refuses two targets that the image makes one folder (a symlink), and spots a mount that an
  * earlier run of the same stage already attached. */
 static int check_targets(struct mount_run *run) {
-        struct statx target, other, source;
+        struct statx source;
 
         for (size_t i = 0; i < run->n_jobs; i++) {
                 struct mount_job *job = &run->jobs[i];
 
-                if (inode_of(job->target_fd, &target) < 0 || inode_of(job->tree_fd, &source) < 0)
+                if (inode_of(job->target_fd, &job->target) < 0 || inode_of(job->tree_fd, &source) < 0)
                         return nb_fail(run->err, errno, "%s: cannot stat: %s", job->planned->target, strerror(errno));
-                job->already_there = (target.stx_attributes & STATX_ATTR_MOUNT_ROOT) && same_inode(&target, &source);
+                job->already_there = (job->target.stx_attributes & STATX_ATTR_MOUNT_ROOT) &&
+                                     same_inode(&job->target, &source);
                 for (size_t k = 0; k < i; k++)
-                        if (inode_of(run->jobs[k].target_fd, &other) == 0 && same_inode(&target, &other))
+                        if (same_inode(&job->target, &run->jobs[k].target))
                                 return nb_fail(run->err, EINVAL,
                                                "%s and %s are the same folder in the image (a symlink?); the image must keep them apart",
                                                run->jobs[k].planned->target, job->planned->target);

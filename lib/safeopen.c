@@ -4,12 +4,15 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "util.h"
+
+#define SYMLINK_REFUSED "%s/%s: a symlink is in the path; nbmount never follows symlinks here, replace it with a real file or folder"
 
 static int sys_openat2(int dirfd, const char *path, struct open_how *how) {
         return (int) syscall(SYS_openat2, dirfd, path, how, sizeof(*how));
@@ -86,7 +89,7 @@ int open_beneath(const char *root_dir, const char *relative, int flags, struct n
         errno = -fd;
         if (errno == ELOOP || errno == EXDEV)
                 return nb_fail(err, errno,
-                               "%s/%s: a symlink is in the path; nbmount never follows symlinks here, replace it with a real file or folder",
+                               SYMLINK_REFUSED,
                                root_dir, relative);
         return nb_fail(err, errno, "%s/%s: cannot open: %s", root_dir, relative, strerror(errno));
 }
@@ -102,4 +105,27 @@ int openat_in_root(int root_fd, const char *path, int flags) {
         if (fd < 0 && errno == ENOSYS) /* stricter without openat2: no symlink at all */
                 return openat_beneath(root_fd, path, flags, 0);
         return fd < 0 ? -errno : fd;
+}
+
+int open_regular_beneath(const char *root_dir, const char *relative, struct nb_error *err) {
+        _cleanup_close_ int path_fd = open_beneath(root_dir, relative, O_PATH, err);
+        char magic_link[32];
+        struct stat st;
+        int fd;
+
+        if (path_fd < 0)
+                return path_fd;
+        if (fstat(path_fd, &st) < 0)
+                return nb_fail(err, errno, "%s/%s: cannot stat: %s", root_dir, relative, strerror(errno));
+        if (S_ISLNK(st.st_mode)) /* O_PATH | O_NOFOLLOW opens a final symlink itself */
+                return nb_fail(err, ELOOP,
+                               SYMLINK_REFUSED,
+                               root_dir, relative);
+        if (!S_ISREG(st.st_mode)) /* never open a FIFO or a device: opening one can block or act */
+                return nb_fail(err, EINVAL, "%s/%s: is not a regular file; replace it with a file", root_dir, relative);
+        snprintf(magic_link, sizeof(magic_link), "/proc/self/fd/%d", path_fd);
+        fd = open(magic_link, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return nb_fail(err, errno, "%s/%s: cannot open: %s", root_dir, relative, strerror(errno));
+        return fd;
 }

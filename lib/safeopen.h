@@ -18,3 +18,7 @@ int open_beneath(const char *root_dir, const char *relative, int flags, struct n
 /* Resolves path as if root_fd were "/" (RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS): a symlink in a
  * container image may point anywhere, it still lands inside the image. Returns the fd or -errno. */
 int openat_in_root(int root_fd, const char *path, int flags);
+
+/* A regular file for reading: opened O_PATH, checked, then reopened, so that a FIFO or a device
+ * planted in its place is refused without ever being opened. */
+int open_regular_beneath(const char *root_dir, const char *relative, struct nb_error *err);

@@ -13,7 +13,7 @@
 # runtimes' --root, so that cleanup can list exactly our containers), out/ (captured output),
 # podman/ (podman's --root, --runroot and --tmpdir).
 
-BB_APPLETS=(sh cat ls echo touch stat mkdir grep readlink sleep df mount wc head id true false test [)
+BB_APPLETS=(sh cat ls echo touch stat mkdir grep readlink sleep df mount wc head id true false test '[')
 BB_SEQ=0
 
 # bundle_init WORK_DIR NBMOUNT: the busybox rootfs and the runc spec, once per run.
@@ -40,7 +40,8 @@ bundle_init() {
 #   --hook STAGE              repeatable: one entry [nbmount hook STAGE --config NODE_YAML] under
 #                             hooks.STAGE (give createRuntime twice to get two entries)
 #   --hook-json STAGE JSON    repeatable: one raw hook entry under hooks.STAGE
-#   --crun                    linux.resources removed (crun cannot apply them here, see TESTBED.md)
+#   --crun                    linux.resources removed (crun cannot apply them here, see TESTBED.md),
+#                             and the annotation run.oci.hooks.stderr set (see run_crun)
 #   --no-rootfs               no rootfs copy (the caller lays it out)
 make_bundle() {
         local dir=$1 cmd=true user="" config="" crun=0 rootfs=1
@@ -80,7 +81,7 @@ make_bundle() {
                 hooks=$(jq -c --arg s "${raw[i]}" --argjson h "${raw[i + 1]}" '.[$s] += [$h]' <<<"$hooks")
         done
         jq --arg cmd "$cmd" --arg user "$user" --argjson ann "$annotation_json" --argjson hooks "$hooks" \
-                --argjson crun "$crun" '
+                --argjson crun "$crun" --arg hookerr "$(_crun_hook_err_file "$dir")" '
                 .process.terminal = false
                 | .process.args = ["sh", "-c", $cmd]
                 | .root.path = "rootfs"
@@ -88,17 +89,21 @@ make_bundle() {
                                                        gid: ($user | split(":")[1] | tonumber)} else . end)
                 | (if ($ann | length) > 0 then .annotations = $ann else . end)
                 | (if ($hooks | length) > 0 then .hooks = $hooks else . end)
-                | (if $crun == 1 then del(.linux.resources) else . end)' \
+                | (if $crun == 1 then del(.linux.resources)
+                   | .annotations["run.oci.hooks.stderr"] = $hookerr else . end)' \
                 "$BB_WORK/spec.json" >"$dir/config.json"
 }
 
-# Sets run_id (a fresh container id), run_out, run_err and their files.
+# _crun_hook_err_file BUNDLE_DIR: where crun writes the hooks' stderr for that bundle.
+_crun_hook_err_file() { local d; d=$(realpath -m "$1"); echo "$BB_WORK/out/crun-hook-stderr${d//\//_}"; }
+
+# _run_begin [ID]: sets run_id (ID, or a fresh container id) and the output files.
 _run_begin() {
         BB_SEQ=$((BB_SEQ + 1))
-        run_id=nbt-$$-$BB_SEQ-$RANDOM
+        run_id=${1:-nbt-$$-$BB_SEQ}
         run_out_file=$BB_WORK/out/$run_id.out
         run_err_file=$BB_WORK/out/$run_id.err
-        run_hook_err_file=$BB_WORK/out/$run_id.hook-err
+        run_hook_err_file=/dev/null
 }
 _run_end() {
         run_out=$(cat "$run_out_file")
@@ -110,8 +115,7 @@ _run_end() {
 # runc shows a failed hook's stderr in its own error line:
 #   ... error running hook #0: error running hook: exit status 1, stdout: , stderr: nbmount: ...\n"
 run_runc() {
-        _run_begin
-        [ -n "${2:-}" ] && run_id=$2
+        _run_begin "${2:-}"
         timeout -k 5 60 runc --root "$BB_WORK/state/runc" run --bundle "$1" "$run_id" \
                 </dev/null >"$run_out_file" 2>"$run_err_file"
         run_rc=$?
@@ -122,13 +126,12 @@ run_runc() {
 # run_crun DIR: crun refuses this host's hybrid cgroup layout, so it runs in a private mount
 # namespace with a pure cgroup2 mount (TESTBED.md); the bundle must come from make_bundle --crun.
 # crun does not show a hook's stderr (only "error executing hook `PATH` (exit code: N)"): it
-# writes it to the file named by the annotation run.oci.hooks.stderr, which run_crun sets
-# (config.json is edited in place) and reads into run_hook_err.
+# writes it to the file named by the annotation run.oci.hooks.stderr, which make_bundle --crun
+# sets (to a file under WORK_DIR/out) and run_crun reads into run_hook_err.
 run_crun() {
-        _run_begin
-        local config=$1/config.json
-        jq --arg f "$run_hook_err_file" '.annotations["run.oci.hooks.stderr"] = $f' "$config" >"$config.tmp" &&
-                mv "$config.tmp" "$config"
+        _run_begin "${2:-}"
+        run_hook_err_file=$(_crun_hook_err_file "$1")
+        rm -f "$run_hook_err_file"
         timeout -k 5 60 unshare -m --propagation private sh -c \
                 'umount -R /sys/fs/cgroup && mount -t cgroup2 none /sys/fs/cgroup && exec crun --root "$1" run --bundle "$2" "$3"' \
                 sh "$BB_WORK/state/crun" "$1" "$run_id" </dev/null >"$run_out_file" 2>"$run_err_file"
