@@ -131,6 +131,16 @@ static int check_plan(const struct plan *plan, struct nb_error *err) {
         return 0;
 }
 
+static void trace_plan(const struct plan *plan) {
+        for (size_t i = 0; i < plan->n_mounts; i++) {
+                const struct plan_mount *m = &plan->mounts[i];
+
+                fprintf(stderr, "nbmount: debug: plan: %s <- %s (%s, %s)%s%s\n", m->target, m->source,
+                        m->readonly ? "ro" : "rw", m->granted ? "granted" : "refused", m->granted ? "" : ": ",
+                        m->reason);
+        }
+}
+
 /* Reads the state, the bundle and every input, and decides. Returns EXIT_INVALID or EXIT_REFUSED on failure. */
 static int decide(struct hook_run *run, const struct hook_options *o, struct nb_error *err) {
         struct plan_inputs in;
@@ -142,6 +152,8 @@ static int decide(struct hook_run *run, const struct hook_options *o, struct nb_
         plan_inputs_from(&in, &run->config, &run->bundle.identity, &run->inputs);
         if (plan_build(&in, &run->plan, err) < 0)
                 return EXIT_INVALID;
+        if (o->debug)
+                trace_plan(&run->plan);
         return check_plan(&run->plan, err) < 0 ? EXIT_REFUSED : 0;
 }
 
