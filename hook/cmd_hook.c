@@ -171,7 +171,8 @@ static void report_failure(const struct hook_run *run, const struct nb_error *er
         }
 }
 
-static int create_runtime(struct hook_run *run, const struct hook_options *o) {
+/* The request can only be made once decide() has read config.json. */
+static int mount_all(struct hook_run *run, const struct hook_options *o, size_t *ret_mounted, struct nb_error *err) {
         const struct mount_request req = {
                 .pid = run->state.pid,
                 .rootfs = run->rootfs,
@@ -179,6 +180,11 @@ static int create_runtime(struct hook_run *run, const struct hook_options *o) {
                 .gid = run->bundle.gid,
                 .debug = o->debug,
         };
+
+        return mounts_apply(&run->plan, &run->config, &req, ret_mounted, err);
+}
+
+static int create_runtime(struct hook_run *run, const struct hook_options *o) {
         const struct container_identity *id = &run->bundle.identity;
         struct nb_error err = {};
         struct timespec start;
@@ -189,8 +195,7 @@ static int create_runtime(struct hook_run *run, const struct hook_options *o) {
         if (run->state.pid <= 0) {
                 nb_fail(&err, EINVAL, "the OCI state has no pid; nbmount runs as a createRuntime or prestart hook");
                 exit_code = EXIT_INVALID;
-        } else if ((exit_code = decide(run, o, &err)) == 0 &&
-                   mounts_apply(&run->plan, &run->config, &req, &mounted, &err) < 0) {
+        } else if ((exit_code = decide(run, o, &err)) == 0 && mount_all(run, o, &mounted, &err) < 0) {
                 exit_code = EXIT_REFUSED;
         }
         if (exit_code != 0) {

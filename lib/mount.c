@@ -231,7 +231,7 @@ static const char *target_problem(int r) {
                 return "the image's root is read-only and lacks the folder; add it to the image";
         case ELOOP:
         case EXDEV:
-                return "the image has a symlink where nbmount creates a folder";
+                return "the image has a symlink there or on the way; nbmount mounts only onto real folders, remove the symlink from the image";
         default:
                 return strerror(-r);
         }
@@ -298,8 +298,13 @@ static int check_targets(struct mount_run *run) {
 
                 if (inode_of(job->target_fd, &job->target) < 0 || inode_of(job->tree_fd, &source) < 0)
                         return nb_fail(run->err, errno, "%s: cannot stat: %s", job->planned->target, strerror(errno));
-                job->already_there = (job->target.stx_attributes & STATX_ATTR_MOUNT_ROOT) &&
-                                     same_inode(&job->target, &source);
+                bool mount_root = job->target.stx_attributes & STATX_ATTR_MOUNT_ROOT;
+
+                job->already_there = mount_root && same_inode(&job->target, &source);
+                if (mount_root && !job->already_there)
+                        return nb_fail(run->err, EBUSY,
+                                       "%s is already a mount point in the container (from config.json?); nbmount does not mount over it",
+                                       job->planned->target);
                 for (size_t k = 0; k < i; k++)
                         if (same_inode(&job->target, &run->jobs[k].target))
                                 return nb_fail(run->err, EINVAL,

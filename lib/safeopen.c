@@ -64,6 +64,15 @@ static int open_by_components(int root_fd, const char *relative, int flags, uint
         return fd;
 }
 
+/* O_DIRECTORY | O_NOFOLLOW says ENOTDIR for a symlink: tell it from a file, for the message. */
+static bool final_is_symlink(int root_fd, const char *relative, const struct open_how *how) {
+        struct open_how as_path = { .flags = O_PATH | O_NOFOLLOW | O_CLOEXEC, .resolve = how->resolve };
+        _cleanup_close_ int fd = sys_openat2(root_fd, relative, &as_path);
+        struct stat st;
+
+        return fd >= 0 && fstat(fd, &st) == 0 && S_ISLNK(st.st_mode);
+}
+
 int openat_beneath(int root_fd, const char *relative, int flags, uint64_t extra_resolve) {
         /* openat2() refuses O_NOCTTY with O_PATH */
         struct open_how how = {
@@ -74,6 +83,8 @@ int openat_beneath(int root_fd, const char *relative, int flags, uint64_t extra_
 
         if (fd < 0 && errno == ENOSYS)
                 return open_by_components(root_fd, relative, (int) how.flags, extra_resolve);
+        if (fd < 0 && errno == ENOTDIR && (flags & O_DIRECTORY))
+                return final_is_symlink(root_fd, relative, &how) ? -ELOOP : -ENOTDIR;
         return fd < 0 ? -errno : fd;
 }
 
@@ -98,12 +109,12 @@ int open_beneath(const char *root_dir, const char *relative, int flags, struct n
 int openat_in_root(int root_fd, const char *path, int flags) {
         struct open_how how = {
                 .flags = (uint64_t) (flags | O_CLOEXEC),
-                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
         };
         int fd = sys_openat2(root_fd, path, &how);
 
-        if (fd < 0 && errno == ENOSYS) /* stricter without openat2: no symlink at all */
-                return openat_beneath(root_fd, path, flags, 0);
+        if (fd < 0 && errno == ENOSYS)
+                return openat_beneath(root_fd, path + (path[0] == '/'), flags, 0);
         return fd < 0 ? -errno : fd;
 }
 

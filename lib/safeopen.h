@@ -15,8 +15,9 @@ int openat_beneath(int root_fd, const char *relative, int flags, uint64_t extra_
 /* The same from the path of the root, with an error that names the file and what to do. */
 int open_beneath(const char *root_dir, const char *relative, int flags, struct nb_error *err);
 
-/* Resolves path as if root_fd were "/" (RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS): a symlink in a
- * container image may point anywhere, it still lands inside the image. Returns the fd or -errno. */
+/* Resolves path as if root_fd were "/" (RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS |
+ * RESOLVE_NO_MAGICLINKS): nothing resolves outside the root, and a symlink anywhere on the way
+ * fails with -ELOOP. Returns the fd or -errno. */
 int openat_in_root(int root_fd, const char *path, int flags);
 
 /* A regular file for reading: opened O_PATH, checked, then reopened, so that a FIFO or a device

@@ -8,13 +8,12 @@ set -u
 cd "$(dirname "$0")/.."
 NBMOUNT=${1:-build/nbmount}
 NBMOUNT=$(realpath "$NBMOUNT")
-REPO=$PWD
 . tests/lib/sample-node.sh
 . tests/lib/bundle.sh
 
 ok() { echo "ok - hook $1"; }
-not_ok() { echo "not ok - hook $1: $2" | head -c 4000; echo; }
 oneline() { printf '%s' "$1" | tr '\n' '|'; }
+not_ok() { printf 'not ok - hook %s: %s\n' "$1" "$(oneline "$2" | head -c 4000)"; }
 
 # expect_eq NAME EXPECTED ACTUAL
 expect_eq() {
@@ -43,7 +42,7 @@ cleanup() {
         bundle_cleanup
 }
 trap cleanup EXIT
-trap 'exit 1' INT TERM
+trap 'echo "# interrupted"; exit 1' INT TERM
 if ! bundle_init "$work" "$NBMOUNT" >"$work/init.log" 2>&1; then
         not_ok "harness: bundle_init" "$(cat "$work/init.log")"
         exit 0
@@ -113,7 +112,8 @@ hook_line() {
 # Snapshots of the host: the mount table, and every file outside the bundles that a hook could
 # touch: the node (all of it), the decoy, the work dir's top levels, /etc and / (names, types,
 # modes, owners; /etc's mtimes move with package installs).
-host_files() {
+host_files() { host_files_all; }
+host_files_all() {
         files_snapshot --prune "$work/b" --prune "$work/out" --prune "$work/state" --prune "$work/podman" \
                 --prune "$work/rootfs.base" "$work"
         find "$work/b" -mindepth 1 -maxdepth 1 -printf '%p %y\n' | sort
@@ -164,6 +164,8 @@ out_line() { printf '%s\n' "$run_out" | sed -n "s|^$1||p" | head -1; }
 
 # --- the harness itself, without the hook -------------------------------------------------------
 fd_cmd='for f in /proc/1/fd/*; do echo "fd ${f##*/} $(readlink $f)"; done'
+# fd_list: the "fd N TARGET" lines of fd_cmd, without pipe numbers and run ids.
+fd_list() { echo "$run_out" | grep '^fd ' | sed "s/\[[0-9]*\]/[N]/; s|$work/out/$run_id\.|OUT.|"; }
 new_bundle crun --cmd "echo started; $fd_cmd"
 crun_bundle=$bundle
 new_bundle runc --cmd "echo started; $fd_cmd"
@@ -172,13 +174,13 @@ podman_ok=$?
 take_snapshots
 run runc
 expect_eq "harness: runc runs a busybox container" "0 started" "$run_rc $(echo "$run_out" | head -1)"
-fd_baseline=$(echo "$run_out" | grep '^fd ' | sed 's/\[[0-9]*\]/[N]/')
+fd_baseline=$(fd_list)
 bundle=$crun_bundle
 run crun
 expect_eq "harness: crun runs a busybox container" "0 started" "$run_rc $(echo "$run_out" | head -1)"
-fd_baseline_crun=$(echo "$run_out" | grep '^fd ' | sed 's/\[[0-9]*\]/[N]/')
+fd_baseline_crun=$(fd_list)
 if [ $podman_ok = 0 ]; then
-        run_podman "" 'echo started; test -e /storage && echo has-storage'
+        run_podman "" 'echo started'
         expect_eq "harness: podman runs the imported busybox image" "0 started" "$run_rc $run_out"
 else
         not_ok "harness: podman imports the busybox image" "$(cat "$work/podman/import.err")"
@@ -206,9 +208,9 @@ probe_cmd='echo started
 for f in /notebooks/hello.txt /storage/shared.txt /datasets/quarterly-reports/report.csv /datasets/images/version.txt /datasets/mnist/train.txt; do
         echo "read $f: $(cat $f 2>&1)"
 done
-echo "dataset write: $(touch /datasets/quarterly-reports/new 2>&1) rc=$?"
-echo "storage write: $(echo "from $RT" 2>&1 >/storage/written-$RT.txt) rc=$?"
-echo "notebook write: $(echo "from $RT" 2>&1 >/notebooks/written-$RT.txt) rc=$?"
+msg=$(touch /datasets/quarterly-reports/new 2>&1); echo "dataset write: $msg rc=$?"
+msg=$(echo "from $RT" 2>&1 >/storage/written-$RT.txt); echo "storage write: $msg rc=$?"
+msg=$(echo "from $RT" 2>&1 >/notebooks/written-$RT.txt); echo "notebook write: $msg rc=$?"
 echo --mountinfo--
 cat /proc/self/mountinfo'
 
@@ -265,8 +267,8 @@ for rt in runc crun; do
         mv "$node/storage/east-1/acme" "$work/acme-storage.saved"
         new_bundle $rt --user 1000:1000 --identity acme fresh-$rt alice --config "$config" --cmd '
                 echo "id: $(id -u):$(id -g)"
-                echo "storage: $(echo x 2>&1 >/storage/u.txt) rc=$?"
-                echo "notebook: $(echo y 2>&1 >/notebooks/u.txt) rc=$?"
+                msg=$(echo x 2>&1 >/storage/u.txt); echo "storage: $msg rc=$?"
+                msg=$(echo y 2>&1 >/notebooks/u.txt); echo "notebook: $msg rc=$?"
                 echo --mountinfo--; cat /proc/self/mountinfo'
         run $rt
         expect_eq "$rt: uid 1000 container starts" "0 |" "$run_rc |$run_err$run_hook_err"
@@ -307,6 +309,8 @@ expect_refused() {
                 not_ok "$label: the runtime shows the hook's line" "line «$line» (missing:$missing); runtime stderr «$(oneline "$run_err")» hook stderr «$(oneline "$run_hook_err")»"
         fi
 }
+# plan_error: what `nbmount plan --bundle $bundle` says on stderr, without its "nbmount: ".
+plan_error() { "$NBMOUNT" plan --config "$config" --bundle "$bundle" 2>&1 >/dev/null | sed 's/^nbmount: //'; }
 # expect_refused_exactly LABEL RUNTIME LINE
 expect_refused_exactly() {
         expect_refused "$1" "$2"
@@ -317,19 +321,20 @@ for rt in runc crun; do
         new_bundle $rt --cmd 'echo started' --identity acme nb1 carol --config "$config"
         take_snapshots
         run $rt
-        expect_refused "$rt: non-member" $rt "user carol is not a member of team acme; ask the team's admin to add carol"
+        expect_refused_exactly "$rt: non-member" $rt \
+                "nbmount: container $run_id (team acme, notebook nb1, user carol): /notebooks refused: user carol is not a member of team acme; ask the team's admin to add carol"
         expect_host_unchanged "$rt: non-member"
         new_bundle $rt --cmd 'echo started' --identity acme nb1 alice --annotation io.nbmount.storage-cluster=west-2 \
                 --config "$config"
         take_snapshots
         run $rt
-        expect_refused "$rt: storage of another cluster" $rt /storage \
-                "storage of cluster west-2 cannot be mounted on a node of cluster east-1; run the notebook on a west-2 node"
+        expect_refused_exactly "$rt: storage of another cluster" $rt \
+                "nbmount: container $run_id (team acme, notebook nb1, user alice): /storage refused: storage of cluster west-2 cannot be mounted on a node of cluster east-1; run the notebook on a west-2 node"
         expect_host_unchanged "$rt: storage of another cluster"
         new_bundle $rt --cmd 'echo started' --identity acme nb1 alice --annotation io.nbmount.bogus=1 --config "$config"
         take_snapshots
         run $rt
-        expect_refused "$rt: unknown io.nbmount.* annotation" $rt io.nbmount.bogus
+        expect_refused_exactly "$rt: unknown io.nbmount.* annotation" $rt "nbmount: container $run_id: $(plan_error)"
         expect_host_unchanged "$rt: unknown io.nbmount.* annotation"
 done
 # An s3 entry: there is no nbmountd yet, so the start fails, naming the mount.
@@ -345,7 +350,8 @@ for rt in runc crun; do
         new_bundle $rt --cmd 'echo started' --identity acme nb1 alice --config "$config"
         take_snapshots
         run $rt
-        expect_refused "$rt: s3 entry (no nbmountd yet)" $rt /datasets/my-bucket-data
+        expect_refused_exactly "$rt: s3 entry (no nbmountd yet)" $rt \
+                "nbmount: container $run_id (team acme, notebook nb1, user alice): /datasets/my-bucket-data: S3 buckets need nbmountd, which this version of nbmount does not have yet; remove \"my-bucket-data\" from .gradient/settings.yaml"
         expect_host_unchanged "$rt: s3 entry"
 done
 cp "$work/settings.good" "$settings"
@@ -370,11 +376,11 @@ else
         rm -f "$node"/storage/east-1/acme/written-podman.txt "$node"/notebooks/acme/nb1/written-podman.txt
         expect_mounts_unchanged "podman: after the container"
         take_snapshots
-        run_podman "$work/hooks.d" 'echo started; test -e /storage && echo has-storage'
+        run_podman "$work/hooks.d" 'echo started; test -e /storage && echo has-storage; exit 0'
         expect_eq "podman: without the annotations the hook does not run" "0 started" "$run_rc $run_out"
         run_podman "$work/hooks.d" 'echo started' --annotation io.nbmount.team=acme \
                 --annotation io.nbmount.notebook=nb1 --annotation io.nbmount.user=carol
-        expect_refused "podman: non-member" podman "user carol is not a member of team acme"
+        expect_refused "podman: non-member" podman "(team acme, notebook nb1, user carol): /notebooks refused: user carol is not a member of team acme; ask the team's admin to add carol"
         expect_host_unchanged "podman: after the containers"
 fi
 
@@ -388,18 +394,24 @@ fi
 # plant_symlink RUNTIME IMAGE_PATH TARGET: a bundle whose rootfs has IMAGE_PATH -> TARGET.
 attack_symlink() {
         local rt=$1 path=$2 target=$3
-        new_bundle $rt --cmd 'echo started' --identity acme nb1 alice --config "$config"
+        new_bundle $rt --cmd 'echo started; echo --mountinfo--; cat /proc/self/mountinfo' --identity acme nb1 alice \
+                --config "$config"
         mkdir -p "$(dirname "$bundle/rootfs$path")"
         ln -s "$target" "$bundle/rootfs$path"
         take_snapshots
         run $rt
         expect_refused "$rt: image symlink $path -> $target" $rt "$path" symlink
+        [ "$run_rc" = 0 ] && echo "# $rt: image symlink $path -> $target: the container ran with these mounts:" \
+                "$(printf '%s\n' "$run_out" | sed -n '/^--mountinfo--$/,$p' | sed 1d |
+                   awk '$4 ~ /node/ { printf "%s <- %s; ", $5, $4 }')"
         expect_host_unchanged "$rt: image symlink $path -> $target"
 }
 for path in /storage /notebooks /datasets /datasets/images; do
         for target in /etc "$decoy" ../../..; do attack_symlink runc $path "$target"; done
 done
+attack_symlink runc /storage /proc
 attack_symlink crun /storage /etc
+attack_symlink crun /storage /proc
 attack_symlink crun /datasets/images ../../..
 
 # settings.yaml that is not a plain small file: refused with the line `nbmount plan` prints.
@@ -407,10 +419,11 @@ attack_symlink crun /datasets/images ../../..
 attack_settings() {
         local expected
         new_bundle runc --cmd 'echo started' --identity acme nb1 alice --config "$config"
-        expected=$("$NBMOUNT" plan --config "$config" --bundle "$bundle" 2>&1 >/dev/null)
+        expected=$(plan_error)
         take_snapshots
         run runc
-        expect_refused_exactly "runc: settings.yaml $1" runc "$expected"
+        expect_refused_exactly "runc: settings.yaml $1" runc \
+                "nbmount: container $run_id (team acme, notebook nb1, user alice): $expected"
         expect_host_unchanged "runc: settings.yaml $1"
 }
 rm "$settings"
@@ -439,45 +452,71 @@ for rt in runc crun; do
 done
 rm "$node/notebooks/acme/nbsym"
 
-# The team storage folder swapped with a symlink to /etc (renameat2 RENAME_EXCHANGE, so the path
-# always exists) while containers start: each start either fails with the hook's line or mounts
-# the real folder (its marker is there, /etc's passwd is not); host /etc stays as it was.
-if cc -O2 -o "$work/swap" tests/lib/swap.c 2>"$work/swap.err"; then
-        ln -s /etc "$work/swap-link"
-        new_bundle runc --user 1000:1000 --identity acme nb1 alice --config "$config" \
-                --cmd 'echo started; echo "marker: $(cat /storage/.marker 2>&1)"; test -e /storage/passwd && echo "passwd: yes"'
+# Races: a path the hook uses is exchanged with a symlink to /etc (renameat2 RENAME_EXCHANGE, so
+# the path always exists, as one or the other) thousands of times while containers start, as
+# uid 1000, for a few seconds. Each start either fails with the hook's line naming /storage, or
+# runs with the real team folder at /storage (its marker is there) and the image's own /etc (not
+# a mount); host /etc and the node stay as they were.
+# race LABEL PATH SECONDS [WANT]: $bundle is ready; PATH is exchanged with $work/swap-link. WANT is
+# the "marker|passwd|etc mounts" a started container must show, as a glob.
+race() {
+        local label=$1 path=$2 seconds=$3 want=${4:-"real-storage|root:x:0:0:root:/:/bin/sh|0"}
+        local started=0 refused=0 bad="" refusal="" end
+        ln -sfn /etc "$work/swap-link"
+        rm -f "$work/out/swap.stop"
         take_snapshots
-        rm -f "$work/swap.stop"
-        "$work/swap" "$node/storage/east-1/acme" "$work/swap-link" "$work/swap.stop" >"$work/swap.out" 2>&1 &
+        "$work/swap" "$path" "$work/swap-link" "$work/out/swap.stop" >"$work/out/swap.out" 2>&1 &
         swapper_pid=$!
-        started=0 refused=0 bad=""
-        end=$((SECONDS + 5))
+        end=$((SECONDS + seconds))
         while ((SECONDS < end)); do
                 run runc
                 if [ "$run_rc" = 0 ]; then
-                        if [ "$(out_line 'marker: ')" = real-storage ] && [ -z "$(out_line 'passwd: ')" ]; then
+                        # shellcheck disable=SC2053
+                        if [[ "$(out_line 'marker: ')|$(out_line 'passwd: ')|$(out_line 'etc mounts: ')" == $want ]]; then
                                 started=$((started + 1))
                         else
-                                bad+=" [started with /storage: $(oneline "$run_out")]"
+                                bad+=" [started: $(oneline "$run_out")]"
                         fi
                 elif [[ $(hook_line runc) == "nbmount: "*/storage* ]] && ! grep -q started <<<"$run_out"; then
                         refused=$((refused + 1))
+                        [ -z "$refusal" ] && refusal=$(hook_line runc)
                 else
-                        bad+=" [exit $run_rc: $(oneline "$run_err")]"
+                        bad+=" [exit $run_rc: $(oneline "$run_out$run_err")]"
                 fi
         done
-        touch "$work/swap.stop"
+        touch "$work/out/swap.stop"
         wait "$swapper_pid"
         swapper_pid=""
-        echo "# storage swap race: $started starts with the real folder, $refused clean refusals, $(cat "$work/swap.out") swaps"
-        expect_eq "runc: storage swapped with a symlink to /etc: every start mounts the real folder or fails cleanly" "" "${bad# }"
-        expect_ne "runc: storage swap race: some starts happened" 0 $((started + refused))
-        expect_eq "runc: storage swap race: the swapper ended with the real folder in place" "directory real-storage" \
-                "$(stat -c %F "$node/storage/east-1/acme") $(cat "$node/storage/east-1/acme/.marker")"
-        expect_host_unchanged "runc: storage swap race"
+        echo "# $label: $started starts with the real folder, $refused clean refusals, $(cat "$work/out/swap.out") exchanges"
+        [ -n "$refusal" ] && echo "# $label: a refusal: $refusal"
+        expect_eq "$label: every start mounts the real folder or fails cleanly" "" "$(echo "${bad# }" | head -c 2000)"
+        expect_ne "$label: some starts happened" 0 $((started + refused))
+        expect_eq "$label: the real folder is back in place" "directory" "$(stat -c %F "$path")"
+        # The exchanges themselves change the mtimes of the folders holding the two paths.
+        local ignore=(-e "^$work d " -e "^$(dirname "$path") d ")
+        files_before=$(echo "$files_before" | grep -v "${ignore[@]}")
+        host_files() { host_files_all | grep -v "${ignore[@]}"; }
+        expect_host_unchanged "$label"
+        host_files() { host_files_all; }
         rm -f "$work/swap-link"
+}
+race_cmd='echo started; echo "marker: $(cat /storage/.marker 2>&1)"; echo "passwd: $(cat /etc/passwd 2>&1)"
+echo "etc mounts: $(grep -c " /etc " /proc/self/mountinfo)"'
+if cc -O2 -o "$work/swap" tests/lib/swap.c 2>"$work/swap.err"; then
+        # The team storage folder on the host.
+        new_bundle runc --user 1000:1000 --identity acme nb1 alice --config "$config" --cmd "$race_cmd"
+        race "runc: storage folder swapped with a symlink to /etc" "$node/storage/east-1/acme" 4
+        # The mountpoint in the image: the hook must never be led from /storage to the image's /etc.
+        # Only the host can rename inside a rootfs during a start, so this is about robustness: an
+        # exchange right after the mount moves the mounted folder out of sight (the container then
+        # sees the symlink at /storage, no marker) and no hook can prevent that; but /etc must
+        # never be a mount, and nothing may leak onto the host.
+        new_bundle runc --user 1000:1000 --identity acme nb1 alice --config "$config" --cmd "$race_cmd"
+        mkdir "$bundle/rootfs/storage"
+        race "runc: image's /storage swapped with a symlink to /etc" "$bundle/rootfs/storage" 3 \
+                "*|root:x:0:0:root:/:/bin/sh|0"
 else
-        not_ok "storage swap race" "cannot build tests/lib/swap.c: $(cat "$work/swap.err")"
+        not_ok "swap races" "cannot build tests/lib/swap.c: $(cat "$work/swap.err")"
 fi
 
 # --- no fd of the hook in the container ---------------------------------------------------------
@@ -487,7 +526,7 @@ for rt in runc crun; do
         baseline=$fd_baseline
         [ $rt = crun ] && baseline=$fd_baseline_crun
         expect_eq "$rt: the container's init has the fds of a hook-less container" \
-                "0 $(oneline "$baseline")" "$run_rc $(oneline "$(echo "$run_out" | grep '^fd ' | sed 's/\[[0-9]*\]/[N]/')")"
+                "0 $(oneline "$baseline")" "$run_rc $(oneline "$(fd_list)")"
 done
 
 # --- the hook twice: no stacked mounts -----------------------------------------------------------

@@ -43,7 +43,8 @@ unit_tests() {
         done
 }
 
-suites=(unit_tests "tests/fixtures-check.sh $NBMOUNT" "tests/schema-check.sh" "tests/cli-check.sh $NBMOUNT")
+suites=(unit_tests "tests/fixtures-check.sh $NBMOUNT" "tests/schema-check.sh" "tests/cli-check.sh $NBMOUNT"
+        "tests/hook-check.sh $NBMOUNT")
 for suite in "${suites[@]}"; do
         echo "== ${suite%% *}"
         if [ "$suite" = unit_tests ]; then unit_tests; else bash $suite; fi | count
