@@ -85,7 +85,7 @@ for datasets in 4 16 64 256; do
                 rm -rf "$work/$kind"
                 make_bundle "$kind" "$kind" "$datasets"
         done
-        hyperfine -N --warmup 3 --runs "$runs" --export-json "$work/result.json" \
+        hyperfine -N --warmup 10 --runs "$runs" --export-json "$work/result.json" \
                 -n none "runc run --bundle $work/none nbbench-none" \
                 -n native "runc run --bundle $work/native nbbench-native" \
                 -n hook "runc run --bundle $work/hook nbbench-hook" >"$work/hyperfine.log" 2>&1 ||

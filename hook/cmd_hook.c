@@ -48,6 +48,19 @@ struct hook_run {
         char rootfs[2 * NB_PATH_MAX + 2];
 };
 
+/* The plan and the settings are large: they stay untouched until they are filled. */
+static struct hook_run *hook_run_new(void) {
+        struct hook_run *run = malloc(sizeof(*run));
+
+        if (!run)
+                return NULL;
+        memset(&run->state, 0, sizeof(run->state));
+        memset(&run->bundle, 0, sizeof(run->bundle));
+        gathered_inputs_init(&run->inputs);
+        run->rootfs[0] = '\0';
+        return run;
+}
+
 static void hook_run_free(struct hook_run **run) {
         if (*run)
                 gathered_inputs_done(&(*run)->inputs);
@@ -215,7 +228,7 @@ static int poststop(const struct hook_run *run, const struct hook_options *o) {
 }
 
 int cmd_hook(int argc, char **argv) {
-        _cleanup_(hook_run_free) struct hook_run *run = calloc(1, sizeof(*run));
+        _cleanup_(hook_run_free) struct hook_run *run = hook_run_new();
         struct hook_options o;
         struct nb_error err = {};
         int r;

@@ -162,6 +162,14 @@ struct plan_run {
         struct plan plan;
 };
 
+static struct plan_run *plan_run_new(void) {
+        struct plan_run *run = malloc(sizeof(*run)); /* the plan and the settings stay untouched until filled */
+
+        if (run)
+                gathered_inputs_init(&run->inputs);
+        return run;
+}
+
 static void plan_run_free(struct plan_run **run) {
         if (*run)
                 gathered_inputs_done(&(*run)->inputs);
@@ -178,7 +186,7 @@ static int load_bundle_identity(const char *bundle, struct container_identity *r
 }
 
 int cmd_plan(int argc, char **argv) {
-        _cleanup_(plan_run_free) struct plan_run *run = calloc(1, sizeof(*run));
+        _cleanup_(plan_run_free) struct plan_run *run = plan_run_new();
         struct plan_options o;
         struct plan_inputs in;
         struct nb_error err = {};

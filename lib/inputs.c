@@ -124,6 +124,14 @@ int gather_inputs(const struct node_config *config, const struct container_ident
         return 0;
 }
 
+void gathered_inputs_init(struct gathered_inputs *in) {
+        memset(&in->team, 0, sizeof(in->team));
+        memset(&in->public_datasets, 0, sizeof(in->public_datasets));
+        memset(in->secret_states, 0, sizeof(in->secret_states));
+        in->settings.n_mounts = 0;
+        in->notebook_has_checkpoints = false;
+}
+
 void gathered_inputs_done(struct gathered_inputs *in) {
         team_grants_done(&in->team);
         team_grants_done(&in->public_datasets);

@@ -21,8 +21,11 @@ struct gathered_inputs {
 int node_config_load_path(const char *path, struct node_config *ret, struct nb_error *err);
 int oci_config_load_bundle(const char *bundle, struct oci_config *ret, struct nb_error *err);
 
+/* Empties in (without touching the large settings array). */
+void gathered_inputs_init(struct gathered_inputs *in);
+
 /* Loads grants, public datasets, settings.yaml and the facts about secrets and the notebook folder.
- * *ret must be zeroed by the caller; release with gathered_inputs_done(). */
+ * *ret must have been through gathered_inputs_init(); release with gathered_inputs_done(). */
 int gather_inputs(const struct node_config *config, const struct container_identity *identity,
                   struct gathered_inputs *ret, struct nb_error *err);
 void gathered_inputs_done(struct gathered_inputs *in);

@@ -198,14 +198,16 @@ void json_locate(const char *text, const char *pointer, unsigned *ret_line, unsi
         text_position(text, found, ret_line, ret_column);
 }
 
+/* A key as JSON means it: the raw text when it has no escape, else a decoded copy. */
 struct decoded_key {
-        char *bytes;
+        const char *bytes;
         size_t len;
+        char *decoded; /* owned, or NULL */
 };
 
 static void decoded_keys_free(struct decoded_key **keys) {
         for (struct decoded_key *k = *keys; k && k->bytes; k++)
-                free(k->bytes);
+                free(k->decoded);
         free(*keys);
 }
 
@@ -266,28 +268,32 @@ static int check_value(struct jcursor *j, const char *file, struct nb_error *err
 /* Records the key at the cursor; fails when it repeats an earlier key of its object or holds a NUL. */
 static int check_key(struct jcursor *j, struct decoded_key **keys, size_t *n_keys, const char *file,
                      struct nb_error *err) {
-        size_t key_pos = j->pos, len = 0;
-        struct decoded_key *grown;
-        char *key = decode_string(j->text + key_pos, &len);
+        size_t key_pos = j->pos, raw_len;
+        struct decoded_key key = { .bytes = j->text + key_pos + 1 }, *grown;
 
-        if (!key)
-                return nb_fail(err, ENOMEM, "%s: out of memory", file);
         skip_string(j);
+        raw_len = j->pos - key_pos;
+        key.len = raw_len - 2;
+        if (memchr(key.bytes, '\\', key.len)) {
+                if (!(key.decoded = decode_string(j->text + key_pos, &key.len)))
+                        return nb_fail(err, ENOMEM, "%s: out of memory", file);
+                key.bytes = key.decoded;
+        }
         grown = reallocarray(*keys, *n_keys + 2, sizeof(**keys));
         if (!grown) {
-                free(key);
+                free(key.decoded);
                 return nb_fail(err, ENOMEM, "%s: out of memory", file);
         }
         *keys = grown;
-        grown[*n_keys] = (struct decoded_key) { key, len };
+        grown[*n_keys] = key;
         grown[++*n_keys] = (struct decoded_key) {};
-        if (strlen(key) != len)
+        if (memchr(key.bytes, '\0', key.len))
                 return fail_at_offset(j, key_pos, file, err, "key %.*s contains a NUL character; remove it",
-                                      (int) MIN(j->pos - key_pos, 128), j->text + key_pos);
+                                      (int) MIN(raw_len, 128), j->text + key_pos);
         for (size_t k = 0; k + 1 < *n_keys; k++)
-                if (grown[k].len == len && memcmp(grown[k].bytes, key, len) == 0)
+                if (grown[k].len == key.len && memcmp(grown[k].bytes, key.bytes, key.len) == 0)
                         return fail_at_offset(j, key_pos, file, err, "duplicate key %.*s; keep only one",
-                                              (int) MIN(j->pos - key_pos, 128), j->text + key_pos);
+                                              (int) MIN(raw_len, 128), j->text + key_pos);
         return 0;
 }
 
