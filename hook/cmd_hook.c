@@ -156,14 +156,9 @@ static void trace_plan(const struct plan *plan) {
 
 /* Reads the state, the bundle and every input, and decides. Returns EXIT_INVALID or EXIT_REFUSED on failure. */
 static int decide(struct hook_run *run, const struct hook_options *o, struct nb_error *err) {
-        struct plan_inputs in;
-
         if (node_config_load_path(o->config_path, &run->config, err) < 0 ||
             oci_config_load_bundle(run->state.bundle, &run->bundle, err) < 0 || resolve_rootfs(run, err) < 0 ||
-            gather_inputs(&run->config, &run->bundle.identity, &run->inputs, err) < 0)
-                return EXIT_INVALID;
-        plan_inputs_from(&in, &run->config, &run->bundle.identity, &run->inputs);
-        if (plan_build(&in, &run->plan, err) < 0)
+            plan_from_files(&run->config, &run->bundle.identity, &run->inputs, &run->plan, err) < 0)
                 return EXIT_INVALID;
         if (o->debug)
                 trace_plan(&run->plan);

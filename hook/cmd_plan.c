@@ -188,7 +188,6 @@ static int load_bundle_identity(const char *bundle, struct container_identity *r
 int cmd_plan(int argc, char **argv) {
         _cleanup_(plan_run_free) struct plan_run *run = plan_run_new();
         struct plan_options o;
-        struct plan_inputs in;
         struct nb_error err = {};
         int r;
 
@@ -198,10 +197,7 @@ int cmd_plan(int argc, char **argv) {
                 return r < 0 ? EXIT_INVALID : 0;
         if ((r = node_config_load_path(o.config_path, &run->config, &err)) < 0 ||
             (o.bundle && (r = load_bundle_identity(o.bundle, &o.identity, &err)) < 0) ||
-            (r = gather_inputs(&run->config, &o.identity, &run->inputs, &err)) < 0)
-                return print_error("%s", err.msg), EXIT_INVALID;
-        plan_inputs_from(&in, &run->config, &o.identity, &run->inputs);
-        if ((r = plan_build(&in, &run->plan, &err)) < 0)
+            (r = plan_from_files(&run->config, &o.identity, &run->inputs, &run->plan, &err)) < 0)
                 return print_error("%s", err.msg), EXIT_INVALID;
         if (o.json)
                 print_json(&run->plan);

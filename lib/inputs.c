@@ -137,15 +137,20 @@ void gathered_inputs_done(struct gathered_inputs *in) {
         team_grants_done(&in->public_datasets);
 }
 
-void plan_inputs_from(struct plan_inputs *ret, const struct node_config *config,
-                      const struct container_identity *identity, const struct gathered_inputs *in) {
-        *ret = (struct plan_inputs) {
+int plan_from_files(const struct node_config *config, const struct container_identity *identity,
+                    struct gathered_inputs *inputs, struct plan *ret, struct nb_error *err) {
+        struct plan_inputs in = {
                 .config = config,
                 .identity = identity,
-                .team = &in->team,
-                .public_datasets = &in->public_datasets,
-                .settings = &in->settings,
-                .notebook_has_checkpoints = in->notebook_has_checkpoints,
-                .secret_states = in->secret_states,
+                .team = &inputs->team,
+                .public_datasets = &inputs->public_datasets,
+                .settings = &inputs->settings,
+                .secret_states = inputs->secret_states,
         };
+        int r;
+
+        if ((r = gather_inputs(config, identity, inputs, err)) < 0)
+                return r;
+        in.notebook_has_checkpoints = inputs->notebook_has_checkpoints;
+        return plan_build(&in, ret, err);
 }

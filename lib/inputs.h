@@ -30,6 +30,6 @@ int gather_inputs(const struct node_config *config, const struct container_ident
                   struct gathered_inputs *ret, struct nb_error *err);
 void gathered_inputs_done(struct gathered_inputs *in);
 
-/* Points a plan_inputs at gathered data. */
-void plan_inputs_from(struct plan_inputs *ret, const struct node_config *config,
-                      const struct container_identity *identity, const struct gathered_inputs *in);
+/* gather_inputs() then plan_build(): the plan for one container, from the files of this node. */
+int plan_from_files(const struct node_config *config, const struct container_identity *identity,
+                    struct gathered_inputs *inputs, struct plan *ret, struct nb_error *err);
