@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 . tests/lib/sample-node.sh
 . tests/lib/bundle.sh
 
+nbmount=${NBMOUNT:-$PWD/build/nbmount}
 work=$(mktemp -d /tmp/nbmount-demo.XXXXXX)
 cleanup() {
         bundle_cleanup >/dev/null 2>&1 || true
@@ -17,7 +18,7 @@ trap 'exit 130' INT TERM
 
 node=$work/node
 make_sample_node "$node"
-bundle_init "$work/runtime" "$PWD/build/nbmount"
+bundle_init "$work/runtime" "$nbmount"
 # This machine's kernel has no project quotas (see the quota issue): plan none rather than refuse.
 sed -i 's/^quota: .*/quota: {enforce: off}/' "$node/node.yaml"
 # The S3 entry needs nbmountd, which does not exist yet: the demo's notebook mounts datasets only.
@@ -56,4 +57,4 @@ echo "$run_err" | grep -o 'stderr: nbmount:.*' | sed 's/^stderr: /   /; s/\\n"$/
 echo
 
 echo "== The operator's view: nbmount plan --team acme --notebook nb1 --user alice"
-build/nbmount plan --config "$node/node.yaml" --team acme --notebook nb1 --user alice
+"$nbmount" plan --config "$node/node.yaml" --team acme --notebook nb1 --user alice
