@@ -180,38 +180,45 @@ static void report_failure(const struct hook_run *run, const struct nb_error *er
 }
 
 /* The request can only be made once decide() has read config.json. */
-static int mount_all(struct hook_run *run, const struct hook_options *o, size_t *ret_mounted, struct nb_error *err) {
+static int mount_all(struct hook_run *run, const struct hook_options *o, struct mount_result *ret,
+                     struct nb_error *err) {
         const struct mount_request req = {
                 .pid = run->state.pid,
                 .rootfs = run->rootfs,
                 .uid = run->bundle.uid,
                 .gid = run->bundle.gid,
+                .quota_enforce = run->config.quota_enforce,
                 .debug = o->debug,
         };
 
-        return mounts_apply(&run->plan, &run->config, &req, ret_mounted, err);
+        return mounts_apply(&run->plan, &run->config, &req, ret, err);
 }
 
 static int create_runtime(struct hook_run *run, const struct hook_options *o) {
         const struct container_identity *id = &run->bundle.identity;
         struct nb_error err = {};
+        struct mount_result result = {};
         struct timespec start;
-        size_t mounted = 0;
         int exit_code;
 
         clock_gettime(CLOCK_MONOTONIC, &start);
         if (run->state.pid <= 0) {
                 nb_fail(&err, EINVAL, "the OCI state has no pid; nbmount runs as a createRuntime or prestart hook");
                 exit_code = EXIT_INVALID;
-        } else if ((exit_code = decide(run, o, &err)) == 0 && mount_all(run, o, &mounted, &err) < 0) {
+        } else if ((exit_code = decide(run, o, &err)) == 0 && mount_all(run, o, &result, &err) < 0) {
                 exit_code = EXIT_REFUSED;
         }
         if (exit_code != 0) {
                 report_failure(run, &err);
                 return exit_code;
         }
+        if (result.quota_warning) {
+                print_error("warning: container %s: %s", run->state.id, result.warning.msg);
+                syslog(LOG_WARNING, "container %s (team %s, notebook %s, user %s): %s", run->state.id, id->team,
+                       id->notebook, id->user, result.warning.msg);
+        }
         syslog(LOG_INFO, "container %s (team %s, notebook %s, user %s): %zu mounts in %.1f ms", run->state.id, id->team,
-               id->notebook, id->user, mounted, elapsed_ms(&start));
+               id->notebook, id->user, result.mounted, elapsed_ms(&start));
         return 0;
 }
 

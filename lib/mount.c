@@ -12,6 +12,7 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
+#include "quota.h"
 #include "safeopen.h"
 #include "util.h"
 
@@ -33,6 +34,7 @@ struct created_dir {
 
 struct mount_run {
         const struct mount_request *req;
+        struct mount_result *result;
         struct nb_error *err;
         size_t n_jobs, n_created;
         struct mount_job jobs[PLAN_MAX_MOUNTS];
@@ -167,6 +169,21 @@ static int clone_source(int source_fd, bool readonly, int *ret_tree_fd) {
         return 0;
 }
 
+static int apply_quota(struct mount_run *run, int source_fd, const struct plan_mount *m) {
+        struct nb_error warning = {};
+        int r = quota_enforce_plan(source_fd, m->source, &m->quota, run->req->quota_enforce, &warning, run->err);
+
+        if (r < 0)
+                return nb_wrap(run->err, r, "%s: ", m->target);
+        if (r > 0 && !run->result->quota_warning) {
+                run->result->quota_warning = true;
+                nb_fail(&run->result->warning, 0, "%s: no quota (quota.enforce is best-effort): %s", m->target,
+                        warning.msg);
+        }
+        trace(run, "%s: quota %s", m->target, r > 0 ? "not enforceable here" : "set");
+        return 0;
+}
+
 static int prepare_job(struct mount_run *run, const struct plan *plan, const struct node_config *config,
                        const struct plan_mount *m) {
         struct mount_job *job = &run->jobs[run->n_jobs];
@@ -177,6 +194,8 @@ static int prepare_job(struct mount_run *run, const struct plan *plan, const str
         if (source_fd < 0)
                 return nb_fail(run->err, source_fd, "%s: cannot use %s: %s", m->target, m->source,
                                source_problem(source_fd));
+        if (m->has_quota && (r = apply_quota(run, source_fd, m)) < 0)
+                return r;
         if ((r = clone_source(source_fd, m->readonly, &job->tree_fd)) < 0)
                 return nb_fail(run->err, r, "%s: cannot clone %s: %s", m->target, m->source, strerror(-r));
         run->n_jobs++;
@@ -384,13 +403,14 @@ static int apply_in_container(struct mount_run *run, size_t *ret_mounted) {
 }
 
 int mounts_apply(const struct plan *plan, const struct node_config *config, const struct mount_request *req,
-                 size_t *ret_mounted, struct nb_error *err) {
+                 struct mount_result *ret, struct nb_error *err) {
         _cleanup_(mount_run_free) struct mount_run *run = calloc(1, sizeof(*run));
         int r;
 
         if (!run)
                 return nb_fail(err, ENOMEM, "out of memory");
-        *run = (struct mount_run) { .req = req, .err = err };
+        *ret = (struct mount_result) {};
+        *run = (struct mount_run) { .req = req, .result = ret, .err = err };
         for (size_t i = 0; i < plan->n_mounts; i++) {
                 const struct plan_mount *m = &plan->mounts[i];
 
@@ -399,8 +419,7 @@ int mounts_apply(const struct plan *plan, const struct node_config *config, cons
                 if ((r = prepare_job(run, plan, config, m)) < 0)
                         return r;
         }
-        *ret_mounted = 0;
         if (run->n_jobs == 0)
                 return 0;
-        return apply_in_container(run, ret_mounted);
+        return apply_in_container(run, &ret->mounted);
 }

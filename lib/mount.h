@@ -16,11 +16,18 @@ struct mount_request {
         const char *rootfs; /* the root filesystem's absolute path, as the container's namespace sees it */
         uid_t uid;          /* owner of a notebook or team folder created on first use */
         gid_t gid;
+        enum quota_enforce quota_enforce;
         bool debug;         /* trace every step on stderr */
 };
 
-/* Mounts every granted notebook, storage and dataset mount of plan. On failure nothing stays
- * mounted or created in the container, and err names the mount and the cause. *ret_mounted
- * counts the mounts attached (a mount already in place from an earlier run is not counted). */
+struct mount_result {
+        size_t mounted;             /* mounts attached (one already in place from an earlier run is not) */
+        bool quota_warning;         /* best-effort quotas could not be enforced: */
+        struct nb_error warning;    /* why */
+};
+
+/* Mounts every granted notebook, storage and dataset mount of plan, after setting the quotas the
+ * plan gives notebook and team folders. On failure nothing stays mounted or created in the
+ * container, and err names the mount and the cause. */
 int mounts_apply(const struct plan *plan, const struct node_config *config, const struct mount_request *req,
-                 size_t *ret_mounted, struct nb_error *err);
+                 struct mount_result *ret, struct nb_error *err);

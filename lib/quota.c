@@ -1,0 +1,371 @@
+#include "quota.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libmount.h>
+#include <linux/fs.h>
+#include <linux/magic.h>
+#include <linux/quota.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "util.h"
+
+#define QUOTA_BLOCK 1024ULL /* QIF_DQBLKSIZE: quotactl counts limits in 1 KiB blocks */
+#define QUOTA_GRACE_SECONDS (100U * 365 * 24 * 3600) /* a soft limit never turns into a hard stop */
+#define ASSIGN_MAX_DEPTH 1024
+
+static int reopen(int fd, int flags) {
+        char magic_link[32];
+        int reopened;
+
+        snprintf(magic_link, sizeof(magic_link), "/proc/self/fd/%d", fd);
+        reopened = open(magic_link, flags | O_CLOEXEC | O_NOCTTY);
+        return reopened < 0 ? -errno : reopened;
+}
+
+/* The block device of the filesystem of fd, for quotactl(2) on kernels without quotactl_fd. */
+static int device_of(int fd, char *buf, size_t size) {
+        struct libmnt_table *table = mnt_new_table_from_file("/proc/self/mountinfo");
+        struct libmnt_iter *iter = mnt_new_iter(MNT_ITER_FORWARD);
+        struct libmnt_fs *fs;
+        struct statx st;
+        int r = -ENODEV;
+
+        if (table && iter && statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &st) == 0 && (st.stx_mask & STATX_MNT_ID))
+                while (r < 0 && mnt_table_next_fs(table, iter, &fs) == 0)
+                        if ((uint64_t) mnt_fs_get_id(fs) == st.stx_mnt_id && mnt_fs_get_srcpath(fs)) {
+                                snprintf(buf, size, "%s", mnt_fs_get_srcpath(fs));
+                                r = 0;
+                        }
+        mnt_free_iter(iter);
+        mnt_unref_table(table);
+        return r;
+}
+
+static int project_quotactl(int fd, int cmd, uint32_t id, void *addr) {
+        char device[4096];
+
+        if (syscall(SYS_quotactl_fd, fd, QCMD(cmd, PRJQUOTA), id, addr) == 0)
+                return 0;
+        if (errno != ENOSYS)
+                return -errno;
+        if (device_of(fd, device, sizeof(device)) < 0)
+                return -ENOSYS;
+        return syscall(SYS_quotactl, QCMD(cmd, PRJQUOTA), device, id, addr) == 0 ? 0 : -errno;
+}
+
+int quota_probe(int dir_fd, const char *path, struct nb_error *err) {
+        struct if_dqinfo info;
+        struct statfs sfs;
+        int r;
+
+        if (fstatfs(dir_fd, &sfs) < 0)
+                return nb_fail(err, errno, "%s: cannot statfs: %s", path, strerror(errno));
+        if (sfs.f_type != XFS_SUPER_MAGIC && sfs.f_type != EXT4_SUPER_MAGIC)
+                return nb_fail(err, EOPNOTSUPP,
+                               "%s is on a filesystem without project quotas (type 0x%lx); put it on XFS or ext4 mounted with prjquota",
+                               path, (unsigned long) sfs.f_type);
+        r = project_quotactl(dir_fd, Q_GETINFO, 0, &info);
+        if (r == -ENOSYS)
+                return nb_fail(err, EOPNOTSUPP, "%s: this kernel has no quota support (CONFIG_QUOTA, CONFIG_XFS_QUOTA)",
+                               path);
+        if (r < 0)
+                return nb_fail(err, EOPNOTSUPP,
+                               "%s: project quotas are not enabled on its filesystem; mount it with -o prjquota%s",
+                               path, sfs.f_type == EXT4_SUPER_MAGIC ? " (ext4: mkfs.ext4 -O quota,project)" : "");
+        return 0;
+}
+
+/* The root of the mount that holds dir_fd: where the registry lives. */
+static int open_mount_root(int dir_fd) {
+        _cleanup_close_ int fd = fcntl(dir_fd, F_DUPFD_CLOEXEC, 3);
+
+        for (int depth = 0; fd >= 0 && depth < 4096; depth++) {
+                struct statx st;
+                int parent;
+
+                if (statx(fd, "", AT_EMPTY_PATH, STATX_INO, &st) < 0)
+                        return -errno;
+                if (st.stx_attributes & STATX_ATTR_MOUNT_ROOT)
+                        return TAKE_FD(fd);
+                parent = openat(fd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+                closep(&fd);
+                fd = parent;
+        }
+        return fd < 0 ? -errno : -ELOOP;
+}
+
+static int parse_registry(FILE *f, struct quota_project **ret, size_t *ret_n) {
+        _cleanup_free_ struct quota_project *projects = NULL;
+        char line[256];
+        size_t n = 0;
+
+        while (fgets(line, sizeof(line), f)) {
+                char *colon = strrchr(line, ':'), *end;
+                unsigned long id;
+                struct quota_project *grown;
+
+                if (!colon || line[0] == '#' || (size_t) (colon - line) >= sizeof(projects->name))
+                        continue;
+                id = strtoul(colon + 1, &end, 10);
+                if (end == colon + 1 || id > UINT32_MAX)
+                        continue;
+                if (!(grown = reallocarray(projects, n + 1, sizeof(*projects))))
+                        return -ENOMEM;
+                projects = grown;
+                snprintf(projects[n].name, sizeof(projects[n].name), "%.*s", (int) (colon - line), line);
+                projects[n++].id = (uint32_t) id;
+        }
+        *ret = TAKE_PTR(projects);
+        *ret_n = n;
+        return 0;
+}
+
+static int read_registry_at(int root_fd, struct quota_project **ret, size_t *ret_n) {
+        _cleanup_close_ int fd = openat(root_fd, QUOTA_REGISTRY_NAME, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+        _cleanup_fclose_ FILE *f = NULL;
+        struct stat st;
+
+        *ret = NULL;
+        *ret_n = 0;
+        if (fd < 0)
+                return errno == ENOENT ? 0 : -errno;
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+                return -EINVAL;
+        if (!(f = fdopen(fd, "r")))
+                return -errno;
+        TAKE_FD(fd);
+        return parse_registry(f, ret, ret_n);
+}
+
+int quota_registry_read(int dir_fd, const char *path, struct quota_project **ret, size_t *ret_n,
+                        struct nb_error *err) {
+        _cleanup_close_ int root_fd = open_mount_root(dir_fd);
+        int r;
+
+        if (root_fd < 0)
+                return nb_fail(err, root_fd, "%s: cannot find its filesystem's root: %s", path, strerror(-root_fd));
+        if ((r = read_registry_at(root_fd, ret, ret_n)) < 0)
+                return nb_fail(err, r, "%s: cannot read the project registry %s: %s", path, QUOTA_REGISTRY_NAME,
+                               strerror(-r));
+        return 0;
+}
+
+/* Writes the registry plus one new entry: a new file, synced, renamed over the old one. */
+static int append_registry(int root_fd, const struct quota_project *projects, size_t n, const char *name,
+                           uint32_t id) {
+        static const char tmp_name[] = QUOTA_REGISTRY_NAME ".new";
+        _cleanup_fclose_ FILE *f = NULL;
+        int fd = openat(root_fd, tmp_name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+
+        if (fd < 0)
+                return -errno;
+        if (!(f = fdopen(fd, "w"))) {
+                close(fd);
+                return -errno;
+        }
+        for (size_t i = 0; i < n; i++)
+                fprintf(f, "%s:%u\n", projects[i].name, projects[i].id);
+        fprintf(f, "%s:%u\n", name, id);
+        if (fflush(f) != 0 || fsync(fileno(f)) < 0)
+                return -errno;
+        if (renameat(root_fd, tmp_name, root_fd, QUOTA_REGISTRY_NAME) < 0)
+                return -errno;
+        return fsync(root_fd) < 0 && errno != EBADF && errno != EINVAL ? -errno : 0;
+}
+
+static int find_or_allocate(int root_fd, const char *name, uint32_t *ret_id) {
+        _cleanup_free_ struct quota_project *projects = NULL;
+        uint32_t next = QUOTA_FIRST_ID;
+        size_t n;
+        int r;
+
+        if ((r = read_registry_at(root_fd, &projects, &n)) < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                if (streq(projects[i].name, name)) {
+                        *ret_id = projects[i].id;
+                        return 0;
+                }
+                if (projects[i].id >= next)
+                        next = projects[i].id + 1;
+        }
+        if ((r = append_registry(root_fd, projects, n, name, next)) < 0)
+                return r;
+        *ret_id = next;
+        return 0;
+}
+
+int quota_project_id(int dir_fd, const char *name, uint32_t *ret_id, struct nb_error *err) {
+        _cleanup_close_ int root_fd = open_mount_root(dir_fd), lock_fd = -1, root_dir_fd = -1;
+        int r;
+
+        if (root_fd < 0)
+                return nb_fail(err, root_fd, "project %s: cannot find the filesystem's root: %s", name,
+                               strerror(-root_fd));
+        root_dir_fd = reopen(root_fd, O_RDONLY | O_DIRECTORY); /* fsync needs a real fd */
+        if (root_dir_fd < 0)
+                return nb_fail(err, root_dir_fd, "project %s: %s", name, strerror(-root_dir_fd));
+        lock_fd = openat(root_dir_fd, QUOTA_REGISTRY_LOCK, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (lock_fd < 0 || flock(lock_fd, LOCK_EX) < 0)
+                return nb_fail(err, errno, "project %s: cannot lock %s: %s", name, QUOTA_REGISTRY_LOCK, strerror(errno));
+        if ((r = find_or_allocate(root_dir_fd, name, ret_id)) < 0)
+                return nb_fail(err, r, "project %s: cannot update the registry %s: %s", name, QUOTA_REGISTRY_NAME,
+                               strerror(-r));
+        return 0;
+}
+
+static int set_project_attr(int fd, uint32_t id, bool inherit) {
+        struct fsxattr fsx;
+
+        if (ioctl(fd, FS_IOC_FSGETXATTR, &fsx) < 0)
+                return -errno;
+        if (fsx.fsx_projid == id && (!inherit || (fsx.fsx_xflags & FS_XFLAG_PROJINHERIT)))
+                return 0;
+        fsx.fsx_projid = id;
+        if (inherit)
+                fsx.fsx_xflags |= FS_XFLAG_PROJINHERIT;
+        return ioctl(fd, FS_IOC_FSSETXATTR, &fsx) < 0 ? -errno : 1;
+}
+
+static int assign_tree(int dir_fd, uint32_t id, unsigned depth);
+
+/* One entry of a folder: folders and regular files only, never through a symlink. */
+static int assign_entry(int dir_fd, const char *name, uint32_t id, unsigned depth) {
+        _cleanup_close_ int path_fd = openat(dir_fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC), fd = -1;
+        struct stat st;
+        int r;
+
+        if (path_fd < 0)
+                return errno == ENOENT ? 0 : -errno; /* gone meanwhile */
+        if (fstat(path_fd, &st) < 0)
+                return -errno;
+        if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
+                return 0;
+        fd = reopen(path_fd, O_RDONLY | O_NONBLOCK | (S_ISDIR(st.st_mode) ? O_DIRECTORY : 0));
+        if (fd < 0)
+                return fd;
+        if ((r = set_project_attr(fd, id, S_ISDIR(st.st_mode))) < 0)
+                return r;
+        return S_ISDIR(st.st_mode) ? assign_tree(fd, id, depth + 1) : 0;
+}
+
+static int assign_tree(int dir_fd, uint32_t id, unsigned depth) {
+        int dup_fd = fcntl(dir_fd, F_DUPFD_CLOEXEC, 3);
+        DIR *dir;
+        struct dirent *entry;
+        int r = 0;
+
+        if (depth > ASSIGN_MAX_DEPTH)
+                return -ELOOP;
+        if (dup_fd < 0 || !(dir = fdopendir(dup_fd))) {
+                closep(&dup_fd);
+                return -errno;
+        }
+        while (r >= 0 && (entry = readdir(dir)))
+                if (!streq(entry->d_name, ".") && !streq(entry->d_name, ".."))
+                        r = assign_entry(dirfd(dir), entry->d_name, id, depth);
+        closedir(dir);
+        return r;
+}
+
+int quota_assign_project(int dir_fd, const char *path, uint32_t id, struct nb_error *err) {
+        _cleanup_close_ int fd = reopen(dir_fd, O_RDONLY | O_DIRECTORY);
+        int r;
+
+        if (fd < 0)
+                return nb_fail(err, fd, "%s: cannot open: %s", path, strerror(-fd));
+        r = set_project_attr(fd, id, true);
+        if (r > 0) /* the folder was not in the project yet: neither is what it holds */
+                r = assign_tree(fd, id, 0);
+        if (r < 0)
+                return nb_fail(err, r, "%s: cannot set project %u: %s", path, id, strerror(-r));
+        return 0;
+}
+
+static uint64_t to_blocks(uint64_t bytes) {
+        return bytes == UINT64_MAX ? 0 : bytes / QUOTA_BLOCK;
+}
+
+int quota_set_limits(int dir_fd, const char *path, uint32_t id, uint64_t soft_bytes, uint64_t hard_bytes,
+                     struct nb_error *err) {
+        struct if_dqblk limits = {
+                .dqb_bsoftlimit = to_blocks(soft_bytes),
+                .dqb_bhardlimit = to_blocks(hard_bytes),
+                .dqb_valid = QIF_BLIMITS,
+        };
+        struct if_dqinfo info = {};
+        int r;
+
+        if ((r = project_quotactl(dir_fd, Q_SETQUOTA, id, &limits)) < 0)
+                return nb_fail(err, r, "%s: cannot set the limits of project %u: %s", path, id, strerror(-r));
+        if ((r = project_quotactl(dir_fd, Q_GETINFO, 0, &info)) < 0)
+                return nb_fail(err, r, "%s: cannot read the quota grace period: %s", path, strerror(-r));
+        if (info.dqi_bgrace >= QUOTA_GRACE_SECONDS)
+                return 0;
+        info = (struct if_dqinfo) { .dqi_bgrace = QUOTA_GRACE_SECONDS, .dqi_valid = IIF_BGRACE };
+        if ((r = project_quotactl(dir_fd, Q_SETINFO, 0, &info)) < 0)
+                return nb_fail(err, r, "%s: cannot set the quota grace period: %s", path, strerror(-r));
+        return 0;
+}
+
+int quota_read_all(int dir_fd, const char *path, struct quota_usage **ret, size_t *ret_n, struct nb_error *err) {
+        _cleanup_free_ struct quota_usage *usage = NULL;
+        struct if_nextdqblk next;
+        size_t n = 0, allocated = 0;
+        uint32_t id = 0;
+        int r;
+
+        while ((r = project_quotactl(dir_fd, Q_GETNEXTQUOTA, id, &next)) == 0) {
+                if (n == allocated) {
+                        struct quota_usage *grown = reallocarray(usage, allocated = allocated ? 2 * allocated : 64,
+                                                                 sizeof(*usage));
+                        if (!grown)
+                                return nb_fail(err, ENOMEM, "out of memory");
+                        usage = grown;
+                }
+                usage[n++] = (struct quota_usage) {
+                        .id = next.dqb_id,
+                        .used_bytes = next.dqb_curspace,
+                        .used_files = next.dqb_curinodes,
+                        .soft_bytes = next.dqb_bsoftlimit * QUOTA_BLOCK,
+                        .hard_bytes = next.dqb_bhardlimit * QUOTA_BLOCK,
+                };
+                if (next.dqb_id == UINT32_MAX)
+                        break;
+                id = next.dqb_id + 1;
+        }
+        if (r < 0 && r != -ENOENT)
+                return nb_fail(err, r, "%s: cannot read the project quotas: %s", path, strerror(-r));
+        *ret = TAKE_PTR(usage);
+        *ret_n = n;
+        return 0;
+}
+
+int quota_enforce_plan(int dir_fd, const char *path, const struct plan_quota *quota, enum quota_enforce enforce,
+                       struct nb_error *warning, struct nb_error *err) {
+        _cleanup_close_ int fd = reopen(dir_fd, O_RDONLY | O_DIRECTORY);
+        uint32_t id;
+        int r;
+
+        if (enforce == QUOTA_OFF)
+                return 0;
+        if (fd < 0)
+                return nb_fail(err, fd, "%s: cannot open: %s", path, strerror(-fd));
+        if ((r = quota_probe(fd, path, enforce == QUOTA_BEST_EFFORT ? warning : err)) < 0)
+                return enforce == QUOTA_BEST_EFFORT ? 1 : r;
+        if ((r = quota_project_id(fd, quota->project, &id, err)) < 0 ||
+            (r = quota_assign_project(fd, path, id, err)) < 0 ||
+            (r = quota_set_limits(fd, path, id, quota->soft_bytes, quota->hard_bytes, err)) < 0)
+                return r;
+        return 0;
+}

@@ -1,0 +1,57 @@
+/* Project quotas on XFS and ext4, through quotactl_fd(2) and FS_IOC_FSSETXATTR; no external command.
+ * Project ids come from a registry on the filesystem itself (.nbmount-projid at its mount root,
+ * /etc/projid format), so every node that mounts it sees the same ids. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "nodeconfig.h"
+#include "plan.h"
+
+#define QUOTA_REGISTRY_NAME ".nbmount-projid"
+#define QUOTA_REGISTRY_LOCK ".nbmount-projid.lock"
+#define QUOTA_FIRST_ID 10000U
+
+/* 0 when the filesystem of dir_fd enforces project quotas; else -EOPNOTSUPP with err saying why
+ * (the filesystem type, or "mounted without prjquota") and what to do. */
+int quota_probe(int dir_fd, const char *path, struct nb_error *err);
+
+/* The id of project `name` on the filesystem of dir_fd, allocated under a lock when new;
+ * never reused for another name. */
+int quota_project_id(int dir_fd, const char *name, uint32_t *ret_id, struct nb_error *err);
+
+/* Gives the folder and, the first time, everything below it the project id, with PROJINHERIT.
+ * Never follows a symlink; FIFOs, sockets and devices are left alone. */
+int quota_assign_project(int dir_fd, const char *path, uint32_t id, struct nb_error *err);
+
+/* Soft and hard block limits in bytes (UINT64_MAX: none), and a grace period long enough that
+ * the soft limit never turns into a hard stop. */
+int quota_set_limits(int dir_fd, const char *path, uint32_t id, uint64_t soft_bytes, uint64_t hard_bytes,
+                     struct nb_error *err);
+
+struct quota_usage {
+        uint32_t id;
+        uint64_t used_bytes, used_files;
+        uint64_t soft_bytes, hard_bytes; /* 0: none */
+};
+
+/* Every project of the filesystem of dir_fd in one Q_GETNEXTQUOTA pass; *ret is malloc'd. */
+int quota_read_all(int dir_fd, const char *path, struct quota_usage **ret, size_t *ret_n, struct nb_error *err);
+
+struct quota_project {
+        char name[160];
+        uint32_t id;
+};
+
+/* The registry of the filesystem of dir_fd (empty when it has none); *ret is malloc'd. */
+int quota_registry_read(int dir_fd, const char *path, struct quota_project **ret, size_t *ret_n,
+                        struct nb_error *err);
+
+/* What the hook does for a notebook or team folder at every start: project id, PROJINHERIT and
+ * the plan's limits. With `best-effort`, a filesystem that cannot enforce quotas is not an error:
+ * returns 1 with the reason in *warning. With `required` it is (-EOPNOTSUPP). */
+int quota_enforce_plan(int dir_fd, const char *path, const struct plan_quota *quota, enum quota_enforce enforce,
+                       struct nb_error *warning, struct nb_error *err);
