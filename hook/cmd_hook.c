@@ -154,6 +154,21 @@ static void trace_plan(const struct plan *plan) {
         }
 }
 
+/* A container user who owns files can take a folder out of its project (chattr -p 0, the ioctl
+ * FS_IOC_FSSETXATTR) and write past the limit; the kernel refuses that only inside a user
+ * namespace, or where seccomp denies the ioctl. */
+static int check_quota_escape(const struct hook_run *run, struct nb_error *err) {
+        if (run->config.quota_enforce != QUOTA_REQUIRED || run->bundle.user_namespace ||
+            run->bundle.seccomp_denies_projid)
+                return 0;
+        for (size_t i = 0; i < run->plan.n_mounts; i++)
+                if (run->plan.mounts[i].has_quota)
+                        return nb_fail(err, EPERM,
+                                       "%s: the container could leave its quota with chattr -p (ioctl FS_IOC_FSSETXATTR); run it in a user namespace or add the seccomp rule of nbmount-quota.json to config.json (quota.enforce is required)",
+                                       run->plan.mounts[i].target);
+        return 0;
+}
+
 /* Reads the state, the bundle and every input, and decides. Returns EXIT_INVALID or EXIT_REFUSED on failure. */
 static int decide(struct hook_run *run, const struct hook_options *o, struct nb_error *err) {
         if (node_config_load_path(o->config_path, &run->config, err) < 0 ||
@@ -162,7 +177,7 @@ static int decide(struct hook_run *run, const struct hook_options *o, struct nb_
                 return EXIT_INVALID;
         if (o->debug)
                 trace_plan(&run->plan);
-        return check_plan(&run->plan, err) < 0 ? EXIT_REFUSED : 0;
+        return check_plan(&run->plan, err) < 0 || check_quota_escape(run, err) < 0 ? EXIT_REFUSED : 0;
 }
 
 static void report_failure(const struct hook_run *run, const struct nb_error *err) {

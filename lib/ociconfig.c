@@ -1,6 +1,7 @@
 #include "ociconfig.h"
 
 #include <errno.h>
+#include <linux/fs.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -111,6 +112,68 @@ static int parse_user(const struct jctx *c, struct json_object *root, struct oci
         return 0;
 }
 
+static struct json_object *get_path(struct json_object *object, const char *a, const char *b) {
+        struct json_object *first, *second;
+
+        if (!json_object_object_get_ex(object, a, &first) || !json_object_object_get_ex(first, b, &second))
+                return NULL;
+        return second;
+}
+
+static bool has_user_namespace(struct json_object *root) {
+        struct json_object *namespaces = get_path(root, "linux", "namespaces"), *type;
+
+        for (size_t i = 0; json_object_is_type(namespaces, json_type_array) && i < json_object_array_length(namespaces);
+             i++)
+                if (json_object_object_get_ex(json_object_array_get_idx(namespaces, i), "type", &type) &&
+                    streq(json_object_get_string(type) ?: "", "user"))
+                        return true;
+        return false;
+}
+
+static bool in_string_array(struct json_object *array, const char *word) {
+        for (size_t i = 0; json_object_is_type(array, json_type_array) && i < json_object_array_length(array); i++)
+                if (streq(json_object_get_string(json_object_array_get_idx(array, i)) ?: "", word))
+                        return true;
+        return false;
+}
+
+/* A rule {names: [ioctl], action: ERRNO|KILL*|TRAP, args: [{index: 1, value: FS_IOC_FSSETXATTR, op: EQ}]}. */
+static bool rule_denies_projid(struct json_object *rule) {
+        static const char *const denying[] = { "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS",
+                                               "SCMP_ACT_KILL_THREAD", "SCMP_ACT_TRAP", NULL };
+        struct json_object *names, *action, *args, *index, *value, *op;
+        bool denies = false;
+
+        if (!json_object_object_get_ex(rule, "names", &names) || !in_string_array(names, "ioctl") ||
+            !json_object_object_get_ex(rule, "action", &action) || !json_object_object_get_ex(rule, "args", &args))
+                return false;
+        for (size_t i = 0; denying[i] && !denies; i++)
+                denies = streq(json_object_get_string(action) ?: "", denying[i]);
+        for (size_t i = 0; denies && json_object_is_type(args, json_type_array) && i < json_object_array_length(args); i++) {
+                struct json_object *arg = json_object_array_get_idx(args, i);
+
+                if (json_object_object_get_ex(arg, "index", &index) && json_object_get_int64(index) == 1 &&
+                    json_object_object_get_ex(arg, "value", &value) &&
+                    json_object_get_uint64(value) == FS_IOC_FSSETXATTR && json_object_object_get_ex(arg, "op", &op) &&
+                    streq(json_object_get_string(op) ?: "", "SCMP_CMP_EQ"))
+                        return true;
+        }
+        return false;
+}
+
+static bool seccomp_denies_projid(struct json_object *root) {
+        struct json_object *syscalls = get_path(root, "linux", "seccomp"), *rules;
+
+        if (!syscalls || !json_object_object_get_ex(syscalls, "syscalls", &rules) ||
+            !json_object_is_type(rules, json_type_array))
+                return false;
+        for (size_t i = 0; i < json_object_array_length(rules); i++)
+                if (rule_denies_projid(json_object_array_get_idx(rules, i)))
+                        return true;
+        return false;
+}
+
 int oci_config_parse(const char *text, size_t len, const char *file, struct oci_config *ret, struct nb_error *err) {
         _cleanup_(json_object_putp) struct json_object *root = NULL;
         const struct jctx c = { .file = file, .text = text, .err = err };
@@ -122,6 +185,8 @@ int oci_config_parse(const char *text, size_t len, const char *file, struct oci_
             (r = parse_annotations(&c, root, &config.identity)) < 0 || (r = parse_root(&c, root, &config)) < 0 ||
             (r = parse_user(&c, root, &config)) < 0)
                 return r;
+        config.user_namespace = has_user_namespace(root);
+        config.seccomp_denies_projid = seccomp_denies_projid(root);
         *ret = config;
         return 0;
 }

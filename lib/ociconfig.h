@@ -25,6 +25,8 @@ struct oci_config {
         struct container_identity identity;
         char root_path[NB_PATH_MAX + 1]; /* root.path as written: absolute, or relative to the bundle */
         uint32_t uid, gid;               /* process.user, 0 when absent */
+        bool user_namespace;             /* linux.namespaces has a "user" namespace */
+        bool seccomp_denies_projid;      /* linux.seccomp refuses ioctl(FS_IOC_FSSETXATTR) */
 };
 
 int oci_config_parse(const char *text, size_t len, const char *file, struct oci_config *ret, struct nb_error *err);
