@@ -32,7 +32,7 @@ int oci_config_load_bundle(const char *bundle, struct oci_config *ret, struct nb
         return oci_config_load_fd(fd, file, ret, err);
 }
 
-static int load_team_grants(const struct node_config *config, const char *team, struct team_grants *ret,
+int load_team_grants(const struct node_config *config, const char *team, struct team_grants *ret,
                             struct nb_error *err) {
         _cleanup_close_ int fd = -1;
         char relative[NB_NAME_MAX + 8], file[sizeof(nb_path) + sizeof(relative) + 2];

@@ -21,6 +21,10 @@ struct gathered_inputs {
 int node_config_load_path(const char *path, struct node_config *ret, struct nb_error *err);
 int oci_config_load_bundle(const char *bundle, struct oci_config *ret, struct nb_error *err);
 
+/* GRANTS/TEAM.json, opened without following symlinks. */
+int load_team_grants(const struct node_config *config, const char *team, struct team_grants *ret,
+                     struct nb_error *err);
+
 /* Empties in (without touching the large settings array). */
 void gathered_inputs_init(struct gathered_inputs *in);
 

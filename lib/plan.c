@@ -41,21 +41,24 @@ static void set_source(struct plan_mount *m, const char *root, const char *a, co
                        root, NB_PATH_MAX);
 }
 
-static void set_quota(struct plan_mount *m, const struct plan_inputs *in, const char *project, uint64_t allowance) {
-        const struct node_config *config = in->config;
+uint64_t plan_hard_limit(const struct node_config *config, uint64_t allowance, bool card_on_file) {
         uint64_t hard = allowance;
 
-        if (config->quota_enforce == QUOTA_OFF)
-                return;
         /* with a card on file, the team may go overage_cap above its plan (billed, not blocked) */
-        if (allowance != NB_SIZE_UNLIMITED && in->team->card_on_file &&
+        if (allowance != NB_SIZE_UNLIMITED && card_on_file &&
             (config->overage_cap_bytes == NB_SIZE_UNLIMITED ||
              __builtin_add_overflow(allowance, config->overage_cap_bytes, &hard)))
                 hard = NB_SIZE_UNLIMITED;
+        return hard;
+}
+
+static void set_quota(struct plan_mount *m, const struct plan_inputs *in, const char *project, uint64_t allowance) {
+        if (in->config->quota_enforce == QUOTA_OFF)
+                return;
         m->has_quota = true;
         snprintf(m->quota.project, sizeof(m->quota.project), "%s", project);
         m->quota.soft_bytes = allowance;
-        m->quota.hard_bytes = hard;
+        m->quota.hard_bytes = plan_hard_limit(in->config, allowance, in->team->card_on_file);
 }
 
 static void plan_notebook(struct plan *plan, const struct plan_inputs *in, const struct plan_allowance *allowance) {
@@ -63,7 +66,7 @@ static void plan_notebook(struct plan *plan, const struct plan_inputs *in, const
         char project[PLAN_PROJECT_MAX];
 
         set_source(m, in->config->notebooks_root, plan->team, plan->notebook);
-        snprintf(project, sizeof(project), "notebook.%s.%s", plan->team, plan->notebook);
+        snprintf(project, sizeof(project), "notebook.%s/%s", plan->team, plan->notebook); /* "/" is in no name: unambiguous */
         set_quota(m, in, project, allowance->notebook_bytes);
 }
 

@@ -67,4 +67,7 @@ struct plan {
 int plan_build(const struct plan_inputs *in, struct plan *ret, struct nb_error *err);
 
 bool plan_all_granted(const struct plan *plan);
+
+/* The hard limit of a folder: its allowance, plus the overage cap with a card on file. */
+uint64_t plan_hard_limit(const struct node_config *config, uint64_t allowance, bool card_on_file);
 const char *mount_kind_name(enum mount_kind kind);

@@ -52,7 +52,7 @@ expect_eq "plan targets in order" \
         '["/notebooks","/storage","/datasets/quarterly-reports","/datasets/images","/datasets/mnist","/datasets/my-bucket-data"]' \
         "$(field '[.mounts[].target]')"
 expect_eq "plan /notebooks" \
-        "{\"target\":\"/notebooks\",\"kind\":\"notebook\",\"source\":\"$n/notebooks/acme/nb1\",\"readonly\":false,\"quota\":{\"project\":\"notebook.acme.nb1\",\"soft_bytes\":15000000000,\"hard_bytes\":15000000000},\"status\":\"granted\",\"reason\":null}" \
+        "{\"target\":\"/notebooks\",\"kind\":\"notebook\",\"source\":\"$n/notebooks/acme/nb1\",\"readonly\":false,\"quota\":{\"project\":\"notebook.acme/nb1\",\"soft_bytes\":15000000000,\"hard_bytes\":15000000000},\"status\":\"granted\",\"reason\":null}" \
         "$(field '.mounts[0]')"
 expect_eq "plan /storage" \
         "{\"target\":\"/storage\",\"kind\":\"storage\",\"source\":\"$n/storage/east-1/acme\",\"readonly\":false,\"quota\":{\"project\":\"team.acme\",\"soft_bytes\":15000000000,\"hard_bytes\":15000000000},\"status\":\"granted\",\"reason\":null}" \

@@ -197,7 +197,7 @@ static void member_gets_notebook_and_storage(void **state) {
         assert_string_equal(nb->source, "/srv/nbmount/notebooks/acme/nb4f2k9q1");
         assert_false(nb->readonly);
         assert_granted(nb);
-        assert_quota(nb, "notebook.acme.nb4f2k9q1", 15 * GB, 15 * GB);
+        assert_quota(nb, "notebook.acme/nb4f2k9q1", 15 * GB, 15 * GB);
 
         st = &p->mounts[1];
         assert_string_equal(st->target, "/storage");
@@ -253,7 +253,7 @@ static void quota_with_card(void **state) {
         f->team.card_on_file = true;
         p = build(f);
         assert_true(p->card_on_file);
-        assert_quota(&p->mounts[0], "notebook.acme.nb4f2k9q1", 15 * GB, 15 * GB + 1 * TB);
+        assert_quota(&p->mounts[0], "notebook.acme/nb4f2k9q1", 15 * GB, 15 * GB + 1 * TB);
         assert_quota(&p->mounts[1], "team.acme", 15 * GB, 15 * GB + 1 * TB);
 
         f->config.overage_cap_bytes = 500 * GB;
@@ -280,11 +280,11 @@ static void quota_unlimited_plan(void **state) {
 
         name_copy(f->team.plan, "enterprise");
         p = build(f);
-        assert_quota(&p->mounts[0], "notebook.acme.nb4f2k9q1", NB_SIZE_UNLIMITED, NB_SIZE_UNLIMITED);
+        assert_quota(&p->mounts[0], "notebook.acme/nb4f2k9q1", NB_SIZE_UNLIMITED, NB_SIZE_UNLIMITED);
         assert_quota(&p->mounts[1], "team.acme", NB_SIZE_UNLIMITED, NB_SIZE_UNLIMITED);
         f->team.card_on_file = true;
         p = build(f);
-        assert_quota(&p->mounts[0], "notebook.acme.nb4f2k9q1", NB_SIZE_UNLIMITED, NB_SIZE_UNLIMITED);
+        assert_quota(&p->mounts[0], "notebook.acme/nb4f2k9q1", NB_SIZE_UNLIMITED, NB_SIZE_UNLIMITED);
         assert_quota(&p->mounts[1], "team.acme", NB_SIZE_UNLIMITED, NB_SIZE_UNLIMITED);
 }
 
@@ -300,7 +300,7 @@ static void quota_enforce_modes(void **state) {
 
         f->config.quota_enforce = QUOTA_BEST_EFFORT;
         p = build(f);
-        assert_quota(&p->mounts[0], "notebook.acme.nb4f2k9q1", 15 * GB, 15 * GB);
+        assert_quota(&p->mounts[0], "notebook.acme/nb4f2k9q1", 15 * GB, 15 * GB);
         assert_quota(&p->mounts[1], "team.acme", 15 * GB, 15 * GB);
 }
 
@@ -681,7 +681,7 @@ static void plan_json(void **state) {
         assert_string_equal(member_string(m, "status"), "granted");
         assert_member_null(m, "reason");
         quota = member(m, "quota");
-        assert_string_equal(member_string(quota, "project"), "notebook.acme.nb4f2k9q1");
+        assert_string_equal(member_string(quota, "project"), "notebook.acme/nb4f2k9q1");
         assert_true(json_object_get_uint64(member(quota, "soft_bytes")) == 15 * GB);
         assert_true(json_object_get_uint64(member(quota, "hard_bytes")) == 15 * GB + TB);
 

@@ -1,0 +1,172 @@
+#include "quotareport.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "grants.h"
+#include "inputs.h"
+#include "plan.h"
+#include "quota.h"
+#include "util.h"
+
+/* What one filesystem holds: its registry and the usage of every project on it. */
+struct fs_quotas {
+        struct quota_project *projects;
+        size_t n_projects;
+        struct quota_usage *usage;
+        size_t n_usage;
+};
+
+static void fs_quotas_done(struct fs_quotas *q) {
+        free(q->projects);
+        free(q->usage);
+}
+
+static int read_fs(const char *root, struct fs_quotas *ret, struct nb_error *err) {
+        _cleanup_close_ int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        int r;
+
+        if (fd < 0)
+                return nb_fail(err, errno, "%s: cannot open: %s", root, strerror(errno));
+        if ((r = quota_probe(fd, root, err)) < 0 ||
+            (r = quota_registry_read(fd, root, &ret->projects, &ret->n_projects, err)) < 0 ||
+            (r = quota_read_all(fd, root, &ret->usage, &ret->n_usage, err)) < 0)
+                return r;
+        return 0;
+}
+
+static const struct quota_usage *usage_of(const struct fs_quotas *q, uint32_t id) {
+        size_t low = 0, high = q->n_usage; /* Q_GETNEXTQUOTA reports ids in increasing order */
+
+        while (low < high) {
+                size_t mid = low + (high - low) / 2;
+
+                if (q->usage[mid].id == id)
+                        return &q->usage[mid];
+                if (q->usage[mid].id < id)
+                        low = mid + 1;
+                else
+                        high = mid;
+        }
+        return NULL;
+}
+
+/* "team.acme" -> acme; "notebook.acme/nb1" -> acme, nb1 (no name holds a '/'). */
+static bool parse_project(const char *project, bool notebooks, nb_name team, nb_name notebook) {
+        const char *rest, *slash;
+
+        if (strncmp(project, "team.", 5) == 0) {
+                rest = project + 5;
+                if (name_problem(rest))
+                        return false;
+                name_copy(team, rest);
+                notebook[0] = '\0';
+                return true;
+        }
+        if (!notebooks || strncmp(project, "notebook.", 9) != 0)
+                return false;
+        rest = project + 9;
+        slash = strchr(rest, '/');
+        if (!slash || (size_t) (slash - rest) > NB_NAME_MAX || name_problem(slash + 1))
+                return false;
+        snprintf(team, sizeof(nb_name), "%.*s", (int) (slash - rest), rest);
+        name_copy(notebook, slash + 1);
+        return !name_problem(team);
+}
+
+static void fill_costs(struct quota_row *row, const struct node_config *config, const struct team_grants *grants) {
+        const struct plan_allowance *plan = grants ? node_config_find_plan(config, grants->plan) : NULL;
+        uint64_t allowance;
+
+        row->allowance_bytes = row->hard_bytes = NB_SIZE_UNLIMITED;
+        if (!plan)
+                return;
+        name_copy(row->plan, grants->plan);
+        row->card_on_file = grants->card_on_file;
+        allowance = row->notebook[0] ? plan->notebook_bytes : plan->storage_bytes;
+        row->allowance_bytes = allowance;
+        row->hard_bytes = plan_hard_limit(config, allowance, grants->card_on_file);
+        if (allowance != NB_SIZE_UNLIMITED && row->used_bytes > allowance)
+                row->over_bytes = row->used_bytes - allowance;
+        row->overage_per_month = (double) row->over_bytes / 1e9 * config->price_per_gb_month;
+}
+
+static int compare_rows(const void *a, const void *b) {
+        const struct quota_row *x = a, *y = b;
+        int by_team = strcmp(x->team, y->team);
+
+        return by_team ? by_team : strcmp(x->notebook, y->notebook);
+}
+
+/* Grants of the rows' teams, loaded once per team (rows come sorted by team). */
+static void add_costs(struct quota_row *rows, size_t n, const struct node_config *config) {
+        struct team_grants grants = {};
+        bool loaded = false;
+
+        for (size_t i = 0; i < n; i++) {
+                if (i == 0 || !streq(rows[i].team, rows[i - 1].team)) {
+                        team_grants_done(&grants);
+                        loaded = load_team_grants(config, rows[i].team, &grants, NULL) == 0;
+                }
+                fill_costs(&rows[i], config, loaded ? &grants : NULL);
+        }
+        team_grants_done(&grants);
+}
+
+static int collect(const struct fs_quotas *q, const char *team, bool notebooks, struct quota_row **rows, size_t *n) {
+        for (size_t i = 0; i < q->n_projects; i++) {
+                const struct quota_project *p = &q->projects[i];
+                const struct quota_usage *usage = usage_of(q, p->id);
+                struct quota_row row = { .id = p->id };
+                struct quota_row *grown;
+
+                if (!parse_project(p->name, notebooks, row.team, row.notebook) || (team && !streq(team, row.team)))
+                        continue;
+                snprintf(row.project, sizeof(row.project), "%s", p->name);
+                if (usage) {
+                        row.used_bytes = usage->used_bytes;
+                        row.used_files = usage->used_files;
+                }
+                if (!(grown = reallocarray(*rows, *n + 1, sizeof(**rows))))
+                        return -ENOMEM;
+                *rows = grown;
+                (*rows)[(*n)++] = row;
+        }
+        return 0;
+}
+
+static bool same_filesystem(const char *a, const char *b) {
+        struct stat sa, sb;
+
+        return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev;
+}
+
+int quota_report(const struct node_config *config, const char *team, bool notebooks, struct quota_row **ret,
+                 size_t *ret_n, struct nb_error *err) {
+        struct fs_quotas storage = {}, notebook_fs = {};
+        bool separate = notebooks && !same_filesystem(config->storage_root, config->notebooks_root);
+        _cleanup_free_ struct quota_row *rows = NULL;
+        size_t n = 0;
+        int r;
+
+        r = read_fs(config->storage_root, &storage, err);
+        if (r >= 0 && separate)
+                r = read_fs(config->notebooks_root, &notebook_fs, err);
+        if (r >= 0 && ((r = collect(&storage, team, notebooks, &rows, &n)) < 0 ||
+                       (separate && (r = collect(&notebook_fs, team, true, &rows, &n)) < 0)))
+                nb_fail(err, r, "out of memory");
+        fs_quotas_done(&storage);
+        fs_quotas_done(&notebook_fs);
+        if (r < 0)
+                return r;
+        qsort(rows, n, sizeof(*rows), compare_rows);
+        add_costs(rows, n, config);
+        *ret = TAKE_PTR(rows);
+        *ret_n = n;
+        return 0;
+}

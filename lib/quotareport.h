@@ -1,0 +1,28 @@
+/* `nbmount quota`: every project of the node's storage (and notebook) filesystems with its use,
+ * its plan and what it costs beyond the plan. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "nodeconfig.h"
+
+struct quota_row {
+        nb_name team;
+        nb_name notebook; /* "" for the team's /storage */
+        nb_name plan;     /* "" when the team has no grants on this node */
+        bool card_on_file;
+        char project[160];
+        uint32_t id;
+        uint64_t used_bytes, used_files;
+        uint64_t allowance_bytes, hard_bytes; /* NB_SIZE_UNLIMITED: none; both so when the plan is unknown */
+        uint64_t over_bytes;
+        double overage_per_month; /* over_bytes in GB (10^9 bytes) times billing.price_per_gb_month */
+};
+
+/* One Q_GETNEXTQUOTA pass per filesystem, joined with its registry and the teams' grants; sorted
+ * by team, then notebook. team may be NULL (every team). *ret is malloc'd. */
+int quota_report(const struct node_config *config, const char *team, bool notebooks, struct quota_row **ret,
+                 size_t *ret_n, struct nb_error *err);
