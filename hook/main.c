@@ -19,6 +19,7 @@ static const char usage_text[] =
         "Commands:\n"
         "  hook       the OCI hook: mount a notebook container's storage (runtimes call it)\n"
         "  plan       show what a notebook container would mount, and why not\n"
+        "  quota      show every team's use, plan and overage; apply a plan change at once\n"
         "  validate   check a node config, grants, settings.yaml or config.json file\n"
         "\n"
         "Options:\n"
@@ -33,6 +34,7 @@ static const struct command {
 } commands[] = {
         { "hook", cmd_hook },
         { "plan", cmd_plan },
+        { "quota", cmd_quota },
         { "validate", cmd_validate },
 };
 

@@ -361,7 +361,7 @@ int quota_enforce_plan(int dir_fd, const char *path, const struct plan_quota *qu
                 return 0;
         if (fd < 0)
                 return nb_fail(err, fd, "%s: cannot open: %s", path, strerror(-fd));
-        if ((r = quota_probe(fd, path, enforce == QUOTA_BEST_EFFORT ? warning : err)) < 0)
+        if ((r = quota_probe(fd, path, enforce == QUOTA_BEST_EFFORT && warning ? warning : err)) < 0)
                 return enforce == QUOTA_BEST_EFFORT ? 1 : r;
         if ((r = quota_project_id(fd, quota->project, &id, err)) < 0 ||
             (r = quota_assign_project(fd, path, id, err)) < 0 ||

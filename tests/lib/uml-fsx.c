@@ -4,8 +4,12 @@
  * container too: it is the quota-escape attempt of tests/quota-check.sh.
  *   fsx get PATH       prints "projid=N inherit=0|1"
  *   fsx set PATH ID    sets the project id (keeps the flags); on failure prints
- *                      "fsx: PATH: set projid ID: STRERROR (errno NAME)" and exits 1 */
+ *                      "fsx: PATH: set projid ID: STRERROR (errno NAME)" and exits 1
+ *   fsx fset PATH ID   the same through the file_setattr(2) system call (Linux 6.17), which a
+ *                      seccomp rule against the ioctl alone does not stop; ENOSYS before 6.17 */
 #include <errno.h>
+#include <stdint.h>
+#include <sys/syscall.h>
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <stdio.h>
@@ -13,6 +17,15 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
+
+#ifndef SYS_file_getattr
+#define SYS_file_getattr 468 /* x86_64, Linux 6.17 */
+#define SYS_file_setattr 469
+#endif
+struct nb_file_attr { /* struct file_attr of <linux/fs.h> 6.17, FILE_ATTR_SIZE_VER0 */
+        uint64_t fa_xflags;
+        uint32_t fa_extsize, fa_nextents, fa_projid, fa_cowextsize;
+};
 
 static const char *errno_name(int e) {
         switch (e) {
@@ -22,15 +35,32 @@ static const char *errno_name(int e) {
         case ENOTTY: return "ENOTTY";
         case EOPNOTSUPP: return "EOPNOTSUPP";
         case ENOSYS: return "ENOSYS";
+        case E2BIG: return "E2BIG";
         case EROFS: return "EROFS";
         default: return "other";
         }
 }
 
 int main(int argc, char **argv) {
-        if (argc < 3 || (strcmp(argv[1], "get") && strcmp(argv[1], "set")) || (!strcmp(argv[1], "set") && argc != 4)) {
-                fprintf(stderr, "usage: fsx get PATH | fsx set PATH PROJID\n");
+        if (argc < 3 || (strcmp(argv[1], "get") && strcmp(argv[1], "set") && strcmp(argv[1], "fset")) ||
+            (strcmp(argv[1], "get") && argc != 4)) {
+                fprintf(stderr, "usage: fsx get PATH | fsx set PATH PROJID | fsx fset PATH PROJID\n");
                 return 2;
+        }
+        if (!strcmp(argv[1], "fset")) {
+                struct nb_file_attr fa = {};
+                if (syscall(SYS_file_getattr, AT_FDCWD, argv[2], &fa, sizeof(fa), AT_SYMLINK_NOFOLLOW) < 0) {
+                        printf("fsx: %s: file_getattr: %s (errno %s)\n", argv[2], strerror(errno), errno_name(errno));
+                        return 1;
+                }
+                fa.fa_projid = (uint32_t) strtoul(argv[3], NULL, 10);
+                if (syscall(SYS_file_setattr, AT_FDCWD, argv[2], &fa, sizeof(fa), AT_SYMLINK_NOFOLLOW) < 0) {
+                        printf("fsx: %s: file_setattr projid %s: %s (errno %s)\n", argv[2], argv[3], strerror(errno),
+                               errno_name(errno));
+                        return 1;
+                }
+                printf("fsx: %s: projid set to %s (file_setattr)\n", argv[2], argv[3]);
+                return 0;
         }
         int fd = open(argv[2], O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
         if (fd < 0) {

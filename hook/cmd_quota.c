@@ -1,0 +1,236 @@
+/* nbmount quota: who uses what, and what it costs; nbmount quota apply: re-apply a team's plan. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "grants.h"
+#include "inputs.h"
+#include "plan.h"
+#include "quota.h"
+#include "quotareport.h"
+#include "safeopen.h"
+#include "util.h"
+
+static const char quota_usage[] =
+        "Usage: nbmount quota [TEAM] [--notebooks] [--json] [--config FILE]\n"
+        "       nbmount quota apply TEAM [--config FILE]\n"
+        "\n"
+        "Lists every project of this node's storage filesystem (and, with --notebooks, every\n"
+        "notebook's): team, notebook, plan, card on file, project id, bytes and files used, the\n"
+        "plan's allowance, the hard limit, bytes over the plan and what they cost a month at\n"
+        "billing.price_per_gb_month (1 GB = 10^9 bytes). One quotactl pass per filesystem.\n"
+        "`apply TEAM` sets the team's storage and notebook quotas to its current plan at once\n"
+        "(otherwise a plan change takes effect at the next container start).\n"
+        "\n"
+        "  --json  the rows as JSON (schemas/quota.schema.json)\n"
+        "\n"
+        "Exit status: 0 done, 2 invalid input or config, or quotas not available here.\n";
+
+struct quota_options {
+        const char *config_path, *team;
+        bool notebooks, json, apply;
+};
+
+/* Returns 1 to go on, 0 after --help, -EINVAL on a usage error. */
+static int parse_options(int argc, char **argv, struct quota_options *o) {
+        static const struct option options[] = {
+                { "config", required_argument, NULL, 'c' }, { "notebooks", no_argument, NULL, 'n' },
+                { "json", no_argument, NULL, 'j' },         { "help", no_argument, NULL, 'h' },
+                {},
+        };
+        int opt;
+
+        *o = (struct quota_options) { .config_path = NODE_CONFIG_DEFAULT_PATH };
+        while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+                if (opt == 'h')
+                        return fputs(quota_usage, stdout), 0;
+                if (opt == 'c')
+                        o->config_path = optarg;
+                else if (opt == 'n')
+                        o->notebooks = true;
+                else if (opt == 'j')
+                        o->json = true;
+                else
+                        return fputs(quota_usage, stderr), -EINVAL;
+        }
+        if (optind < argc && streq(argv[optind], "apply")) {
+                o->apply = true;
+                optind++;
+        }
+        if (optind < argc)
+                o->team = argv[optind++];
+        if (optind < argc || (o->apply && !o->team)) {
+                print_error("quota takes at most one TEAM (apply needs one); see nbmount quota --help");
+                return -EINVAL;
+        }
+        if (o->team && name_problem(o->team)) {
+                print_error("team \"%.64s\" %s", o->team, name_problem(o->team));
+                return -EINVAL;
+        }
+        return 1;
+}
+
+static struct json_object *bytes_or_null(uint64_t bytes) {
+        return bytes == NB_SIZE_UNLIMITED ? NULL : json_object_new_uint64(bytes);
+}
+
+static struct json_object *dollars(double amount) {
+        char text[32];
+
+        snprintf(text, sizeof(text), "%.2f", amount);
+        return json_object_new_double_s(strtod(text, NULL), text);
+}
+
+static struct json_object *row_to_json(const struct quota_row *row) {
+        struct json_object *o = json_object_new_object();
+
+        json_object_object_add(o, "team", json_object_new_string(row->team));
+        json_object_object_add(o, "notebook", row->notebook[0] ? json_object_new_string(row->notebook) : NULL);
+        json_object_object_add(o, "plan", row->plan[0] ? json_object_new_string(row->plan) : NULL);
+        json_object_object_add(o, "card_on_file", json_object_new_boolean(row->card_on_file));
+        json_object_object_add(o, "project", json_object_new_string(row->project));
+        json_object_object_add(o, "project_id", json_object_new_uint64(row->id));
+        json_object_object_add(o, "used_bytes", json_object_new_uint64(row->used_bytes));
+        json_object_object_add(o, "used_files", json_object_new_uint64(row->used_files));
+        json_object_object_add(o, "allowance_bytes", bytes_or_null(row->allowance_bytes));
+        json_object_object_add(o, "hard_bytes", bytes_or_null(row->hard_bytes));
+        json_object_object_add(o, "over_bytes", json_object_new_uint64(row->over_bytes));
+        json_object_object_add(o, "overage_per_month", dollars(row->overage_per_month));
+        return o;
+}
+
+static void print_json(const struct quota_row *rows, size_t n) {
+        struct json_object *root = json_object_new_object(), *array = json_object_new_array();
+
+        for (size_t i = 0; i < n; i++)
+                json_object_array_add(array, row_to_json(&rows[i]));
+        json_object_object_add(root, "projects", array);
+        puts(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+                                                          JSON_C_TO_STRING_NOSLASHESCAPE));
+        json_object_put(root);
+}
+
+static void print_table(const struct quota_row *rows, size_t n) {
+        char used[32], allowance[32], hard[32], over[32];
+
+        printf("%-20s %-16s %-10s %-4s %10s %12s %10s %12s %12s %12s %10s\n", "TEAM", "NOTEBOOK", "PLAN", "CARD",
+               "PROJECT", "USED", "FILES", "ALLOWANCE", "HARD", "OVER", "$/MONTH");
+        for (size_t i = 0; i < n; i++) {
+                const struct quota_row *r = &rows[i];
+
+                size_format(r->used_bytes, used, sizeof(used));
+                size_format(r->allowance_bytes, allowance, sizeof(allowance));
+                size_format(r->hard_bytes, hard, sizeof(hard));
+                size_format(r->over_bytes, over, sizeof(over));
+                printf("%-20s %-16s %-10s %-4s %10u %12s %10llu %12s %12s %12s %10.2f\n", r->team,
+                       r->notebook[0] ? r->notebook : "-", r->plan[0] ? r->plan : "?", r->card_on_file ? "yes" : "no",
+                       r->id, used, (unsigned long long) r->used_files, allowance, hard, over, r->overage_per_month);
+        }
+}
+
+/* Sets the quota of ROOT/A/B to the plan, when that folder exists. */
+static int apply_folder(const char *root, const char *a, const char *b, const struct plan_quota *quota,
+                        struct nb_error *err) {
+        _cleanup_close_ int root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC), fd = -1;
+        char relative[2 * NB_NAME_MAX + 2], path[NB_PATH_MAX + sizeof(relative) + 2];
+
+        snprintf(relative, sizeof(relative), "%s/%s", a, b);
+        snprintf(path, sizeof(path), "%s/%s", root, relative);
+        if (root_fd < 0)
+                return nb_fail(err, errno, "%s: cannot open: %s", root, strerror(errno));
+        fd = openat_beneath(root_fd, relative, O_PATH | O_DIRECTORY, RESOLVE_NO_XDEV);
+        if (fd == -ENOENT)
+                return 0; /* not used yet: the first start sets it */
+        if (fd < 0)
+                return nb_fail(err, fd, "%s: cannot open: %s", path, strerror(-fd));
+        if (quota_enforce_plan(fd, path, quota, QUOTA_REQUIRED, NULL, err) < 0)
+                return -EINVAL;
+        printf("%s: %s set\n", path, quota->project);
+        return 0;
+}
+
+static int apply_notebooks(const struct node_config *config, const char *team, const struct plan_allowance *plan,
+                           bool card, struct nb_error *err) {
+        _cleanup_close_ int team_fd = -1;
+        char root[NB_PATH_MAX + 1];
+        DIR *dir;
+        struct dirent *entry;
+        int r = 0;
+
+        team_fd = open_beneath(config->notebooks_root, team, O_RDONLY | O_DIRECTORY, NULL);
+        if (team_fd < 0)
+                return 0; /* no notebook yet */
+        if (!(dir = fdopendir(TAKE_FD(team_fd))))
+                return nb_fail(err, errno, "%s/%s: %s", config->notebooks_root, team, strerror(errno));
+        snprintf(root, sizeof(root), "%s", config->notebooks_root);
+        while (r >= 0 && (entry = readdir(dir))) {
+                struct plan_quota quota = { .soft_bytes = plan->notebook_bytes };
+
+                nb_name notebook;
+
+                if (name_problem(entry->d_name))
+                        continue; /* ".", "..", and nothing nbmount would have made */
+                name_copy(notebook, entry->d_name);
+                snprintf(quota.project, sizeof(quota.project), "notebook.%s/%s", team, notebook);
+                quota.hard_bytes = plan_hard_limit(config, plan->notebook_bytes, card);
+                r = apply_folder(root, team, notebook, &quota, err);
+        }
+        closedir(dir);
+        return r;
+}
+
+static int apply_team(const struct node_config *config, const char *team, struct nb_error *err) {
+        struct team_grants grants = {};
+        const struct plan_allowance *plan;
+        struct plan_quota storage = {};
+        int r;
+
+        if ((r = load_team_grants(config, team, &grants, err)) < 0)
+                return r;
+        plan = node_config_find_plan(config, grants.plan);
+        if (!plan) {
+                nb_fail(err, EINVAL, "team %s is on plan \"%s\", which the node config does not define", team, grants.plan);
+                team_grants_done(&grants);
+                return -EINVAL;
+        }
+        snprintf(storage.project, sizeof(storage.project), "team.%s", team);
+        storage.soft_bytes = plan->storage_bytes;
+        storage.hard_bytes = plan_hard_limit(config, plan->storage_bytes, grants.card_on_file);
+        r = apply_folder(config->storage_root, config->cluster, team, &storage, err);
+        if (r >= 0)
+                r = apply_notebooks(config, team, plan, grants.card_on_file, err);
+        team_grants_done(&grants);
+        return r;
+}
+
+int cmd_quota(int argc, char **argv) {
+        _cleanup_free_ struct node_config *config = malloc(sizeof(*config));
+        _cleanup_free_ struct quota_row *rows = NULL;
+        struct quota_options o;
+        struct nb_error err = {};
+        size_t n = 0;
+        int r;
+
+        if (!config)
+                return print_error("out of memory"), EXIT_INVALID;
+        if ((r = parse_options(argc, argv, &o)) <= 0)
+                return r < 0 ? EXIT_INVALID : 0;
+        if (node_config_load_path(o.config_path, config, &err) < 0)
+                return print_error("%s", err.msg), EXIT_INVALID;
+        if (o.apply)
+                return apply_team(config, o.team, &err) < 0 ? (print_error("%s", err.msg), EXIT_INVALID) : 0;
+        if (quota_report(config, o.team, o.notebooks, &rows, &n, &err) < 0)
+                return print_error("%s", err.msg), EXIT_INVALID;
+        if (o.json)
+                print_json(rows, n);
+        else
+                print_table(rows, n);
+        return 0;
+}
