@@ -79,7 +79,7 @@ static bool parse_project(const char *project, bool notebooks, nb_name team, nb_
         return !name_problem(team);
 }
 
-static void fill_costs(struct quota_row *row, const struct node_config *config, const struct team_grants *grants) {
+void quota_row_costs(struct quota_row *row, const struct node_config *config, const struct team_grants *grants) {
         const struct plan_allowance *plan = grants ? node_config_find_plan(config, grants->plan) : NULL;
         uint64_t allowance;
 
@@ -113,7 +113,7 @@ static void add_costs(struct quota_row *rows, size_t n, const struct node_config
                         team_grants_done(&grants);
                         loaded = load_team_grants(config, rows[i].team, &grants, NULL) == 0;
                 }
-                fill_costs(&rows[i], config, loaded ? &grants : NULL);
+                quota_row_costs(&rows[i], config, loaded ? &grants : NULL);
         }
         team_grants_done(&grants);
 }

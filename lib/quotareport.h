@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "grants.h"
 #include "nodeconfig.h"
 
 struct quota_row {
@@ -26,3 +27,7 @@ struct quota_row {
  * by team, then notebook. team may be NULL (every team). *ret is malloc'd. */
 int quota_report(const struct node_config *config, const char *team, bool notebooks, struct quota_row **ret,
                  size_t *ret_n, struct nb_error *err);
+
+/* Fills a row's plan, allowance, hard limit, bytes over and monthly cost from the team's grants
+ * (NULL: unknown plan) and row->used_bytes. */
+void quota_row_costs(struct quota_row *row, const struct node_config *config, const struct team_grants *grants);

@@ -1,0 +1,95 @@
+/* The money side of `nbmount quota`: allowance, hard limit, overage and its monthly cost. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "quotareport.h"
+
+#define GB 1000000000ULL
+
+static struct node_config node(void) {
+        static const char yaml[] = "cluster: east-1\nbilling: {price_per_gb_month: 0.29, overage_cap: 1TB}\n";
+        struct node_config config;
+        struct nb_error err = {};
+
+        assert_int_equal(node_config_parse(yaml, strlen(yaml), "node.yaml", &config, &err), 0);
+        return config;
+}
+
+static struct team_grants team(const char *plan, bool card) {
+        struct team_grants grants = { .card_on_file = card };
+
+        name_copy(grants.team, "acme");
+        name_copy(grants.plan, plan);
+        return grants;
+}
+
+/* The seed example: pro 15 GB, 50 GB used, 35 GB over, $10.15 a month. */
+static void seed_example(void **state) {
+        struct node_config config = node();
+        struct team_grants grants = team("pro", true);
+        struct quota_row row = { .used_bytes = 50 * GB };
+
+        quota_row_costs(&row, &config, &grants);
+        assert_string_equal(row.plan, "pro");
+        assert_true(row.card_on_file);
+        assert_int_equal(row.allowance_bytes, 15 * GB);
+        assert_int_equal(row.hard_bytes, 15 * GB + 1000 * GB);
+        assert_int_equal(row.over_bytes, 35 * GB);
+        assert_true(row.overage_per_month > 10.149 && row.overage_per_month < 10.151);
+}
+
+static void under_the_plan_costs_nothing(void **state) {
+        struct node_config config = node();
+        struct team_grants grants = team("free", false);
+        struct quota_row row = { .used_bytes = 4 * GB };
+
+        quota_row_costs(&row, &config, &grants);
+        assert_int_equal(row.allowance_bytes, 5 * GB);
+        assert_int_equal(row.hard_bytes, 5 * GB);
+        assert_int_equal(row.over_bytes, 0);
+        assert_true(row.overage_per_month == 0.0);
+}
+
+static void notebook_rows_use_the_notebook_allowance(void **state) {
+        struct node_config config = node();
+        struct team_grants grants = team("growth", false);
+        struct quota_row row = { .used_bytes = 51 * GB };
+
+        name_copy(row.notebook, "nb1");
+        quota_row_costs(&row, &config, &grants);
+        assert_int_equal(row.allowance_bytes, 50 * GB);
+        assert_int_equal(row.over_bytes, 1 * GB);
+}
+
+static void unlimited_and_unknown_plans(void **state) {
+        struct node_config config = node();
+        struct team_grants enterprise = team("enterprise", true), unknown = team("platinum", false);
+        struct quota_row row = { .used_bytes = 900 * GB }, other = { .used_bytes = 1 };
+
+        quota_row_costs(&row, &config, &enterprise);
+        assert_int_equal(row.allowance_bytes, NB_SIZE_UNLIMITED);
+        assert_int_equal(row.hard_bytes, NB_SIZE_UNLIMITED);
+        assert_int_equal(row.over_bytes, 0);
+        quota_row_costs(&other, &config, &unknown);
+        assert_string_equal(other.plan, "");
+        assert_int_equal(other.allowance_bytes, NB_SIZE_UNLIMITED);
+        quota_row_costs(&other, &config, NULL);
+        assert_int_equal(other.over_bytes, 0);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(seed_example),
+                cmocka_unit_test(under_the_plan_costs_nothing),
+                cmocka_unit_test(notebook_rows_use_the_notebook_allowance),
+                cmocka_unit_test(unlimited_and_unknown_plans),
+        };
+
+        setvbuf(stdout, NULL, _IONBF, 0);
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
