@@ -6,7 +6,8 @@ cd "$(dirname "$0")"
 
 debian_packages=(gcc make pkg-config libmount-dev libjson-c-dev libyaml-dev libcap-dev libseccomp-dev
                  libcmocka-dev jq valgrind
-                 runc crun podman busybox-static)  # the real runtimes of the hook tests and benchmarks
+                 runc crun podman busybox-static  # the real runtimes of the hook tests and benchmarks
+                 user-mode-linux xfsprogs e2fsprogs quota kmod)  # a kernel with project quotas, for the quota tests
 [ "${SANITIZE:-}" = 1 ] && debian_packages+=(clang libclang-rt-14-dev)
 command -v node >/dev/null && command -v npm >/dev/null || debian_packages+=(nodejs npm)
 
