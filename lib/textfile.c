@@ -8,12 +8,24 @@
 
 #include "util.h"
 
-static int read_all(int fd, char *buf, size_t cap, size_t *ret_len) {
+/* Reads up to limit bytes into *buf, which holds *size bytes now and grows (to limit + 1 at most)
+ * when a file turns out longer than its size said. */
+static int read_all(int fd, char **buf, size_t *size, size_t limit, size_t *ret_len) {
         size_t len = 0;
 
-        while (len < cap) {
-                ssize_t n = read(fd, buf + len, cap - len);
+        while (len < limit) {
+                ssize_t n;
 
+                if (len + 1 >= *size) {
+                        size_t bigger = MIN(limit + 1, 2 * *size);
+                        char *grown = realloc(*buf, bigger);
+
+                        if (!grown)
+                                return -ENOMEM;
+                        *buf = grown;
+                        *size = bigger;
+                }
+                n = read(fd, *buf + len, MIN(limit, *size - 1) - len);
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n < 0)
@@ -31,17 +43,19 @@ static int read_capped(int fd, const char *file, size_t cap, bool regular_only, 
         _cleanup_free_ char *text = NULL;
         unsigned line, column;
         struct stat st;
-        size_t len = 0;
+        size_t len = 0, size;
         int r;
 
         if (fstat(fd, &st) < 0)
                 return nb_fail(err, errno, "%s: cannot stat: %s", file, strerror(errno));
         if (regular_only && !S_ISREG(st.st_mode))
                 return nb_fail(err, EINVAL, "%s: is not a regular file; replace it with a file", file);
-        text = malloc(cap + 2);
+        /* sized to the file (plus one byte to see its end), not to the cap: no 1 MiB mmap per file */
+        size = S_ISREG(st.st_mode) ? MIN((size_t) st.st_size, cap) + 2 : 4096;
+        text = malloc(size);
         if (!text)
                 return nb_fail(err, ENOMEM, "%s: out of memory", file);
-        r = read_all(fd, text, cap + 1, &len);
+        r = read_all(fd, &text, &size, cap + 1, &len);
         if (r < 0)
                 return nb_fail(err, r, "%s: cannot read: %s", file, strerror(-r));
         text[len] = '\0';

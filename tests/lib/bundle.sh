@@ -178,9 +178,12 @@ run_podman() {
 # mount_table_snapshot [PID]: one line per mount: mount point, fs type, source, root inside the
 # source fs, mount options, super options; without the mount ids, parent ids, device numbers and
 # propagation peer groups, which change from run to run. Sorted.
+# podman's own storage (overlay's bind of its root onto itself, which podman makes and drops as
+# it likes) is left out: it is the runtime's, not the hook's.
 mount_table_snapshot() {
-        awk '{ for (i = 7; $i != "-"; i++) ; print $5, $(i + 1), $(i + 2), $4, $6, $(i + 3) }' \
-                "/proc/${1:-self}/mountinfo" | sort
+        awk -v podman="${BB_WORK:-/nonexistent}/podman/" '
+                { for (i = 7; $i != "-"; i++) ; if (index($5, podman) == 1) next
+                  print $5, $(i + 1), $(i + 2), $4, $6, $(i + 3) }' "/proc/${1:-self}/mountinfo" | sort
 }
 
 # files_snapshot [--maxdepth N] [--prune PATH]... PATH...: every file under PATH (symlinks not
