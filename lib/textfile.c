@@ -9,11 +9,12 @@
 #include "util.h"
 
 /* Reads up to limit bytes into *buf, which holds *size bytes now and grows (to limit + 1 at most)
- * when a file turns out longer than its size said. */
-static int read_all(int fd, char **buf, size_t *size, size_t limit, size_t *ret_len) {
+ * when a file turns out longer than its size said. A regular file is done at its size (expected,
+ * from fstat): one read, not two, per file. */
+static int read_all(int fd, char **buf, size_t *size, size_t limit, size_t expected, size_t *ret_len) {
         size_t len = 0;
 
-        while (len < limit) {
+        while (len < limit && (expected == SIZE_MAX || len != expected || len == 0)) {
                 ssize_t n;
 
                 if (len + 1 >= *size) {
@@ -55,7 +56,7 @@ static int read_capped(int fd, const char *file, size_t cap, bool regular_only, 
         text = malloc(size);
         if (!text)
                 return nb_fail(err, ENOMEM, "%s: out of memory", file);
-        r = read_all(fd, &text, &size, cap + 1, &len);
+        r = read_all(fd, &text, &size, cap + 1, S_ISREG(st.st_mode) ? (size_t) st.st_size : SIZE_MAX, &len);
         if (r < 0)
                 return nb_fail(err, r, "%s: cannot read: %s", file, strerror(-r));
         text[len] = '\0';
