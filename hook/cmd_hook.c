@@ -154,18 +154,33 @@ static void trace_plan(const struct plan *plan) {
         }
 }
 
-/* A container user who owns files can take a folder out of its project (chattr -p 0, the ioctl
- * FS_IOC_FSSETXATTR) and write past the limit; the kernel refuses that only inside a user
- * namespace, or where seccomp denies the ioctl. */
+/* file_setattr(2) (Linux 6.17) sets a project id like the ioctl does. */
+static bool kernel_has_file_setattr(void) {
+        return syscall(469 /* SYS_file_setattr, x86_64 */, -1, NULL, NULL, 0, 0) < 0 && errno != ENOSYS;
+}
+
+/* A container user who owns files can take a folder out of its project (chattr -p 0: the ioctl
+ * FS_IOC_FSSETXATTR, or file_setattr(2)) and write past the limit; the kernel refuses that only
+ * inside a user namespace, or where seccomp denies both. A rule naming file_setattr is not enough:
+ * a runtime whose libseccomp does not know the name drops it without a word; a profile that
+ * denies by default (and does not allow it) is. */
+static bool quota_escape_closed(const struct oci_config *c) {
+        if (c->user_namespace)
+                return true;
+        if (!c->seccomp_denies_projid_ioctl)
+                return false;
+        return !kernel_has_file_setattr() || (c->seccomp_default_denies && !c->seccomp_allows_file_setattr);
+}
+
 static int check_quota_escape(const struct hook_run *run, struct nb_error *err) {
-        if (run->config.quota_enforce != QUOTA_REQUIRED || run->bundle.user_namespace ||
-            run->bundle.seccomp_denies_projid)
+        if (run->config.quota_enforce != QUOTA_REQUIRED || quota_escape_closed(&run->bundle))
                 return 0;
         for (size_t i = 0; i < run->plan.n_mounts; i++)
                 if (run->plan.mounts[i].has_quota)
                         return nb_fail(err, EPERM,
-                                       "%s: the container could leave its quota with chattr -p (ioctl FS_IOC_FSSETXATTR); run it in a user namespace or add the seccomp rule of nbmount-quota.json to config.json (quota.enforce is required)",
-                                       run->plan.mounts[i].target);
+                                       "%s: the container could leave its quota with chattr -p (ioctl FS_IOC_FSSETXATTR%s); run it in a user namespace or add the seccomp rule of nbmount-quota.json%s (quota.enforce is required)",
+                                       run->plan.mounts[i].target, kernel_has_file_setattr() ? ", file_setattr" : "",
+                                       kernel_has_file_setattr() ? " to a profile that denies by default" : " to config.json");
         return 0;
 }
 
@@ -200,9 +215,10 @@ static int mount_all(struct hook_run *run, const struct hook_options *o, struct 
         const struct mount_request req = {
                 .pid = run->state.pid,
                 .rootfs = run->rootfs,
-                .uid = run->bundle.uid,
-                .gid = run->bundle.gid,
+                .uid = run->bundle.host_uid,
+                .gid = run->bundle.host_gid,
                 .quota_enforce = run->config.quota_enforce,
+                .cap_sys_resource = run->bundle.cap_sys_resource,
                 .debug = o->debug,
         };
 

@@ -153,7 +153,7 @@ static int apply_folder(const char *root, const char *a, const char *b, const st
                 return 0; /* not used yet: the first start sets it */
         if (fd < 0)
                 return nb_fail(err, fd, "%s: cannot open: %s", path, strerror(-fd));
-        if (quota_enforce_plan(fd, path, quota, QUOTA_REQUIRED, NULL, err) < 0)
+        if (quota_enforce_plan(fd, path, quota, QUOTA_REQUIRED, false, NULL, err) < 0)
                 return -EINVAL;
         printf("%s: %s set\n", path, quota->project);
         return 0;

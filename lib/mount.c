@@ -171,7 +171,8 @@ static int clone_source(int source_fd, bool readonly, int *ret_tree_fd) {
 
 static int apply_quota(struct mount_run *run, int source_fd, const struct plan_mount *m) {
         struct nb_error warning = {};
-        int r = quota_enforce_plan(source_fd, m->source, &m->quota, run->req->quota_enforce, &warning, run->err);
+        int r = quota_enforce_plan(source_fd, m->source, &m->quota, run->req->quota_enforce,
+                                   run->req->cap_sys_resource, &warning, run->err);
 
         if (r < 0)
                 return nb_wrap(run->err, r, "%s: ", m->target);

@@ -17,6 +17,7 @@ struct mount_request {
         uid_t uid;          /* owner of a notebook or team folder created on first use */
         gid_t gid;
         enum quota_enforce quota_enforce;
+        bool cap_sys_resource; /* the container may hold CAP_SYS_RESOURCE (ext4 lets it past quotas) */
         bool debug;         /* trace every step on stderr */
 };
 

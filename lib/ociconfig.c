@@ -138,40 +138,84 @@ static bool in_string_array(struct json_object *array, const char *word) {
         return false;
 }
 
-/* A rule {names: [ioctl], action: ERRNO|KILL*|TRAP, args: [{index: 1, value: FS_IOC_FSSETXATTR, op: EQ}]}. */
-static bool rule_denies_projid(struct json_object *rule) {
+static bool is_denying_action(struct json_object *action) {
         static const char *const denying[] = { "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS",
                                                "SCMP_ACT_KILL_THREAD", "SCMP_ACT_TRAP", NULL };
-        struct json_object *names, *action, *args, *index, *value, *op;
-        bool denies = false;
+        const char *name = json_object_get_string(action) ?: "";
 
-        if (!json_object_object_get_ex(rule, "names", &names) || !in_string_array(names, "ioctl") ||
-            !json_object_object_get_ex(rule, "action", &action) || !json_object_object_get_ex(rule, "args", &args))
-                return false;
-        for (size_t i = 0; denying[i] && !denies; i++)
-                denies = streq(json_object_get_string(action) ?: "", denying[i]);
-        for (size_t i = 0; denies && json_object_is_type(args, json_type_array) && i < json_object_array_length(args); i++) {
-                struct json_object *arg = json_object_array_get_idx(args, i);
-
-                if (json_object_object_get_ex(arg, "index", &index) && json_object_get_int64(index) == 1 &&
-                    json_object_object_get_ex(arg, "value", &value) &&
-                    json_object_get_uint64(value) == FS_IOC_FSSETXATTR && json_object_object_get_ex(arg, "op", &op) &&
-                    streq(json_object_get_string(op) ?: "", "SCMP_CMP_EQ"))
+        for (size_t i = 0; denying[i]; i++)
+                if (streq(name, denying[i]))
                         return true;
-        }
         return false;
 }
 
-static bool seccomp_denies_projid(struct json_object *root) {
-        struct json_object *syscalls = get_path(root, "linux", "seccomp"), *rules;
+/* {names: [ioctl], action: ERRNO|KILL*|TRAP, args: [{index: 1, value: FS_IOC_FSSETXATTR, op: EQ}]}
+ * and no other condition: a second one (say, on the fd) would leave the ioctl open elsewhere. */
+static bool rule_denies_projid_ioctl(struct json_object *rule) {
+        struct json_object *names, *action, *args, *arg, *index, *value, *op;
 
-        if (!syscalls || !json_object_object_get_ex(syscalls, "syscalls", &rules) ||
-            !json_object_is_type(rules, json_type_array))
+        if (!json_object_object_get_ex(rule, "names", &names) || !in_string_array(names, "ioctl") ||
+            !json_object_object_get_ex(rule, "action", &action) || !is_denying_action(action) ||
+            !json_object_object_get_ex(rule, "args", &args) || !json_object_is_type(args, json_type_array) ||
+            json_object_array_length(args) != 1)
                 return false;
-        for (size_t i = 0; i < json_object_array_length(rules); i++)
-                if (rule_denies_projid(json_object_array_get_idx(rules, i)))
+        arg = json_object_array_get_idx(args, 0);
+        return json_object_object_get_ex(arg, "index", &index) && json_object_get_int64(index) == 1 &&
+               json_object_object_get_ex(arg, "value", &value) && json_object_get_uint64(value) == FS_IOC_FSSETXATTR &&
+               json_object_object_get_ex(arg, "op", &op) && streq(json_object_get_string(op) ?: "", "SCMP_CMP_EQ");
+}
+
+static bool rule_allows(struct json_object *rule, const char *syscall_name) {
+        struct json_object *names, *action;
+
+        return json_object_object_get_ex(rule, "names", &names) && in_string_array(names, syscall_name) &&
+               json_object_object_get_ex(rule, "action", &action) && !is_denying_action(action);
+}
+
+static void read_seccomp(struct json_object *root, struct oci_config *ret) {
+        struct json_object *seccomp = get_path(root, "linux", "seccomp"), *action, *rules;
+
+        if (!seccomp)
+                return;
+        ret->seccomp_default_denies = json_object_object_get_ex(seccomp, "defaultAction", &action) &&
+                                      is_denying_action(action);
+        if (!json_object_object_get_ex(seccomp, "syscalls", &rules) || !json_object_is_type(rules, json_type_array))
+                return;
+        for (size_t i = 0; i < json_object_array_length(rules); i++) {
+                struct json_object *rule = json_object_array_get_idx(rules, i);
+
+                ret->seccomp_denies_projid_ioctl |= rule_denies_projid_ioctl(rule);
+                ret->seccomp_allows_file_setattr |= rule_allows(rule, "file_setattr");
+        }
+}
+
+static bool has_capability(struct json_object *root, const char *capability) {
+        static const char *const sets[] = { "bounding", "effective", "inheritable", "permitted", "ambient" };
+        struct json_object *capabilities = get_path(root, "process", "capabilities"), *set;
+
+        for (size_t i = 0; capabilities && i < ARRAY_SIZE(sets); i++)
+                if (json_object_object_get_ex(capabilities, sets[i], &set) && in_string_array(set, capability))
                         return true;
         return false;
+}
+
+/* The host's id for a container id, through mappings [{containerID, hostID, size}]. */
+static uint32_t map_id(struct json_object *mappings, uint32_t id) {
+        struct json_object *container_id, *host_id, *size;
+
+        for (size_t i = 0; json_object_is_type(mappings, json_type_array) && i < json_object_array_length(mappings); i++) {
+                struct json_object *m = json_object_array_get_idx(mappings, i);
+                int64_t first, count;
+
+                if (!json_object_object_get_ex(m, "containerID", &container_id) ||
+                    !json_object_object_get_ex(m, "hostID", &host_id) || !json_object_object_get_ex(m, "size", &size))
+                        continue;
+                first = json_object_get_int64(container_id);
+                count = json_object_get_int64(size);
+                if (id >= first && id < first + count)
+                        return (uint32_t) (json_object_get_int64(host_id) + (id - first));
+        }
+        return id;
 }
 
 int oci_config_parse(const char *text, size_t len, const char *file, struct oci_config *ret, struct nb_error *err) {
@@ -186,7 +230,10 @@ int oci_config_parse(const char *text, size_t len, const char *file, struct oci_
             (r = parse_user(&c, root, &config)) < 0)
                 return r;
         config.user_namespace = has_user_namespace(root);
-        config.seccomp_denies_projid = seccomp_denies_projid(root);
+        read_seccomp(root, &config);
+        config.cap_sys_resource = has_capability(root, "CAP_SYS_RESOURCE");
+        config.host_uid = config.user_namespace ? map_id(get_path(root, "linux", "uidMappings"), config.uid) : config.uid;
+        config.host_gid = config.user_namespace ? map_id(get_path(root, "linux", "gidMappings"), config.gid) : config.gid;
         *ret = config;
         return 0;
 }

@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "error.h"
 #include "values.h"
@@ -26,7 +27,12 @@ struct oci_config {
         char root_path[NB_PATH_MAX + 1]; /* root.path as written: absolute, or relative to the bundle */
         uint32_t uid, gid;               /* process.user, 0 when absent */
         bool user_namespace;             /* linux.namespaces has a "user" namespace */
-        bool seccomp_denies_projid;      /* linux.seccomp refuses ioctl(FS_IOC_FSSETXATTR) */
+        bool seccomp_denies_projid_ioctl; /* a rule refuses ioctl(fd, FS_IOC_FSSETXATTR, ...) for any fd */
+        bool seccomp_default_denies;     /* linux.seccomp.defaultAction refuses what no rule names */
+        bool seccomp_allows_file_setattr; /* a rule lets file_setattr(2) through */
+        bool cap_sys_resource;           /* process.capabilities holds CAP_SYS_RESOURCE in some set */
+        uid_t host_uid;                  /* process.user.uid/gid as the host sees them: through */
+        gid_t host_gid;                  /* linux.uidMappings/gidMappings in a user namespace */
 };
 
 int oci_config_parse(const char *text, size_t len, const char *file, struct oci_config *ret, struct nb_error *err);

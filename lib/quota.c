@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <libmount.h>
 #include <linux/fs.h>
+#include <linux/dqblk_xfs.h>
 #include <linux/magic.h>
 #include <linux/quota.h>
 #include <stdio.h>
@@ -63,6 +64,15 @@ static int project_quotactl(int fd, int cmd, uint32_t id, void *addr) {
         return syscall(SYS_quotactl, QCMD(cmd, PRJQUOTA), device, id, addr) == 0 ? 0 : -errno;
 }
 
+/* Accounting alone (ext4 with the quota feature, mounted without prjquota) counts but never stops. */
+static bool limits_enforced(int dir_fd) {
+        struct fs_quota_statv state = { .qs_version = FS_QSTATV_VERSION1 };
+
+        if (project_quotactl(dir_fd, Q_XGETQSTATV, 0, &state) < 0)
+                return true; /* no such query here: Q_GETINFO answered, trust it */
+        return state.qs_flags & FS_QUOTA_PDQ_ENFD;
+}
+
 int quota_probe(int dir_fd, const char *path, struct nb_error *err) {
         struct if_dqinfo info;
         struct statfs sfs;
@@ -78,11 +88,12 @@ int quota_probe(int dir_fd, const char *path, struct nb_error *err) {
         if (r == -ENOSYS)
                 return nb_fail(err, EOPNOTSUPP, "%s: this kernel has no quota support (CONFIG_QUOTA, CONFIG_XFS_QUOTA)",
                                path);
-        if (r < 0)
+        if (r < 0 || !limits_enforced(dir_fd))
                 return nb_fail(err, EOPNOTSUPP,
-                               "%s: project quotas are not enabled on its filesystem; mount it with -o prjquota%s",
-                               path, sfs.f_type == EXT4_SUPER_MAGIC ? " (ext4: mkfs.ext4 -O quota,project)" : "");
-        return 0;
+                               "%s: project quotas are not %s on its filesystem; mount it with -o prjquota%s", path,
+                               r < 0 ? "enabled" : "enforced",
+                               sfs.f_type == EXT4_SUPER_MAGIC ? " (ext4: mkfs.ext4 -O quota,project)" : "");
+        return sfs.f_type == EXT4_SUPER_MAGIC ? QUOTA_EXT4 : 0;
 }
 
 /* The root of the mount that holds dir_fd: where the registry lives. */
@@ -352,8 +363,9 @@ int quota_read_all(int dir_fd, const char *path, struct quota_usage **ret, size_
 }
 
 int quota_enforce_plan(int dir_fd, const char *path, const struct plan_quota *quota, enum quota_enforce enforce,
-                       struct nb_error *warning, struct nb_error *err) {
+                       bool writer_has_cap_sys_resource, struct nb_error *warning, struct nb_error *err) {
         _cleanup_close_ int fd = reopen(dir_fd, O_RDONLY | O_DIRECTORY);
+        struct nb_error *problem = enforce == QUOTA_BEST_EFFORT && warning ? warning : err;
         uint32_t id;
         int r;
 
@@ -361,7 +373,12 @@ int quota_enforce_plan(int dir_fd, const char *path, const struct plan_quota *qu
                 return 0;
         if (fd < 0)
                 return nb_fail(err, fd, "%s: cannot open: %s", path, strerror(-fd));
-        if ((r = quota_probe(fd, path, enforce == QUOTA_BEST_EFFORT && warning ? warning : err)) < 0)
+        r = quota_probe(fd, path, problem);
+        if (r == QUOTA_EXT4 && writer_has_cap_sys_resource)
+                r = nb_fail(problem, EOPNOTSUPP,
+                            "%s is on ext4, which lets a process with CAP_SYS_RESOURCE write past its quota; drop that capability from the container",
+                            path);
+        if (r < 0)
                 return enforce == QUOTA_BEST_EFFORT ? 1 : r;
         if ((r = quota_project_id(fd, quota->project, &id, err)) < 0 ||
             (r = quota_assign_project(fd, path, id, err)) < 0 ||

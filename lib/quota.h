@@ -15,8 +15,10 @@
 #define QUOTA_REGISTRY_LOCK ".nbmount-projid.lock"
 #define QUOTA_FIRST_ID 10000U
 
-/* 0 when the filesystem of dir_fd enforces project quotas; else -EOPNOTSUPP with err saying why
- * (the filesystem type, or "mounted without prjquota") and what to do. */
+#define QUOTA_EXT4 1 /* quota_probe(): enforced, by ext4, which CAP_SYS_RESOURCE bypasses */
+
+/* 0 (XFS) or QUOTA_EXT4 when the filesystem of dir_fd enforces project quotas; else -EOPNOTSUPP
+ * with err saying why (the filesystem type, "mounted without prjquota") and what to do. */
 int quota_probe(int dir_fd, const char *path, struct nb_error *err);
 
 /* The id of project `name` on the filesystem of dir_fd, allocated under a lock when new;
@@ -52,6 +54,7 @@ int quota_registry_read(int dir_fd, const char *path, struct quota_project **ret
 
 /* What the hook does for a notebook or team folder at every start: project id, PROJINHERIT and
  * the plan's limits. With `best-effort`, a filesystem that cannot enforce quotas is not an error:
- * returns 1 with the reason in *warning. With `required` it is (-EOPNOTSUPP). */
+ * returns 1 with the reason in *warning. With `required` it is (-EOPNOTSUPP). So is ext4 for a
+ * container that holds CAP_SYS_RESOURCE, which ext4 lets past any limit. */
 int quota_enforce_plan(int dir_fd, const char *path, const struct plan_quota *quota, enum quota_enforce enforce,
-                       struct nb_error *warning, struct nb_error *err);
+                       bool writer_has_cap_sys_resource, struct nb_error *warning, struct nb_error *err);
