@@ -96,23 +96,39 @@ int quota_probe(int dir_fd, const char *path, struct nb_error *err) {
         return sfs.f_type == EXT4_SUPER_MAGIC ? QUOTA_EXT4 : 0;
 }
 
-/* The root of the mount that holds dir_fd: where the registry lives. */
-static int open_mount_root(int dir_fd) {
-        _cleanup_close_ int fd = fcntl(dir_fd, F_DUPFD_CLOEXEC, 3);
+/* The mount (in mountinfo) whose id is mnt_id, else one of the same filesystem mounted from its root. */
+static struct libmnt_fs *find_mount(struct libmnt_table *table, uint64_t mnt_id, dev_t devno, bool want_fs_root) {
+        struct libmnt_iter *iter = mnt_new_iter(MNT_ITER_FORWARD);
+        struct libmnt_fs *fs, *found = NULL;
 
-        for (int depth = 0; fd >= 0 && depth < 4096; depth++) {
-                struct statx st;
-                int parent;
+        while (iter && !found && mnt_table_next_fs(table, iter, &fs) == 0)
+                if (want_fs_root ? mnt_fs_get_devno(fs) == devno && streq(mnt_fs_get_root(fs) ?: "", "/")
+                                 : (uint64_t) mnt_fs_get_id(fs) == mnt_id)
+                        found = fs;
+        mnt_free_iter(iter);
+        return found;
+}
 
-                if (statx(fd, "", AT_EMPTY_PATH, STATX_INO, &st) < 0)
-                        return -errno;
-                if (st.stx_attributes & STATX_ATTR_MOUNT_ROOT)
-                        return TAKE_FD(fd);
-                parent = openat(fd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
-                closep(&fd);
-                fd = parent;
-        }
-        return fd < 0 ? -errno : -ELOOP;
+/* The root of the filesystem that holds dir_fd, through a mount of it: where the registry lives,
+ * one per filesystem, also when the roots are bind mounts of its subfolders. */
+static int open_fs_root(int dir_fd, const char *path, struct nb_error *err) {
+        struct libmnt_table *table = mnt_new_table_from_file("/proc/self/mountinfo");
+        struct libmnt_fs *fs, *root;
+        struct statx st;
+        int fd = -ENOENT;
+
+        if (!table)
+                return nb_fail(err, ENOMEM, "cannot read /proc/self/mountinfo");
+        if (statx(dir_fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &st) == 0 && (st.stx_mask & STATX_MNT_ID) &&
+            (fs = find_mount(table, st.stx_mnt_id, 0, false)) &&
+            (root = streq(mnt_fs_get_root(fs) ?: "", "/") ? fs : find_mount(table, 0, mnt_fs_get_devno(fs), true)))
+                fd = open(mnt_fs_get_target(root), O_PATH | O_DIRECTORY | O_CLOEXEC);
+        mnt_unref_table(table);
+        if (fd < 0)
+                return nb_fail(err, ENOENT,
+                               "%s: its filesystem is mounted only from a subfolder; mount the filesystem's root too (anywhere), so that nbmount keeps one project registry for it",
+                               path);
+        return fd;
 }
 
 static int parse_registry(FILE *f, struct quota_project **ret, size_t *ret_n) {
@@ -160,11 +176,11 @@ static int read_registry_at(int root_fd, struct quota_project **ret, size_t *ret
 
 int quota_registry_read(int dir_fd, const char *path, struct quota_project **ret, size_t *ret_n,
                         struct nb_error *err) {
-        _cleanup_close_ int root_fd = open_mount_root(dir_fd);
+        _cleanup_close_ int root_fd = open_fs_root(dir_fd, path, err);
         int r;
 
         if (root_fd < 0)
-                return nb_fail(err, root_fd, "%s: cannot find its filesystem's root: %s", path, strerror(-root_fd));
+                return root_fd;
         if ((r = read_registry_at(root_fd, ret, ret_n)) < 0)
                 return nb_fail(err, r, "%s: cannot read the project registry %s: %s", path, QUOTA_REGISTRY_NAME,
                                strerror(-r));
@@ -216,13 +232,12 @@ static int find_or_allocate(int root_fd, const char *name, uint32_t *ret_id) {
         return 0;
 }
 
-int quota_project_id(int dir_fd, const char *name, uint32_t *ret_id, struct nb_error *err) {
-        _cleanup_close_ int root_fd = open_mount_root(dir_fd), lock_fd = -1, root_dir_fd = -1;
+int quota_project_id(int dir_fd, const char *path, const char *name, uint32_t *ret_id, struct nb_error *err) {
+        _cleanup_close_ int root_fd = open_fs_root(dir_fd, path, err), lock_fd = -1, root_dir_fd = -1;
         int r;
 
         if (root_fd < 0)
-                return nb_fail(err, root_fd, "project %s: cannot find the filesystem's root: %s", name,
-                               strerror(-root_fd));
+                return root_fd;
         root_dir_fd = reopen(root_fd, O_RDONLY | O_DIRECTORY); /* fsync needs a real fd */
         if (root_dir_fd < 0)
                 return nb_fail(err, root_dir_fd, "project %s: %s", name, strerror(-root_dir_fd));
@@ -380,7 +395,7 @@ int quota_enforce_plan(int dir_fd, const char *path, const struct plan_quota *qu
                             path);
         if (r < 0)
                 return enforce == QUOTA_BEST_EFFORT ? 1 : r;
-        if ((r = quota_project_id(fd, quota->project, &id, err)) < 0 ||
+        if ((r = quota_project_id(fd, path, quota->project, &id, err)) < 0 ||
             (r = quota_assign_project(fd, path, id, err)) < 0 ||
             (r = quota_set_limits(fd, path, id, quota->soft_bytes, quota->hard_bytes, err)) < 0)
                 return r;

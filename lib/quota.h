@@ -23,7 +23,7 @@ int quota_probe(int dir_fd, const char *path, struct nb_error *err);
 
 /* The id of project `name` on the filesystem of dir_fd, allocated under a lock when new;
  * never reused for another name. */
-int quota_project_id(int dir_fd, const char *name, uint32_t *ret_id, struct nb_error *err);
+int quota_project_id(int dir_fd, const char *path, const char *name, uint32_t *ret_id, struct nb_error *err);
 
 /* Gives the folder and, the first time, everything below it the project id, with PROJINHERIT.
  * Never follows a symlink; FIFOs, sockets and devices are left alone. */
