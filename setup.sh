@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-debian_packages=(gcc make pkg-config libmount-dev libjson-c-dev libyaml-dev libcap-dev libseccomp-dev
+debian_packages=(gcc make libc6-dev pkg-config libmount-dev libjson-c-dev libyaml-dev libcap-dev libseccomp-dev
                  libcmocka-dev jq valgrind
                  runc crun podman busybox-static  # the real runtimes of the hook tests and benchmarks
                  user-mode-linux xfsprogs e2fsprogs quota kmod)  # a kernel with project quotas, for the quota tests

@@ -167,7 +167,7 @@ static bool kernel_has_file_setattr(void) {
 static bool quota_escape_closed(const struct oci_config *c) {
         if (c->user_namespace)
                 return true;
-        if (!c->seccomp_denies_projid_ioctl)
+        if (c->seccomp_allows_projid_ioctl || !(c->seccomp_denies_projid_ioctl || c->seccomp_default_denies))
                 return false;
         return !kernel_has_file_setattr() || (c->seccomp_default_denies && !c->seccomp_allows_file_setattr);
 }

@@ -165,6 +165,29 @@ static bool rule_denies_projid_ioctl(struct json_object *rule) {
                json_object_object_get_ex(arg, "op", &op) && streq(json_object_get_string(op) ?: "", "SCMP_CMP_EQ");
 }
 
+/* An allowing ioctl rule is safe only when a condition on the request excludes FS_IOC_FSSETXATTR:
+ * libseccomp lets an unconditional ALLOW beat a conditional ERRNO, in whatever order. */
+static bool allow_rule_excludes_projid(struct json_object *rule) {
+        struct json_object *args, *index, *value, *op;
+
+        if (!json_object_object_get_ex(rule, "args", &args) || !json_object_is_type(args, json_type_array))
+                return false;
+        for (size_t i = 0; i < json_object_array_length(args); i++) {
+                struct json_object *arg = json_object_array_get_idx(args, i);
+                const char *operation;
+                bool is_projid;
+
+                if (!json_object_object_get_ex(arg, "index", &index) || json_object_get_int64(index) != 1 ||
+                    !json_object_object_get_ex(arg, "value", &value) || !json_object_object_get_ex(arg, "op", &op))
+                        continue;
+                operation = json_object_get_string(op) ?: "";
+                is_projid = json_object_get_uint64(value) == FS_IOC_FSSETXATTR;
+                if ((streq(operation, "SCMP_CMP_NE") && is_projid) || (streq(operation, "SCMP_CMP_EQ") && !is_projid))
+                        return true;
+        }
+        return false;
+}
+
 static bool rule_allows(struct json_object *rule, const char *syscall_name) {
         struct json_object *names, *action;
 
@@ -185,6 +208,7 @@ static void read_seccomp(struct json_object *root, struct oci_config *ret) {
                 struct json_object *rule = json_object_array_get_idx(rules, i);
 
                 ret->seccomp_denies_projid_ioctl |= rule_denies_projid_ioctl(rule);
+                ret->seccomp_allows_projid_ioctl |= rule_allows(rule, "ioctl") && !allow_rule_excludes_projid(rule);
                 ret->seccomp_allows_file_setattr |= rule_allows(rule, "file_setattr");
         }
 }

@@ -28,6 +28,7 @@ struct oci_config {
         uint32_t uid, gid;               /* process.user, 0 when absent */
         bool user_namespace;             /* linux.namespaces has a "user" namespace */
         bool seccomp_denies_projid_ioctl; /* a rule refuses ioctl(fd, FS_IOC_FSSETXATTR, ...) for any fd */
+        bool seccomp_allows_projid_ioctl; /* a rule lets ioctl through without excluding that request */
         bool seccomp_default_denies;     /* linux.seccomp.defaultAction refuses what no rule names */
         bool seccomp_allows_file_setattr; /* a rule lets file_setattr(2) through */
         bool cap_sys_resource;           /* process.capabilities holds CAP_SYS_RESOURCE in some set */

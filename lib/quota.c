@@ -14,6 +14,7 @@
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -55,14 +56,18 @@ static int device_of(int fd, char *buf, size_t size) {
 static int project_quotactl(int fd, int cmd, uint32_t id, void *addr) {
         char device[4096];
 
-        if (syscall(SYS_quotactl_fd, fd, QCMD(cmd, PRJQUOTA), id, addr) == 0)
+        int command = (int) (((unsigned) cmd << SUBCMDSHIFT) | (PRJQUOTA & SUBCMDMASK)); /* QCMD, without UB */
+
+        if (syscall(SYS_quotactl_fd, fd, command, id, addr) == 0)
                 return 0;
         if (errno != ENOSYS)
                 return -errno;
         if (device_of(fd, device, sizeof(device)) < 0)
                 return -ENOSYS;
-        return syscall(SYS_quotactl, QCMD(cmd, PRJQUOTA), device, id, addr) == 0 ? 0 : -errno;
+        return syscall(SYS_quotactl, command, device, id, addr) == 0 ? 0 : -errno;
 }
+
+static void mount_point_of(int fd, char *buf, size_t size);
 
 /* Accounting alone (ext4 with the quota feature, mounted without prjquota) counts but never stops. */
 static bool limits_enforced(int dir_fd) {
@@ -88,11 +93,15 @@ int quota_probe(int dir_fd, const char *path, struct nb_error *err) {
         if (r == -ENOSYS)
                 return nb_fail(err, EOPNOTSUPP, "%s: this kernel has no quota support (CONFIG_QUOTA, CONFIG_XFS_QUOTA)",
                                path);
-        if (r < 0 || !limits_enforced(dir_fd))
+        if (r < 0 || !limits_enforced(dir_fd)) {
+                char mount_point[4096] = "?";
+
+                mount_point_of(dir_fd, mount_point, sizeof(mount_point));
                 return nb_fail(err, EOPNOTSUPP,
-                               "%s: project quotas are not %s on its filesystem; mount it with -o prjquota%s", path,
-                               r < 0 ? "enabled" : "enforced",
+                               "%s: project quotas are not %s on the filesystem mounted at %s; mount it with -o prjquota%s",
+                               path, r < 0 ? "enabled" : "enforced", mount_point,
                                sfs.f_type == EXT4_SUPER_MAGIC ? " (ext4: mkfs.ext4 -O quota,project)" : "");
+        }
         return sfs.f_type == EXT4_SUPER_MAGIC ? QUOTA_EXT4 : 0;
 }
 
@@ -109,6 +118,30 @@ static struct libmnt_fs *find_mount(struct libmnt_table *table, uint64_t mnt_id,
         return found;
 }
 
+/* Where the mount holding fd is mounted, for messages. */
+static void mount_point_of(int fd, char *buf, size_t size) {
+        struct libmnt_table *table = mnt_new_table_from_file("/proc/self/mountinfo");
+        struct libmnt_fs *fs;
+        struct statx st;
+
+        if (table && statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &st) == 0 && (st.stx_mask & STATX_MNT_ID) &&
+            (fs = find_mount(table, st.stx_mnt_id, 0, false)))
+                snprintf(buf, size, "%s", mnt_fs_get_target(fs));
+        mnt_unref_table(table);
+}
+
+/* Opens the mount point, and makes sure it still is that filesystem's mount (nothing mounted over it). */
+static int open_checked_root(const char *target, dev_t devno) {
+        _cleanup_close_ int fd = open(target, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        struct statx st;
+
+        if (fd < 0 || statx(fd, "", AT_EMPTY_PATH, STATX_INO, &st) < 0)
+                return -errno;
+        if (makedev(st.stx_dev_major, st.stx_dev_minor) != devno || !(st.stx_attributes & STATX_ATTR_MOUNT_ROOT))
+                return -ENOENT;
+        return TAKE_FD(fd);
+}
+
 /* The root of the filesystem that holds dir_fd, through a mount of it: where the registry lives,
  * one per filesystem, also when the roots are bind mounts of its subfolders. */
 static int open_fs_root(int dir_fd, const char *path, struct nb_error *err) {
@@ -122,7 +155,7 @@ static int open_fs_root(int dir_fd, const char *path, struct nb_error *err) {
         if (statx(dir_fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &st) == 0 && (st.stx_mask & STATX_MNT_ID) &&
             (fs = find_mount(table, st.stx_mnt_id, 0, false)) &&
             (root = streq(mnt_fs_get_root(fs) ?: "", "/") ? fs : find_mount(table, 0, mnt_fs_get_devno(fs), true)))
-                fd = open(mnt_fs_get_target(root), O_PATH | O_DIRECTORY | O_CLOEXEC);
+                fd = open_checked_root(mnt_fs_get_target(root), mnt_fs_get_devno(fs));
         mnt_unref_table(table);
         if (fd < 0)
                 return nb_fail(err, ENOENT,

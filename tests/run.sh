@@ -44,7 +44,7 @@ unit_tests() {
 }
 
 suites=(unit_tests "tests/fixtures-check.sh $NBMOUNT" "tests/schema-check.sh" "tests/cli-check.sh $NBMOUNT"
-        "tests/hook-check.sh $NBMOUNT" "tests/demo-check.sh")
+        "tests/hook-check.sh $NBMOUNT" "tests/quota-check.sh $NBMOUNT" "tests/demo-check.sh")
 for suite in "${suites[@]}"; do
         echo "== ${suite%% *}"
         if [ "$suite" = unit_tests ]; then unit_tests; else bash $suite; fi | count

@@ -15,9 +15,18 @@
 #                                   without acme's storage and nb1 folders (the hook makes them,
 #                                   owned by the container's user)
 #   uml_bundles WORK NBMOUNT [FSX]  bundle_init (tests/lib/bundle.sh) in WORK (must be on tmpfs
-#                                   or a ubd disk) with dd, rm, sync, du in the busybox rootfs and
-#                                   the static FSX helper (tests/lib/uml-fsx.c) as /bin/fsx
+#                                   or a ubd disk) with dd, rm, sync, du in the busybox rootfs,
+#                                   the static FSX helper (tests/lib/uml-fsx.c) as /bin/fsx, a
+#                                   user u1000 and /tmp writable by all
 #   uml_grant DIR TEAM PLAN CARD [MEMBER...]   writes DIR/grants/TEAM.json (storage on east-1)
+#   seccomp_allowlist OUT plain|ne [RULES]     an OCI seccomp profile that denies by default
+#                                   (ENOSYS), allowing what /usr/share/containers/seccomp.json
+#                                   allows without argument conditions (ignoring its arch and
+#                                   capability "includes": an x86_64 approximation), plus the
+#                                   RULES file's syscalls
+#                                   (packaging/seccomp/nbmount-quota.json). plain: ioctl allowed
+#                                   unconditionally, as in that profile; ne: ioctl allowed only
+#                                   when its request is not FS_IOC_FSSETXATTR. Usable on the host.
 
 UML_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$UML_LIB_DIR/sample-node.sh"
@@ -90,4 +99,19 @@ uml_bundles() {
         done
         if [ -n "$fsx" ]; then cp "$fsx" "$work/rootfs.base/bin/fsx" || return 1; fi
         echo 'u1000:x:1000:1000::/tmp:/bin/sh' >>"$work/rootfs.base/etc/passwd"
+        chmod 1777 "$work/rootfs.base/tmp"
+}
+
+seccomp_allowlist() {
+        local out=$1 mode=$2 rules=${3:-packaging/seccomp/nbmount-quota.json}
+        jq --arg mode "$mode" --slurpfile r "$rules" '
+                [.syscalls[] | select(.action == "SCMP_ACT_ALLOW" and (.args | length) == 0) | .names[]]
+                | unique as $allowed
+                | {defaultAction: "SCMP_ACT_ERRNO", defaultErrnoRet: 38,
+                   architectures: ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+                   syscalls: ([{names: (if $mode == "ne" then $allowed - ["ioctl"] else $allowed end),
+                                action: "SCMP_ACT_ALLOW"}]
+                              + (if $mode == "ne" then [{names: ["ioctl"], action: "SCMP_ACT_ALLOW",
+                                     args: [{index: 1, value: 1075599392, op: "SCMP_CMP_NE"}]}] else [] end)
+                              + $r[0].syscalls)}' /usr/share/containers/seccomp.json >"$out"
 }

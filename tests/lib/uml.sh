@@ -13,13 +13,14 @@
 #
 # Inside UML (tests/lib/uml-init.sh): proc, sysfs, devtmpfs, devpts, tmpfs on /run, /tmp,
 # /var/tmp and /dev/shm, cgroup2 on /sys/fs/cgroup, lo up, PATH set, HOME=/tmp. Everything else
-# is the HOST's file system: a write outside those tmpfs and the ubd disk changes the host's
-# real files. Scratch state belongs under /tmp, /run or on /dev/ubda (tests/lib/uml-lib.sh
-# makes and mounts quota file systems there).
+# is the HOST's file system, mounted READ-ONLY (hostfs would otherwise write through to the
+# host's real files): scratch state belongs under /tmp, /run or on /dev/ubda
+# (tests/lib/uml-lib.sh makes and mounts quota file systems there).
 #
 # UML_WORK (a host folder) is visible inside UML at the same path, even under /tmp: the init
 # binds it back over the tmpfs; the rest of the host's /tmp is not (a SCRIPT under /tmp must be
-# under UML_WORK). Each run has a folder UML_WORK/run-PID-N (argv, cwd, out, err, rc, init.log,
+# under UML_WORK). Each run has a folder UML_WORK/run-PID-N (so runs may go in parallel, from
+# background subshells) (argv, cwd, out, err, rc, mounts,
 # console.log; $UML_RUN_DIR inside). Tests pass files in and out through UML_WORK.
 #
 # Environment: UML_WORK (default: a fresh /tmp/nbmount-uml.XXXXXX, removed by uml_cleanup),
@@ -45,7 +46,7 @@ uml_run() {
                 UML_WORK_OWNED=1
         fi
         UML_SEQ=$((UML_SEQ + 1))
-        uml_last=$UML_WORK/run-$$-$UML_SEQ
+        uml_last=$UML_WORK/run-$BASHPID-$UML_SEQ
         rm -rf "$uml_last"
         mkdir -p "$uml_last" || return 125
         # argv NUL-separated, the script resolved to an absolute path (it runs from the same cwd).
@@ -54,15 +55,15 @@ uml_run() {
         [[ $script == /* ]] || script=$(command -v "$script" 2>/dev/null || echo "$PWD/$script")
         printf '%s\0' "$script" "$@" >"$uml_last/argv"
         pwd >"$uml_last/cwd"
-        local -a disks=(ubd0="$disk")
+        local -a disks=("ubd0=$disk")
         local extra n=1
-        for extra in ${UML_EXTRA_DISKS:-}; do disks+=(ubd$n="$extra"); n=$((n + 1)); done
+        for extra in ${UML_EXTRA_DISKS:-}; do disks+=("ubd$n=$extra"); n=$((n + 1)); done
         local start end rc
         start=$(date +%s.%N)
         # timeout signals the whole process group, so UML's helper processes go too. The kernel
         # passes unknown name=value parameters to init as environment variables.
         timeout -k 10 "${UML_TIMEOUT:-300}" "$kernel" mem="${UML_MEM:-768M}" root=/dev/root \
-                rootfstype=hostfs rootflags=/ rw "${disks[@]}" init="$UML_LIB_DIR/uml-init.sh" \
+                rootfstype=hostfs rootflags=/ ro "${disks[@]}" init="$UML_LIB_DIR/uml-init.sh" \
                 con=null con0=null,fd:1 uml_dir="$uml_last" quiet nbuml_run="$uml_last" \
                 </dev/null >"$uml_last/console.log" 2>&1
         rc=$?

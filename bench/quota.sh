@@ -1,0 +1,16 @@
+#!/bin/bash
+# `nbmount quota --json` for N projects (default 10000) on one XFS filesystem in User-Mode Linux,
+# beside `xfs_quota -x -c 'report -p -n'` and `repquota -P -n` on the same filesystem, in one
+# hyperfine run inside the same UML boot. Usage: bench/quota.sh [N] [RUNS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+n=${1:-10000} runs=${2:-10}
+command -v hyperfine >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hyperfine >/dev/null
+./setup.sh
+make -s all
+. tests/lib/uml.sh
+UML_WORK=$(mktemp -d /tmp/nbmount-bench-quota.XXXXXX)
+trap 'rm -rf "$UML_WORK"' EXIT
+cc -O2 -static -o "$UML_WORK/quota-fill" bench/quota-fill.c
+uml_disk "$UML_WORK/disk.img" 2G
+UML_TIMEOUT=900 uml_run "$UML_WORK/disk.img" bench/quota-inside.sh "$n" "$runs" "$UML_WORK/quota-fill" "$PWD/build/nbmount"

@@ -1,0 +1,209 @@
+#!/bin/bash
+# Project quota tests of nbmount: what the hook sets at container start (project ids, limits,
+# grace), what a writer in a runc container meets (EDQUOT/ENOSPC at the plan's allowance, or at
+# allowance + overage cap with a card on file), the quota escape (chattr -p 0) and its seccomp
+# rule, quota.enforce on file systems that cannot enforce, `nbmount quota` against the kernel's
+# own reports, and 20 hooks at once.
+# The host kernel has no project quotas (TESTBED.md): those tests run in User-Mode Linux, one
+# boot per file system (XFS and ext4, both at once), through tests/lib/uml.sh and
+# tests/lib/uml-quota.sh; what needs no quota runs here on the host with runc meanwhile.
+# Usage: tests/quota-check.sh [NBMOUNT]. Prints "ok - quota ..." / "not ok - quota ...: why"
+# lines; always exits 0. Needs root, user-mode-linux, xfsprogs, e2fsprogs, quota, kmod, runc,
+# busybox-static, jq, cc with a static libc, and /usr/share/containers/seccomp.json
+# (containers-common) to build default-deny seccomp profiles from. Details of each UML run:
+# build/test-logs/quota-FS.log (and quota-FS.console.log, the kernel's console).
+# QUOTA_FS="xfs" (or "ext4") runs one file system only, QUOTA_HOST=0 skips the host part.
+set -u
+cd "$(dirname "$0")/.."
+NBMOUNT=${1:-build/nbmount}
+NBMOUNT=$(realpath "$NBMOUNT")
+. tests/lib/sample-node.sh
+. tests/lib/bundle.sh
+. tests/lib/uml.sh
+. tests/lib/uml-lib.sh # seccomp_allowlist
+
+ok() { echo "ok - quota $1"; }
+oneline() { printf '%s' "$1" | tr '\n' '|'; }
+not_ok() { printf 'not ok - quota %s: %s\n' "$1" "$(oneline "$2" | head -c 3000)"; }
+expect_eq() {
+        if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "expected «$(oneline "$2")», got «$(oneline "$3")»"; fi
+}
+
+for tool in linux.uml mkfs.xfs xfs_quota mkfs.ext4 repquota setquota insmod runc busybox jq cc setpriv unshare losetup; do
+        if ! command -v $tool >/dev/null; then
+                not_ok "prerequisites" "$tool is not installed"
+                exit 0
+        fi
+done
+if [ ! -f /usr/share/containers/seccomp.json ]; then
+        not_ok "prerequisites" "/usr/share/containers/seccomp.json (package containers-common, with podman) is missing"
+        exit 0
+fi
+if [ "$(id -u)" != 0 ]; then
+        not_ok "prerequisites" "the quota tests need root"
+        exit 0
+fi
+
+work=$(mktemp -d /tmp/nbmount-quota.XXXXXX)
+logs=build/test-logs
+mkdir -p "$logs"
+cleanup() {
+        bundle_cleanup # unmounts what is left under $work/host, removes it
+        rm -rf --one-file-system "$work"
+}
+trap cleanup EXIT
+trap 'echo "# interrupted"; exit 1' INT TERM
+export UML_WORK=$work/uml
+mkdir -p "$UML_WORK"
+fsx=$UML_WORK/fsx
+if ! cc -static -O2 -o "$fsx" tests/lib/uml-fsx.c 2>"$work/cc.log"; then
+        not_ok "harness: static fsx helper" "$(cat "$work/cc.log")"
+        exit 0
+fi
+
+# --- in User-Mode Linux, one boot per file system, both at once (UML uses one CPU) ----------------
+# AddressSanitizer cannot run in UML (its shadow memory overlaps UML's own mappings: "Shadow memory
+# range interleaves with an existing memory mapping"): an ASan build is tested on the host only,
+# and the UML part uses build/nbmount when there is one.
+uml_nbmount=$NBMOUNT
+if grep -q __asan_init "$NBMOUNT"; then
+        if [ -x build/nbmount ]; then
+                uml_nbmount=$(realpath build/nbmount)
+                echo "# quota: $NBMOUNT is an ASan build, which cannot run in User-Mode Linux: the UML tests use $uml_nbmount"
+        else
+                uml_nbmount=""
+                echo "# quota: $NBMOUNT is an ASan build, which cannot run in User-Mode Linux, and there is no build/nbmount: UML tests skipped"
+        fi
+fi
+for fs in ${QUOTA_FS:-xfs ext4}; do
+        [ -n "$uml_nbmount" ] || break
+        (
+                uml_disk "$UML_WORK/$fs-a.img" 512M
+                uml_disk "$UML_WORK/$fs-b.img" 320M
+                uml_disk "$UML_WORK/$fs-c.img" 320M
+                uml_disk "$UML_WORK/$fs-d.img" 320M
+                UML_EXTRA_DISKS="$UML_WORK/$fs-b.img $UML_WORK/$fs-c.img $UML_WORK/$fs-d.img" \
+                        uml_run "$UML_WORK/$fs-a.img" tests/lib/uml-quota.sh "$fs" "$uml_nbmount" "$fsx" \
+                        >"$work/uml-$fs.out" 2>"$logs/quota-$fs.log"
+                echo "$? $uml_boot_seconds" >"$work/uml-$fs.rc"
+                cp "$uml_last/console.log" "$logs/quota-$fs.console.log" 2>/dev/null
+                rm -f "$UML_WORK/$fs"-?.img
+        ) &
+done
+
+# --- on the host kernel (no project quotas) -----------------------------------------------------
+host_tests() {
+        if ! bundle_init "$work/host" "$NBMOUNT" >"$work/init.log" 2>&1; then
+                not_ok "harness: bundle_init" "$(cat "$work/init.log")"
+                return
+        fi
+        cp "$fsx" "$work/host/rootfs.base/bin/fsx"
+        SECCOMP=packaging/seccomp/nbmount-quota.json
+        bundle_no=0
+        new_bundle() {
+                bundle_no=$((bundle_no + 1))
+                bundle=$work/host/b/$bundle_no
+                make_bundle "$bundle" "$@"
+        }
+        with_seccomp() {
+                jq --slurpfile r "$SECCOMP" '.linux.seccomp = (if .linux.seccomp then .linux.seccomp | .syscalls += $r[0].syscalls
+                                                              else $r[0] | del(.comment) end)' "$bundle/config.json" >"$bundle/config.new" &&
+                        mv "$bundle/config.new" "$bundle/config.json"
+        }
+        # capture_hook CONFIG FILE: a createRuntime hook entry running nbmount with its stderr appended to
+        # FILE (runc shows a hook's stderr only when it fails).
+        capture_hook() {
+                printf '{"path": "/bin/sh", "args": ["sh", "-c", "exec \\"$0\\" hook createRuntime --config \\"$1\\" 2>>\\"$2\\"", "%s", "%s", "%s"]}' \
+                        "$NBMOUNT" "$1" "$2"
+        }
+        started() { [ "$run_rc" = 0 ] && grep -q '^started$' <<<"$run_out"; }
+        host_start() { # ENFORCE
+                local node=$work/host/node-$1
+                make_sample_node "$node"
+                rm -rf "$node/notebooks/acme/nb1" "$node/storage/east-1/acme"
+                sed -i "s/^quota: .*/quota: {enforce: $1}/" "$node/node.yaml"
+                new_bundle --user 1000:1000 --identity acme nb1 alice --cmd 'echo started' \
+                        --hook-json createRuntime "$(capture_hook "$node/node.yaml" "$work/host/hook-$1.err")"
+                with_seccomp
+                : >"$work/host/hook-$1.err"
+                run_runc "$bundle"
+                hook_err=$(cat "$work/host/hook-$1.err")
+                host_node=$node
+        }
+        mount_of() { findmnt -n -o TARGET -T "$1"; }
+        # Linux 6.17 added file_setattr(2), which changes a project id like the ioctl. A rule naming
+        # it is dropped without a word by a runtime whose libseccomp does not know the name (runc
+        # 1.1.5 with libseccomp 2.5.4): there, only a profile that denies by default stops it, and
+        # the hook refuses the shipped rules in an allow-by-default profile (tested below).
+        local kver k shipped=$SECCOMP
+        k=$(uname -r)
+        kver=$(uname -r | awk -F. '{ print $1 * 1000 + $2 }')
+        seccomp_allowlist "$work/host/allowlist-ne.json" ne
+        [ "$kver" -ge 6017 ] && SECCOMP=$work/host/allowlist-ne.json
+        host_start required
+        folder=$host_node/notebooks/acme/nb1
+        expect_eq "host kernel: required refuses the start; the line names the folder and says prjquota" \
+                "not started|yes" \
+                "$(started && echo started || echo not started)|$([[ $hook_err == "nbmount: container $run_id (team acme, notebook nb1, user alice): /notebooks: $folder"*prjquota* ]] && echo yes || echo "no: $hook_err")"
+        expect_eq "host kernel: required: the line names the mount point ($(mount_of "$folder"))" yes \
+                "$(grep -qF "mount $(mount_of "$folder")" <<<"$hook_err" || grep -qF "mounted on $(mount_of "$folder")" <<<"$hook_err" && echo yes || echo "no: $hook_err")"
+        host_start best-effort
+        expect_eq "host kernel: best-effort starts with exactly one warning line" \
+                "started|1|nbmount: warning: container $run_id: /notebooks: no quota (quota.enforce is best-effort): " \
+                "$(started && echo started || echo "not started: $(oneline "$run_err")")|$(grep -c . <<<"$hook_err")|$(sed 's/\(best-effort): \).*/\1/' <<<"$hook_err")"
+        host_start off
+        expect_eq "host kernel: off starts silently" "started|" "$(started && echo started || echo not started)|$hook_err"
+        "$NBMOUNT" quota --json --config "$host_node/node.yaml" >"$work/host/quota.out" 2>"$work/host/quota.err"
+        expect_eq "host kernel: nbmount quota exits 2 with one line: the storage root has no quotas" \
+                "2||nbmount: $host_node/storage: project quotas are not enabled on its filesystem; mount it with -o prjquota (ext4: mkfs.ext4 -O quota,project)" \
+                "$?|$(cat "$work/host/quota.out")|$(cat "$work/host/quota.err")"
+
+        SECCOMP=$shipped
+        if [ "$kver" -ge 6017 ]; then
+                host_start required # the shipped rules in an allow-by-default profile
+                expect_eq "host kernel $k (file_setattr): the shipped rules in an allow-by-default profile are refused" \
+                        "not started|nbmount: container $run_id (team acme, notebook nb1, user alice): /notebooks: the container could leave its quota with chattr -p (ioctl FS_IOC_FSSETXATTR, file_setattr); run it in a user namespace or add the seccomp rule of nbmount-quota.json to a profile that denies by default (quota.enforce is required)" \
+                        "$(started && echo started || echo not started)|$hook_err"
+                xfs_img=$work/host/xfs.img xfs_dir=$work/host/xfs
+                mkdir -p "$xfs_dir"
+                if truncate -s 320M "$xfs_img" && mkfs.xfs -q -f "$xfs_img" && mount -o loop "$xfs_img" "$xfs_dir" 2>"$work/loop.err"; then
+                        # XFS keeps project ids without quotas: enough to see a change
+                        mkdir "$xfs_dir/team" && chown 1000:1000 "$xfs_dir/team" && "$fsx" set "$xfs_dir/team" 10000 >/dev/null
+                        local profile
+                        # a plain container (no hook) with /storage bound from the XFS
+                        for profile in "$SECCOMP" "$work/host/allowlist-ne.json"; do
+                                new_bundle --user 1000:1000 --cmd 'echo started; echo "ioctl $(fsx set /storage 0)"; echo "syscall $(fsx fset /storage 0)"'
+                                SECCOMP=$profile with_seccomp
+                                jq --arg s "$xfs_dir/team" '.mounts += [{destination: "/storage", type: "bind", source: $s, options: ["rbind", "rw"]}]' \
+                                        "$bundle/config.json" >"$bundle/c" && mv "$bundle/c" "$bundle/config.json"
+                                run_runc "$bundle"
+                                echo "${profile##*/}|$(sed -n 's/^ioctl //p' <<<"$run_out")|$(sed -n 's/^syscall //p' <<<"$run_out")|$("$fsx" get "$xfs_dir/team" | cut -d' ' -f1)"
+                                "$fsx" set "$xfs_dir/team" 10000 >/dev/null
+                        done >"$work/host/fsx.out"
+                        expect_eq "host kernel $k: the shipped rules alone (allow by default): the ioctl fails, file_setattr passes (hence the refusal above)" \
+                                "nbmount-quota.json|fsx: /storage: set projid 0: Operation not permitted (errno EPERM)|fsx: /storage: projid set to 0 (file_setattr)|projid=0" \
+                                "$(sed -n 1p "$work/host/fsx.out")"
+                        expect_eq "host kernel $k: the default-deny profile stops both" \
+                                "allowlist-ne.json|fsx: /storage: set projid 0: Operation not permitted (errno EPERM)|fsx: /storage: file_setattr projid 0: Function not implemented (errno ENOSYS)|projid=10000" \
+                                "$(sed -n 2p "$work/host/fsx.out")"
+                        umount "$xfs_dir"
+                else
+                        not_ok "harness: XFS on a loop device on the host" "$(cat "$work/loop.err")"
+                fi
+        fi
+}
+[ "${QUOTA_HOST:-1}" = 1 ] && host_tests
+
+# --- the User-Mode Linux results ------------------------------------------------------------------
+wait
+for fs in ${QUOTA_FS:-xfs ext4}; do
+        [ -n "$uml_nbmount" ] || break
+        cat "$work/uml-$fs.out" 2>/dev/null
+        read -r rc seconds <"$work/uml-$fs.rc"
+        if [ "$rc" = 125 ]; then
+                not_ok "$fs: User-Mode Linux ran the tests" "$(grep '^#' "$logs/quota-$fs.log" | tail -8)"
+        else
+                echo "# quota $fs: User-Mode Linux boot and tests in ${seconds}s"
+        fi
+done
+exit 0
