@@ -146,7 +146,7 @@ host_tests() {
                 "not started|yes" \
                 "$(started && echo started || echo not started)|$([[ $hook_err == "nbmount: container $run_id (team acme, notebook nb1, user alice): /notebooks: $folder"*prjquota* ]] && echo yes || echo "no: $hook_err")"
         expect_eq "host kernel: required: the line names the mount point ($(mount_of "$folder"))" yes \
-                "$(grep -qF "mount $(mount_of "$folder")" <<<"$hook_err" || grep -qF "mounted on $(mount_of "$folder")" <<<"$hook_err" && echo yes || echo "no: $hook_err")"
+                "$(grep -qF "on the filesystem mounted at $(mount_of "$folder");" <<<"$hook_err" && echo yes || echo "no: $hook_err")"
         host_start best-effort
         expect_eq "host kernel: best-effort starts with exactly one warning line" \
                 "started|1|nbmount: warning: container $run_id: /notebooks: no quota (quota.enforce is best-effort): " \
@@ -154,9 +154,10 @@ host_tests() {
         host_start off
         expect_eq "host kernel: off starts silently" "started|" "$(started && echo started || echo not started)|$hook_err"
         "$NBMOUNT" quota --json --config "$host_node/node.yaml" >"$work/host/quota.out" 2>"$work/host/quota.err"
+        quota_rc=$?
         expect_eq "host kernel: nbmount quota exits 2 with one line: the storage root has no quotas" \
-                "2||nbmount: $host_node/storage: project quotas are not enabled on its filesystem; mount it with -o prjquota (ext4: mkfs.ext4 -O quota,project)" \
-                "$?|$(cat "$work/host/quota.out")|$(cat "$work/host/quota.err")"
+                "2||nbmount: $host_node/storage: project quotas are not enabled on the filesystem mounted at $(mount_of "$host_node/storage"); mount it with -o prjquota (ext4: mkfs.ext4 -O quota,project)" \
+                "$quota_rc|$(cat "$work/host/quota.out")|$(cat "$work/host/quota.err")"
 
         SECCOMP=$shipped
         if [ "$kver" -ge 6017 ]; then

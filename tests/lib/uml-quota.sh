@@ -446,13 +446,13 @@ start_on() { # CONFIG LABEL: a seccomp-protected uid-1000 start, the hook's stde
 node_on $NQ/node required
 start_on $NQ/node/node.yaml nq-required
 expect_eq "required, $FS without prjquota: refused with the folder, the mount and prjquota" \
-        "not started|nbmount: container $run_id (team acme, notebook nb1, user alice): /notebooks: $NQ/node/notebooks/acme/nb1: project quotas are not enabled on its filesystem; mount it with -o prjquota$([ "$FS" = ext4 ] && echo ' (ext4: mkfs.ext4 -O quota,project)')" \
+        "not started|nbmount: container $run_id (team acme, notebook nb1, user alice): /notebooks: $NQ/node/notebooks/acme/nb1: project quotas are not enabled on the filesystem mounted at $NQ; mount it with -o prjquota$([ "$FS" = ext4 ] && echo ' (ext4: mkfs.ext4 -O quota,project)')" \
         "$(started && echo started || echo not started)|$hook_err"
 node_on $NQ/node-be best-effort
 start_on $NQ/node-be/node.yaml nq-best-effort
 expect_started "best-effort, $FS without prjquota: starts"
 expect_eq "best-effort: exactly one warning line, for the first folder" \
-        "1|nbmount: warning: container $run_id: /notebooks: no quota (quota.enforce is best-effort): $NQ/node-be/notebooks/acme/nb1: project quotas are not enabled on its filesystem; mount it with -o prjquota$([ "$FS" = ext4 ] && echo ' (ext4: mkfs.ext4 -O quota,project)')" \
+        "1|nbmount: warning: container $run_id: /notebooks: no quota (quota.enforce is best-effort): $NQ/node-be/notebooks/acme/nb1: project quotas are not enabled on the filesystem mounted at $NQ; mount it with -o prjquota$([ "$FS" = ext4 ] && echo ' (ext4: mkfs.ext4 -O quota,project)')" \
         "$(grep -c . <<<"$hook_err")|$hook_err"
 node_on $NQ/node-off off
 start_on $NQ/node-off/node.yaml nq-off
