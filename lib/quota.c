@@ -23,7 +23,7 @@
 
 #define QUOTA_BLOCK 1024ULL /* QIF_DQBLKSIZE: quotactl counts limits in 1 KiB blocks */
 #define QUOTA_GRACE_SECONDS (100U * 365 * 24 * 3600) /* a soft limit never turns into a hard stop */
-#define ASSIGN_MAX_DEPTH 1024
+#define ASSIGN_MAX_DEPTH 256 /* two fds a level */
 
 static int reopen(int fd, int flags) {
         char magic_link[32];
@@ -299,7 +299,7 @@ static int set_project_attr(int fd, uint32_t id, bool inherit) {
 static int assign_tree(int dir_fd, uint32_t id, unsigned depth);
 
 /* One entry of a folder: folders and regular files only, never through a symlink. */
-static int assign_entry(int dir_fd, const char *name, uint32_t id, unsigned depth) {
+static int assign_entry(int dir_fd, dev_t parent_dev, const char *name, uint32_t id, unsigned depth) {
         _cleanup_close_ int path_fd = openat(dir_fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC), fd = -1;
         struct stat st;
         int r;
@@ -308,8 +308,8 @@ static int assign_entry(int dir_fd, const char *name, uint32_t id, unsigned dept
                 return errno == ENOENT ? 0 : -errno; /* gone meanwhile */
         if (fstat(path_fd, &st) < 0)
                 return -errno;
-        if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
-                return 0;
+        if ((!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)) || st.st_dev != parent_dev)
+                return 0; /* FIFOs, devices, sockets, and another filesystem mounted inside */
         fd = reopen(path_fd, O_RDONLY | O_NONBLOCK | (S_ISDIR(st.st_mode) ? O_DIRECTORY : 0));
         if (fd < 0)
                 return fd;
@@ -330,11 +330,24 @@ static int assign_tree(int dir_fd, uint32_t id, unsigned depth) {
                 closep(&dup_fd);
                 return -errno;
         }
+        struct stat self;
+
+        if (fstat(dirfd(dir), &self) < 0) {
+                closedir(dir);
+                return -errno;
+        }
         while (r >= 0 && (entry = readdir(dir)))
                 if (!streq(entry->d_name, ".") && !streq(entry->d_name, ".."))
-                        r = assign_entry(dirfd(dir), entry->d_name, id, depth);
+                        r = assign_entry(dirfd(dir), self.st_dev, entry->d_name, id, depth);
         closedir(dir);
         return r;
+}
+
+static bool in_project(int fd, uint32_t id) {
+        struct fsxattr fsx;
+
+        return ioctl(fd, FS_IOC_FSGETXATTR, &fsx) == 0 && fsx.fsx_projid == id &&
+               (fsx.fsx_xflags & FS_XFLAG_PROJINHERIT);
 }
 
 int quota_assign_project(int dir_fd, const char *path, uint32_t id, struct nb_error *err) {
@@ -343,11 +356,12 @@ int quota_assign_project(int dir_fd, const char *path, uint32_t id, struct nb_er
 
         if (fd < 0)
                 return nb_fail(err, fd, "%s: cannot open: %s", path, strerror(-fd));
-        r = set_project_attr(fd, id, true);
-        if (r > 0) /* the folder was not in the project yet: neither is what it holds */
-                r = assign_tree(fd, id, 0);
-        if (r < 0)
-                return nb_fail(err, r, "%s: cannot set project %u: %s", path, id, strerror(-r));
+        if (in_project(fd, id))
+                return 0;
+        /* what the folder holds first, the folder last: a walk that fails is walked again next time */
+        if ((r = assign_tree(fd, id, 0)) < 0 || (r = set_project_attr(fd, id, true)) < 0)
+                return nb_fail(err, r, "%s: cannot set project %u: %s", path, id,
+                               r == -ELOOP ? "the folder is nested more than 256 deep" : strerror(-r));
         return 0;
 }
 
