@@ -87,6 +87,7 @@ for fs in ${QUOTA_FS:-xfs ext4}; do
                         >"$work/uml-$fs.out" 2>"$logs/quota-$fs.log"
                 echo "$? $uml_boot_seconds" >"$work/uml-$fs.rc"
                 cp "$uml_last/console.log" "$logs/quota-$fs.console.log" 2>/dev/null
+                cp "$uml_last/quota.json" "$work/quota-$fs.json" 2>/dev/null
                 rm -f "$UML_WORK/$fs"-?.img
         ) &
 done
@@ -205,6 +206,13 @@ for fs in ${QUOTA_FS:-xfs ext4}; do
                 not_ok "$fs: User-Mode Linux ran the tests" "$(grep '^#' "$logs/quota-$fs.log" | tail -8)"
         else
                 echo "# quota $fs: User-Mode Linux boot and tests in ${seconds}s"
+        fi
+        schema_result=$(node tests/schema/validate.js -s schemas/quota.schema.json -r schemas/common.schema.json \
+                "$work/quota-$fs.json" 2>&1)
+        if [[ $schema_result == "valid	"* ]] && [ "$(jq '.projects | length' "$work/quota-$fs.json")" -gt 0 ]; then
+                ok "$fs: nbmount quota --notebooks --json validates against quota.schema.json"
+        else
+                not_ok "$fs: nbmount quota --notebooks --json validates against quota.schema.json" "$schema_result"
         fi
 done
 exit 0

@@ -585,6 +585,7 @@ expect_eq "parallel: a restart keeps every id (registry unchanged)" "" "$(diff $
 # --- nbmount quota --json against the kernel, every project -------------------------------------
 log "nbmount quota --json against the kernel, every project"
 rows=$(quota_rows --notebooks)
+"$NBMOUNT" quota --notebooks --json --config $config >"$UML_RUN_DIR/quota.json" 2>/dev/null # the host checks its schema
 declare -A kernel_used=() registered=()
 while read -r id used _; do kernel_used[$id]=$used; done < <(uml_project_usage "$FS" $Q)
 while IFS= read -r line; do registered[${line%:*}]=${line##*:}; done <$registry
