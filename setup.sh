@@ -8,7 +8,7 @@ debian_packages=(gcc make libc6-dev pkg-config libmount-dev libjson-c-dev libyam
                  libcmocka-dev jq valgrind
                  runc crun podman busybox-static  # the real runtimes of the hook tests and benchmarks
                  user-mode-linux xfsprogs e2fsprogs quota kmod)  # a kernel with project quotas, for the quota tests
-[ "${SANITIZE:-}" = 1 ] && debian_packages+=(clang libclang-rt-14-dev)
+debian_packages+=(clang libclang-rt-14-dev)  # make fuzz-check (in make check) and SANITIZE=1 builds
 command -v node >/dev/null && command -v npm >/dev/null || debian_packages+=(nodejs npm)
 
 missing=()

@@ -44,10 +44,15 @@ unit_tests() {
 }
 
 suites=(unit_tests "tests/fixtures-check.sh $NBMOUNT" "tests/schema-check.sh" "tests/cli-check.sh $NBMOUNT"
-        "tests/hook-check.sh $NBMOUNT" "tests/quota-check.sh $NBMOUNT" "tests/demo-check.sh")
+        "tests/hook-check.sh $NBMOUNT" "tests/quota-check.sh $NBMOUNT" "tests/demo-check.sh"
+        "make -s --no-print-directory fuzz-check")
 for suite in "${suites[@]}"; do
         echo "== ${suite%% *}"
-        if [ "$suite" = unit_tests ]; then unit_tests; else bash $suite; fi | count
+        case $suite in
+        unit_tests) unit_tests ;;
+        make*) $suite 2>&1 | grep -v '^  [CL][CD] ' ;;
+        *) bash $suite ;;
+        esac | count
 done
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
