@@ -32,6 +32,27 @@ int oci_config_load_bundle(const char *bundle, struct oci_config *ret, struct nb
         return oci_config_load_fd(fd, file, ret, err);
 }
 
+/* Grants and secrets are trusted because only root can write them: check that it is so. */
+static int check_root_only(int fd, const char *path, const char *what, struct nb_error *err) {
+        struct stat st;
+
+        if (fstat(fd, &st) < 0)
+                return nb_fail(err, errno, "%s: cannot stat: %s", path, strerror(errno));
+        if (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)))
+                return nb_fail(err, EPERM,
+                               "%s: %s must be owned by root and writable by no one else (it is owned by uid %u, mode %04o); the operator must run chown root: %s && chmod go-w %s",
+                               path, what, (unsigned) st.st_uid, (unsigned) (st.st_mode & 07777), path, path);
+        return 0;
+}
+
+static int check_root_only_dir(const char *path, const char *what, struct nb_error *err) {
+        _cleanup_close_ int fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+        if (fd < 0)
+                return nb_fail(err, errno, "%s: cannot open: %s", path, strerror(errno));
+        return check_root_only(fd, path, what, err);
+}
+
 int load_team_grants(const struct node_config *config, const char *team, struct team_grants *ret,
                             struct nb_error *err) {
         _cleanup_close_ int fd = -1;
@@ -46,6 +67,9 @@ int load_team_grants(const struct node_config *config, const char *team, struct 
                                file, team);
         if (fd < 0)
                 return fd;
+        if (check_root_only_dir(config->grants_dir, "the grants folder", err) < 0 ||
+            check_root_only(fd, file, "a grants file", err) < 0)
+                return -EPERM;
         return grants_load_fd(fd, file, team, ret, err);
 }
 
@@ -59,6 +83,8 @@ static int load_public_grants(const struct node_config *config, struct team_gran
                 return 0; /* no public datasets on this node */
         if (fd < 0)
                 return fd;
+        if (check_root_only(fd, file, "a grants file", err) < 0)
+                return -EPERM;
         return public_grants_load_fd(fd, file, ret, err);
 }
 

@@ -222,6 +222,25 @@ else
         not_ok "valgrind runs" "valgrind is not installed (./setup.sh installs it)"
 fi
 
+chmod 777 "$node/grants"
+plan_as alice
+expect_eq "grants folder writable by others: refused with the operator's fix" \
+        "2 nbmount: $node/grants: the grants folder must be owned by root and writable by no one else (it is owned by uid 0, mode 0777); the operator must run chown root: $node/grants && chmod go-w $node/grants" \
+        "$rc $err"
+chmod 755 "$node/grants"
+chown 1000 "$node/grants/acme.json"
+plan_as alice
+expect_eq "grants file owned by another user: refused" \
+        "2 nbmount: $node/grants/acme.json: a grants file must be owned by root and writable by no one else (it is owned by uid 1000, mode 0644); the operator must run chown root: $node/grants/acme.json && chmod go-w $node/grants/acme.json" \
+        "$rc $err"
+chown 0 "$node/grants/acme.json"
+chmod 666 "$node/grants/public.json"
+plan_as alice
+expect_eq "public.json writable by others: refused" "2" "$rc"
+chmod 644 "$node/grants/public.json"
+plan_as alice
+expect_eq "grants restored: exit 0" 0 "$rc"
+
 # --- --bundle: the identity from config.json annotations ------------------------------------------
 mkdir -p "$work/bundle"
 cat >"$work/bundle/config.json" <<'EOT'
