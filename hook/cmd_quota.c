@@ -11,6 +11,7 @@
 
 #include "commands.h"
 #include "grants.h"
+#include "jsonfile.h"
 #include "inputs.h"
 #include "plan.h"
 #include "quota.h"
@@ -77,10 +78,6 @@ static int parse_options(int argc, char **argv, struct quota_options *o) {
         return 1;
 }
 
-static struct json_object *bytes_or_null(uint64_t bytes) {
-        return bytes == NB_SIZE_UNLIMITED ? NULL : json_object_new_uint64(bytes);
-}
-
 static struct json_object *dollars(double amount) {
         char text[32];
 
@@ -92,15 +89,15 @@ static struct json_object *row_to_json(const struct quota_row *row) {
         struct json_object *o = json_object_new_object();
 
         json_object_object_add(o, "team", json_object_new_string(row->team));
-        json_object_object_add(o, "notebook", row->notebook[0] ? json_object_new_string(row->notebook) : NULL);
-        json_object_object_add(o, "plan", row->plan[0] ? json_object_new_string(row->plan) : NULL);
+        json_object_object_add(o, "notebook", json_string_or_null(row->notebook));
+        json_object_object_add(o, "plan", json_string_or_null(row->plan));
         json_object_object_add(o, "card_on_file", json_object_new_boolean(row->card_on_file));
         json_object_object_add(o, "project", json_object_new_string(row->project));
         json_object_object_add(o, "project_id", json_object_new_uint64(row->id));
         json_object_object_add(o, "used_bytes", json_object_new_uint64(row->used_bytes));
         json_object_object_add(o, "used_files", json_object_new_uint64(row->used_files));
-        json_object_object_add(o, "allowance_bytes", bytes_or_null(row->allowance_bytes));
-        json_object_object_add(o, "hard_bytes", bytes_or_null(row->hard_bytes));
+        json_object_object_add(o, "allowance_bytes", json_bytes_or_null(row->allowance_bytes));
+        json_object_object_add(o, "hard_bytes", json_bytes_or_null(row->hard_bytes));
         json_object_object_add(o, "over_bytes", json_object_new_uint64(row->over_bytes));
         json_object_object_add(o, "overage_per_month", dollars(row->overage_per_month));
         return o;

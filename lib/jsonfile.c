@@ -533,3 +533,11 @@ int jget_name_array(const struct jctx *c, struct json_object *obj, const char *p
         *ret_n = n;
         return 1;
 }
+
+struct json_object *json_bytes_or_null(uint64_t bytes) {
+        return bytes == NB_SIZE_UNLIMITED ? NULL : json_object_new_uint64(bytes);
+}
+
+struct json_object *json_string_or_null(const char *s) {
+        return s[0] ? json_object_new_string(s) : NULL;
+}

@@ -4,6 +4,7 @@
 #include <json-c/json.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "error.h"
 #include "values.h"
@@ -46,3 +47,7 @@ int jget_bool(const struct jctx *c, struct json_object *obj, const char *pointer
 /* obj[key] must be an array of at most max_items unique names; *ret_names is malloc'd. */
 int jget_name_array(const struct jctx *c, struct json_object *obj, const char *pointer, const char *key,
                     size_t min_items, size_t max_items, nb_name **ret_names, size_t *ret_n);
+
+/* Output helpers: a byte count, null when NB_SIZE_UNLIMITED; a string, null when empty. */
+struct json_object *json_bytes_or_null(uint64_t bytes);
+struct json_object *json_string_or_null(const char *s);

@@ -1,14 +1,7 @@
 #include "planjson.h"
 
+#include "jsonfile.h"
 #include "util.h"
-
-static struct json_object *bytes_or_null(uint64_t bytes) {
-        return bytes == NB_SIZE_UNLIMITED ? NULL : json_object_new_uint64(bytes);
-}
-
-static struct json_object *string_or_null(const char *s) {
-        return s[0] ? json_object_new_string(s) : NULL;
-}
 
 static struct json_object *quota_to_json(const struct plan_mount *m) {
         struct json_object *quota;
@@ -17,8 +10,8 @@ static struct json_object *quota_to_json(const struct plan_mount *m) {
                 return NULL;
         quota = json_object_new_object();
         json_object_object_add(quota, "project", json_object_new_string(m->quota.project));
-        json_object_object_add(quota, "soft_bytes", bytes_or_null(m->quota.soft_bytes));
-        json_object_object_add(quota, "hard_bytes", bytes_or_null(m->quota.hard_bytes));
+        json_object_object_add(quota, "soft_bytes", json_bytes_or_null(m->quota.soft_bytes));
+        json_object_object_add(quota, "hard_bytes", json_bytes_or_null(m->quota.hard_bytes));
         return quota;
 }
 
@@ -27,10 +20,10 @@ static struct json_object *s3_to_json(const struct settings_mount *s) {
 
         json_object_object_add(s3, "bucket", json_object_new_string(s->bucket));
         json_object_object_add(s3, "prefix", json_object_new_string(s->prefix));
-        json_object_object_add(s3, "region", string_or_null(s->region));
-        json_object_object_add(s3, "endpoint", string_or_null(s->endpoint));
-        json_object_object_add(s3, "access_key_id", string_or_null(s->access_key_id));
-        json_object_object_add(s3, "secret", string_or_null(s->secret_name));
+        json_object_object_add(s3, "region", json_string_or_null(s->region));
+        json_object_object_add(s3, "endpoint", json_string_or_null(s->endpoint));
+        json_object_object_add(s3, "access_key_id", json_string_or_null(s->access_key_id));
+        json_object_object_add(s3, "secret", json_string_or_null(s->secret_name));
         json_object_object_add(s3, "public", json_object_new_boolean(!s->access_key_id[0]));
         return s3;
 }
@@ -49,7 +42,7 @@ static struct json_object *mount_to_json(const struct plan_mount *m) {
                 struct json_object *dataset = json_object_new_object();
 
                 json_object_object_add(dataset, "id", json_object_new_string(m->dataset_id));
-                json_object_object_add(dataset, "version", string_or_null(m->version));
+                json_object_object_add(dataset, "version", json_string_or_null(m->version));
                 json_object_object_add(mount, "dataset", dataset);
         }
         if (m->kind == MOUNT_S3)

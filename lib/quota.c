@@ -19,20 +19,12 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "safeopen.h"
 #include "util.h"
 
 #define QUOTA_BLOCK 1024ULL /* QIF_DQBLKSIZE: quotactl counts limits in 1 KiB blocks */
 #define QUOTA_GRACE_SECONDS (100U * 365 * 24 * 3600) /* a soft limit never turns into a hard stop */
 #define ASSIGN_MAX_DEPTH 256 /* two fds a level */
-
-static int reopen(int fd, int flags) {
-        char magic_link[32];
-        int reopened;
-
-        snprintf(magic_link, sizeof(magic_link), "/proc/self/fd/%d", fd);
-        reopened = open(magic_link, flags | O_CLOEXEC | O_NOCTTY);
-        return reopened < 0 ? -errno : reopened;
-}
 
 /* The block device of the filesystem of fd, for quotactl(2) on kernels without quotactl_fd. */
 static int device_of(int fd, char *buf, size_t size) {
@@ -271,7 +263,7 @@ int quota_project_id(int dir_fd, const char *path, const char *name, uint32_t *r
 
         if (root_fd < 0)
                 return root_fd;
-        root_dir_fd = reopen(root_fd, O_RDONLY | O_DIRECTORY); /* fsync needs a real fd */
+        root_dir_fd = reopen_fd(root_fd, O_RDONLY | O_DIRECTORY); /* fsync needs a real fd */
         if (root_dir_fd < 0)
                 return nb_fail(err, root_dir_fd, "project %s: %s", name, strerror(-root_dir_fd));
         lock_fd = openat(root_dir_fd, QUOTA_REGISTRY_LOCK, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -310,7 +302,7 @@ static int assign_entry(int dir_fd, dev_t parent_dev, const char *name, uint32_t
                 return -errno;
         if ((!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)) || st.st_dev != parent_dev)
                 return 0; /* FIFOs, devices, sockets, and another filesystem mounted inside */
-        fd = reopen(path_fd, O_RDONLY | O_NONBLOCK | (S_ISDIR(st.st_mode) ? O_DIRECTORY : 0));
+        fd = reopen_fd(path_fd, O_RDONLY | O_NONBLOCK | (S_ISDIR(st.st_mode) ? O_DIRECTORY : 0));
         if (fd < 0)
                 return fd;
         if ((r = set_project_attr(fd, id, S_ISDIR(st.st_mode))) < 0)
@@ -351,7 +343,7 @@ static bool in_project(int fd, uint32_t id) {
 }
 
 int quota_assign_project(int dir_fd, const char *path, uint32_t id, struct nb_error *err) {
-        _cleanup_close_ int fd = reopen(dir_fd, O_RDONLY | O_DIRECTORY);
+        _cleanup_close_ int fd = reopen_fd(dir_fd, O_RDONLY | O_DIRECTORY);
         int r;
 
         if (fd < 0)
@@ -426,7 +418,7 @@ int quota_read_all(int dir_fd, const char *path, struct quota_usage **ret, size_
 
 int quota_enforce_plan(int dir_fd, const char *path, const struct plan_quota *quota, enum quota_enforce enforce,
                        bool writer_has_cap_sys_resource, struct nb_error *warning, struct nb_error *err) {
-        _cleanup_close_ int fd = reopen(dir_fd, O_RDONLY | O_DIRECTORY);
+        _cleanup_close_ int fd = reopen_fd(dir_fd, O_RDONLY | O_DIRECTORY);
         struct nb_error *problem = enforce == QUOTA_BEST_EFFORT && warning ? warning : err;
         uint32_t id;
         int r;

@@ -120,7 +120,6 @@ int openat_in_root(int root_fd, const char *path, int flags) {
 
 int open_regular_beneath(const char *root_dir, const char *relative, struct nb_error *err) {
         _cleanup_close_ int path_fd = open_beneath(root_dir, relative, O_PATH, err);
-        char magic_link[32];
         struct stat st;
         int fd;
 
@@ -134,9 +133,17 @@ int open_regular_beneath(const char *root_dir, const char *relative, struct nb_e
                                root_dir, relative);
         if (!S_ISREG(st.st_mode)) /* never open a FIFO or a device: opening one can block or act */
                 return nb_fail(err, EINVAL, "%s/%s: is not a regular file; replace it with a file", root_dir, relative);
-        snprintf(magic_link, sizeof(magic_link), "/proc/self/fd/%d", path_fd);
-        fd = open(magic_link, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        fd = reopen_fd(path_fd, O_RDONLY);
         if (fd < 0)
-                return nb_fail(err, errno, "%s/%s: cannot open: %s", root_dir, relative, strerror(errno));
+                return nb_fail(err, fd, "%s/%s: cannot open: %s", root_dir, relative, strerror(-fd));
         return fd;
+}
+
+int reopen_fd(int fd, int flags) {
+        char magic_link[32];
+        int reopened;
+
+        snprintf(magic_link, sizeof(magic_link), "/proc/self/fd/%d", fd);
+        reopened = open(magic_link, flags | O_CLOEXEC | O_NOCTTY);
+        return reopened < 0 ? -errno : reopened;
 }

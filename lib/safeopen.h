@@ -23,3 +23,7 @@ int openat_in_root(int root_fd, const char *path, int flags);
 /* A regular file for reading: opened O_PATH, checked, then reopened, so that a FIFO or a device
  * planted in its place is refused without ever being opened. */
 int open_regular_beneath(const char *root_dir, const char *relative, struct nb_error *err);
+
+/* The file behind fd (often an O_PATH fd, already checked) opened again with flags, through
+ * /proc/self/fd: the same inode, whatever happened to its path meanwhile. Returns the fd or -errno. */
+int reopen_fd(int fd, int flags);
