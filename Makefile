@@ -19,14 +19,16 @@ endif
 
 LIB_SRC := $(wildcard lib/*.c)
 HOOK_SRC := $(wildcard hook/*.c)
+MOUNTD_SRC := $(wildcard mountd/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 HOOK_OBJ := $(HOOK_SRC:%.c=$(BUILD)/%.o)
+MOUNTD_OBJ := $(MOUNTD_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-all: $(BUILD)/nbmount
+all: $(BUILD)/nbmount $(BUILD)/nbmountd
 
-$(BUILD)/%.o: %.c $(wildcard lib/*.h hook/*.h) VERSION Makefile
+$(BUILD)/%.o: %.c $(wildcard lib/*.h hook/*.h mountd/*.h) VERSION Makefile
 	@mkdir -p $(dir $@)
 	@echo "  CC $<"
 	@$(CC) $(CFLAGS) -c -o $@ $<
@@ -37,6 +39,10 @@ $(BUILD)/libnbmount.a: $(LIB_OBJ)
 $(BUILD)/nbmount: $(HOOK_OBJ) $(BUILD)/libnbmount.a
 	@echo "  LD $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/nbmountd: $(MOUNTD_OBJ) $(BUILD)/libnbmount.a
+	@echo "  LD $@"
+	@$(CC) $(LDFLAGS) -pthread -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libnbmount.a $(wildcard lib/*.h)
 	@mkdir -p $(dir $@)
@@ -49,7 +55,7 @@ setup:
 	@SANITIZE=$(SANITIZE) ./setup.sh
 
 check: setup
-	@$(MAKE) --no-print-directory all unit
+	@$(MAKE) --no-print-directory all unit test-mode
 ifeq ($(SANITIZE),1)
 	@$(MAKE) --no-print-directory SANITIZE= all # UML cannot run ASan builds: the quota tests use this one there
 endif
@@ -115,3 +121,22 @@ fuzz-setup:
 	@SANITIZE=1 ./setup.sh
 
 .PHONY: fuzz fuzz-build fuzz-check fuzz-setup
+
+# The test-mode nbmount (lib/testmode.h): the same sources with -DNBMOUNT_TEST_MODE, in their own
+# object folder, for tests/sandbox-check.sh. It obeys test markers that make the sandboxed parser
+# and the hardened hook try what they must not do; it never ships.
+TEST_MODE_BUILD := $(BUILD)/test-mode
+TEST_MODE_OBJ := $(LIB_SRC:%.c=$(TEST_MODE_BUILD)/%.o) $(HOOK_SRC:%.c=$(TEST_MODE_BUILD)/%.o)
+
+$(TEST_MODE_BUILD)/%.o: %.c $(wildcard lib/*.h hook/*.h) VERSION Makefile
+	@mkdir -p $(dir $@)
+	@echo "  CC $< (test mode)"
+	@$(CC) $(CFLAGS) -DNBMOUNT_TEST_MODE -c -o $@ $<
+
+$(TEST_MODE_BUILD)/nbmount: $(TEST_MODE_OBJ)
+	@echo "  LD $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+test-mode: $(TEST_MODE_BUILD)/nbmount
+
+.PHONY: test-mode

@@ -8,6 +8,7 @@ debian_packages=(gcc make libc6-dev pkg-config libmount-dev libjson-c-dev libyam
                  libcmocka-dev jq valgrind
                  runc crun podman busybox-static  # the real runtimes of the hook tests and benchmarks
                  user-mode-linux xfsprogs e2fsprogs quota kmod)  # a kernel with project quotas, for the quota tests
+debian_packages+=(s3fs fuse3)  # nbmountd's S3 mounts; the S3 tests run s3rver (npm, tests/s3) on loopback
 debian_packages+=(clang libclang-rt-14-dev)  # make fuzz-check (in make check) and SANITIZE=1 builds
 command -v node >/dev/null && command -v npm >/dev/null || debian_packages+=(nodejs npm)
 
@@ -32,4 +33,10 @@ if [ ! -e tests/schema/node_modules/.package-lock.json ] ||
    [ tests/schema/package-lock.json -nt tests/schema/node_modules/.package-lock.json ]; then
         echo "setup: installing the npm packages of tests/schema"
         npm ci --prefix tests/schema --no-audit --no-fund --silent >/dev/null
+fi
+# s3rver, a real S3 server for the S3 tests and the demo, pinned by tests/s3/package-lock.json.
+if [ ! -e tests/s3/node_modules/.package-lock.json ] ||
+   [ tests/s3/package-lock.json -nt tests/s3/node_modules/.package-lock.json ]; then
+        echo "setup: installing the npm packages of tests/s3"
+        npm ci --prefix tests/s3 --no-audit --no-fund --silent >/dev/null
 fi

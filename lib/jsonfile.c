@@ -297,6 +297,7 @@ static int check_key(struct jcursor *j, struct decoded_key **keys, size_t *n_key
         return 0;
 }
 
+/* NOLINTNEXTLINE(misc-no-recursion): runs on text that json-c parsed, at most 32 levels deep */
 static int check_collection(struct jcursor *j, const char *file, struct nb_error *err) {
         _cleanup_(decoded_keys_free) struct decoded_key *keys = NULL;
         bool is_object = j->text[j->pos] == '{';
@@ -323,6 +324,7 @@ static int check_collection(struct jcursor *j, const char *file, struct nb_error
         }
 }
 
+/* NOLINTNEXTLINE(misc-no-recursion): runs on text that json-c parsed, at most 32 levels deep */
 static int check_value(struct jcursor *j, const char *file, struct nb_error *err) {
         skip_space(j);
         if (j->text[j->pos] == '"') {
@@ -494,6 +496,21 @@ int jget_bool(const struct jctx *c, struct json_object *obj, const char *pointer
         if (!json_object_is_type(value, json_type_boolean))
                 return jfail(c, member, "\"%s\" must be true or false, not %s", key, json_type_phrase(value));
         *out = json_object_get_boolean(value);
+        return 1;
+}
+
+int jget_uint(const struct jctx *c, struct json_object *obj, const char *pointer, const char *key, uint64_t max,
+              uint64_t *out) {
+        struct json_object *value;
+        char member[512];
+
+        if (!json_object_object_get_ex(obj, key, &value))
+                return 0;
+        snprintf(member, sizeof(member), "%s/%s", pointer, key);
+        if (!json_object_is_type(value, json_type_int) || json_object_get_int64(value) < 0 ||
+            json_object_get_uint64(value) > max)
+                return jfail(c, member, "\"%s\" must be a whole number from 0 to %ju", key, (uintmax_t) max);
+        *out = json_object_get_uint64(value);
         return 1;
 }
 

@@ -43,6 +43,9 @@ int jcheck_keys(const struct jctx *c, struct json_object *obj, const char *point
                 const char *const *allowed, const char *const *required);
 int jget_string(const struct jctx *c, struct json_object *obj, const char *pointer, const char *key, char *out,
                 size_t size, const char *(*problem)(const char *));
+/* obj[key] must be an integer from 0 to max. */
+int jget_uint(const struct jctx *c, struct json_object *obj, const char *pointer, const char *key, uint64_t max,
+              uint64_t *out);
 int jget_bool(const struct jctx *c, struct json_object *obj, const char *pointer, const char *key, bool *out);
 /* obj[key] must be an array of at most max_items unique names; *ret_names is malloc'd. */
 int jget_name_array(const struct jctx *c, struct json_object *obj, const char *pointer, const char *key,

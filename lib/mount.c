@@ -153,19 +153,42 @@ static const char *source_problem(int r) {
         }
 }
 
-/* A private, detached copy of the source with its mount flags set, not yet visible anywhere. */
-static int clone_source(int source_fd, bool readonly, int *ret_tree_fd) {
+static int set_mount_flags(int tree_fd, bool readonly) {
         struct mount_attr attr = {
                 .attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (readonly ? MOUNT_ATTR_RDONLY : 0),
                 .propagation = MS_PRIVATE,
         };
+
+        return mount_setattr(tree_fd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0 ? -errno : 0;
+}
+
+/* A private, detached copy of the source with its mount flags set, not yet visible anywhere. */
+static int clone_source(int source_fd, bool readonly, int *ret_tree_fd) {
         _cleanup_close_ int tree_fd = open_tree(source_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+        int r;
 
         if (tree_fd < 0)
                 return -errno;
-        if (mount_setattr(tree_fd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0)
-                return -errno;
+        if ((r = set_mount_flags(tree_fd, readonly)) < 0)
+                return r;
         *ret_tree_fd = TAKE_FD(tree_fd);
+        return 0;
+}
+
+/* nbmountd's detached clone of a shared S3 mount: only its flags are set here. */
+static int prepare_s3_job(struct mount_run *run, const struct plan_mount *m, int tree_fd) {
+        struct mount_job *job = &run->jobs[run->n_jobs];
+        int r;
+
+        *job = (struct mount_job) { .planned = m, .tree_fd = -1, .target_fd = -1 };
+        if (tree_fd < 0)
+                return nb_fail(run->err, EINVAL, "%s: nbmountd gave no mount for %s", m->target, m->source);
+        if ((job->tree_fd = fcntl(tree_fd, F_DUPFD_CLOEXEC, 3)) < 0)
+                return nb_fail(run->err, errno, "%s: %s", m->target, strerror(errno));
+        run->n_jobs++;
+        if ((r = set_mount_flags(job->tree_fd, m->readonly)) < 0)
+                return nb_fail(run->err, r, "%s: cannot set the flags of %s: %s", m->target, m->source, strerror(-r));
+        trace(run, "%s: %s from nbmountd (%s, nosuid, nodev)", m->target, m->source, m->readonly ? "ro" : "rw");
         return 0;
 }
 
@@ -415,9 +438,11 @@ int mounts_apply(const struct plan *plan, const struct node_config *config, cons
         for (size_t i = 0; i < plan->n_mounts; i++) {
                 const struct plan_mount *m = &plan->mounts[i];
 
-                if (!m->granted || m->kind == MOUNT_S3)
+                if (!m->granted)
                         continue;
-                if ((r = prepare_job(run, plan, config, m)) < 0)
+                r = m->kind == MOUNT_S3 ? prepare_s3_job(run, m, req->s3_tree_fds ? req->s3_tree_fds[i] : -1)
+                                        : prepare_job(run, plan, config, m);
+                if (r < 0)
                         return r;
         }
         if (run->n_jobs == 0)

@@ -19,6 +19,7 @@ struct mount_request {
         enum quota_enforce quota_enforce;
         bool cap_sys_resource; /* the container may hold CAP_SYS_RESOURCE (ext4 lets it past quotas) */
         bool debug;         /* trace every step on stderr */
+        const int *s3_tree_fds; /* [i]: nbmountd's mount for plan->mounts[i] of kind MOUNT_S3 */
 };
 
 struct mount_result {
@@ -27,7 +28,7 @@ struct mount_result {
         struct nb_error warning;    /* why */
 };
 
-/* Mounts every granted notebook, storage and dataset mount of plan, after setting the quotas the
+/* Mounts every granted notebook, storage, dataset and S3 mount of plan, after setting the quotas the
  * plan gives notebook and team folders. On failure nothing stays mounted or created in the
  * container, and err names the mount and the cause. */
 int mounts_apply(const struct plan *plan, const struct node_config *config, const struct mount_request *req,

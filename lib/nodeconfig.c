@@ -30,6 +30,7 @@ static void set_defaults(struct node_config *c) {
         c->price_per_gb_month = 0.29;
         c->overage_cap_bytes = 1000ULL * 1000 * 1000 * 1000;
         c->quota_enforce = QUOTA_REQUIRED;
+        c->s3_mount_timeout_s = S3_MOUNT_TIMEOUT_DEFAULT;
 }
 
 static int get_size(const struct yctx *c, const struct ynode *map, const char *key, uint64_t *out) {
@@ -127,13 +128,29 @@ static int parse_quota(const struct yctx *c, const struct ynode *quota, struct n
         return 0;
 }
 
+static int parse_mount_timeout(const struct yctx *c, const struct ynode *s3, struct node_config *ret) {
+        const struct ynode *node = ymap_get(s3, "mount_timeout");
+        double seconds = ret->s3_mount_timeout_s;
+        int r = yget_number(c, s3, "mount_timeout", &seconds);
+
+        if (r <= 0)
+                return r;
+        if (seconds != (double) (unsigned) seconds || seconds < 1 || seconds > S3_MOUNT_TIMEOUT_MAX)
+                return nb_fail_at(c->err, c->file, node->line, node->column,
+                                  "\"mount_timeout\" must be a whole number of seconds from 1 to %u",
+                                  S3_MOUNT_TIMEOUT_MAX);
+        ret->s3_mount_timeout_s = (unsigned) seconds;
+        return 0;
+}
+
 static int parse_s3(const struct yctx *c, const struct ynode *s3, struct node_config *ret) {
-        static const char *const keys[] = { "allow_http", "allow_private_endpoints", NULL };
+        static const char *const keys[] = { "allow_http", "allow_private_endpoints", "mount_timeout", NULL };
         int r;
 
         if ((r = yexpect_map(c, s3, "\"s3\"")) < 0 || (r = ycheck_keys(c, s3, "\"s3\"", keys)) < 0 ||
             (r = yget_bool(c, s3, "allow_http", &ret->s3_allow_http)) < 0 ||
-            (r = yget_bool(c, s3, "allow_private_endpoints", &ret->s3_allow_private_endpoints)) < 0)
+            (r = yget_bool(c, s3, "allow_private_endpoints", &ret->s3_allow_private_endpoints)) < 0 ||
+            (r = parse_mount_timeout(c, s3, ret)) < 0)
                 return r;
         return 0;
 }

@@ -9,9 +9,11 @@
 #include "values.h"
 
 #define NODE_CONFIG_DEFAULT_PATH "/etc/nbmount/node.yaml"
-#define NODE_CONFIG_MAX_BYTES (256 * 1024)
+#define NODE_CONFIG_MAX_BYTES ((size_t) 256 * 1024)
 #define NODE_MAX_PLANS 64
 #define NODE_SOCKET_PATH_MAX 107
+#define S3_MOUNT_TIMEOUT_DEFAULT 15
+#define S3_MOUNT_TIMEOUT_MAX 600
 
 enum quota_enforce { QUOTA_REQUIRED, QUOTA_BEST_EFFORT, QUOTA_OFF };
 
@@ -34,6 +36,7 @@ struct node_config {
         enum quota_enforce quota_enforce;
         bool s3_allow_http;
         bool s3_allow_private_endpoints;
+        unsigned s3_mount_timeout_s; /* nbmountd's deadline for a bucket to answer */
 };
 
 int node_config_parse(const char *text, size_t len, const char *file, struct node_config *ret,

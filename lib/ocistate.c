@@ -8,7 +8,7 @@
 #include "textfile.h"
 #include "util.h"
 
-static const char *container_id_problem(const char *id) {
+const char *oci_container_id_problem(const char *id) {
         if (!id[0])
                 return "is empty";
         for (const char *p = id; *p; p++)
@@ -53,7 +53,7 @@ int oci_state_parse(const char *text, size_t len, const char *file, struct oci_s
                 if (!json_object_object_get_ex(root, required[i], NULL))
                         return jfail(&c, "", "the OCI state has no \"%s\"; is nbmount called as an OCI hook?",
                                      required[i]);
-        if ((r = jget_string(&c, root, "", "id", state.id, sizeof(state.id), container_id_problem)) < 0 ||
+        if ((r = jget_string(&c, root, "", "id", state.id, sizeof(state.id), oci_container_id_problem)) < 0 ||
             (r = jget_string(&c, root, "", "bundle", state.bundle, sizeof(state.bundle), path_problem)) < 0 ||
             (r = jget_string(&c, root, "", "status", state.status, sizeof(state.status), status_problem)) < 0 ||
             (r = parse_pid(&c, root, &state.pid)) < 0)

@@ -166,7 +166,8 @@ static void plan_settings_mount(struct plan *plan, const struct plan_inputs *in,
         const char *problem;
 
         snprintf(target, sizeof(target), "/datasets/%s", s->name);
-        m = add_mount(plan, s->type == SETTINGS_DATASET ? MOUNT_DATASET : MOUNT_S3, target, true);
+        m = add_mount(plan, s->type == SETTINGS_DATASET ? MOUNT_DATASET : MOUNT_S3, target,
+                      s->type == SETTINGS_DATASET || !s->writable);
         if (s->type == SETTINGS_DATASET)
                 plan_dataset(m, in, s);
         else

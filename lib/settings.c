@@ -108,8 +108,17 @@ static int parse_endpoint(const struct yctx *c, const struct ynode *map, struct 
         return yget_string(c, map, "endpoint", m->endpoint, sizeof(m->endpoint), s3_endpoint_problem);
 }
 
+static int parse_read_only(const struct yctx *c, const struct ynode *map, struct settings_mount *m) {
+        bool read_only = true;
+        int r = yget_bool(c, map, "readOnly", &read_only);
+
+        m->writable = !read_only;
+        return r;
+}
+
 static int parse_s3(const struct yctx *c, const struct ynode *map, const char *what, struct settings_mount *m) {
-        static const char *const keys[] = { "type", "url", "accessKeyId", "secretAccessKey", "region", "endpoint", NULL };
+        static const char *const keys[] = { "type", "url", "accessKeyId", "secretAccessKey", "region", "endpoint",
+                                            "readOnly", NULL };
         int r;
 
         if ((r = ycheck_keys(c, map, what, keys)) < 0 || (r = yrequire(c, map, what, "url")) < 0 ||
@@ -118,7 +127,7 @@ static int parse_s3(const struct yctx *c, const struct ynode *map, const char *w
                              s3_key_id_problem)) < 0 ||
             (r = parse_secret(c, map, m)) < 0 ||
             (r = yget_string(c, map, "region", m->region, sizeof(m->region), s3_region_problem)) < 0 ||
-            (r = parse_endpoint(c, map, m)) < 0 ||
+            (r = parse_endpoint(c, map, m)) < 0 || (r = parse_read_only(c, map, m)) < 0 ||
             (r = check_s3_combinations(c, map, what, m)) < 0)
                 return r;
         m->type = SETTINGS_S3;

@@ -9,7 +9,7 @@
 #include "s3names.h"
 #include "values.h"
 
-#define SETTINGS_MAX_BYTES (64 * 1024)
+#define SETTINGS_MAX_BYTES ((size_t) 64 * 1024)
 #define SETTINGS_MAX_MOUNTS 256
 #define SETTINGS_RELATIVE_PATH ".gradient/settings.yaml"
 
@@ -29,6 +29,7 @@ struct settings_mount {
         nb_name secret_name;
         char region[S3_REGION_MAX + 1];
         char endpoint[S3_ENDPOINT_MAX + 1];
+        bool writable; /* readOnly: false; read-only by default */
 };
 
 struct settings {

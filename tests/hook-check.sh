@@ -337,7 +337,7 @@ for rt in runc crun; do
         expect_refused_exactly "$rt: unknown io.nbmount.* annotation" $rt "nbmount: container $run_id: $(plan_error)"
         expect_host_unchanged "$rt: unknown io.nbmount.* annotation"
 done
-# An s3 entry: there is no nbmountd yet, so the start fails, naming the mount.
+# An s3 entry while nbmountd is not running: the start fails, naming the mount and the socket.
 sed -n '/^my-bucket-data:/,$p' <<'EOT' >>"$settings"
 my-bucket-data:
   type: s3
@@ -350,8 +350,8 @@ for rt in runc crun; do
         new_bundle $rt --cmd 'echo started' --identity acme nb1 alice --config "$config"
         take_snapshots
         run $rt
-        expect_refused_exactly "$rt: s3 entry (no nbmountd yet)" $rt \
-                "nbmount: container $run_id (team acme, notebook nb1, user alice): /datasets/my-bucket-data: S3 buckets need nbmountd, which this version of nbmount does not have yet; remove \"my-bucket-data\" from .gradient/settings.yaml"
+        expect_refused_exactly "$rt: s3 entry, nbmountd not running" $rt \
+                "nbmount: container $run_id (team acme, notebook nb1, user alice): /datasets/my-bucket-data: nbmountd is not running (nothing listens on /run/nbmount-test/mountd.sock); start it: systemctl start nbmountd"
         expect_host_unchanged "$rt: s3 entry"
 done
 cp "$work/settings.good" "$settings"

@@ -32,7 +32,7 @@ EOT
 EOT
         echo '{"datasets": [{"name": "mnist", "id": "dsmnist", "versions": ["v1"], "latest": "v1"}]}' \
                 >"$root/grants/public.json"
-        printf 'AK123:not-a-real-secret\n' >"$root/secrets/acme/my-bucket-secret-key"
+        printf 'not-a-real-secret\n' >"$root/secrets/acme/my-bucket-secret-key"
         chmod 600 "$root/secrets/acme/my-bucket-secret-key"
         cat >"$root/notebooks/acme/nb1/.gradient/settings.yaml" <<'EOT'
 quarterly-reports:            # mounts at /datasets/quarterly-reports

@@ -1,0 +1,287 @@
+/* nbmountd: the node daemon that owns the S3 (s3fs) mounts shared between containers. */
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <linux/magic.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "inputs.h"
+#include "mountd.h"
+#include "util.h"
+
+#define SWEEP_INTERVAL_DEFAULT 10
+#define CONNECTION_TIMEOUT_S 5
+
+static const char usage[] =
+        "Usage: nbmountd [--config FILE] [--debug] [--sweep-interval SECONDS] [--s3fs PATH]\n"
+        "\n"
+        "The node daemon that owns the S3 mounts (s3fs) shared between containers. Runs in the\n"
+        "foreground and logs to stderr and syslog; listens on mountd_socket of the node config\n"
+        "(or on the socket systemd passes). Stopping it leaves the mounts serving their containers;\n"
+        "the next start adopts them.\n"
+        "\n"
+        "  --config FILE           the node config (default " NODE_CONFIG_DEFAULT_PATH ")\n"
+        "  --debug                 trace every step on stderr\n"
+        "  --sweep-interval SECONDS  how often references of vanished containers and mounts of dead\n"
+        "                          s3fs processes are cleaned up (default 10)\n"
+        "  --s3fs PATH             the s3fs binary (default /usr/bin/s3fs)\n"
+        "\n"
+        "Exit status: 0 stopped by SIGTERM or SIGINT, 1 cannot start.\n";
+
+struct options {
+        const char *config_path, *s3fs;
+        unsigned sweep_interval_s;
+        bool debug;
+};
+
+static int parse_options(int argc, char **argv, struct options *o) {
+        static const struct option long_options[] = {
+                { "config", required_argument, NULL, 'c' },    { "debug", no_argument, NULL, 'd' },
+                { "sweep-interval", required_argument, NULL, 'i' }, { "s3fs", required_argument, NULL, 's' },
+                { "help", no_argument, NULL, 'h' },            { "version", no_argument, NULL, 'V' },
+                {},
+        };
+        char *end;
+        int c;
+
+        *o = (struct options) { .config_path = NODE_CONFIG_DEFAULT_PATH, .s3fs = "/usr/bin/s3fs",
+                                .sweep_interval_s = SWEEP_INTERVAL_DEFAULT };
+        while ((c = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
+                switch (c) {
+                case 'c': o->config_path = optarg; break;
+                case 'd': o->debug = true; break;
+                case 's': o->s3fs = optarg; break;
+                case 'i':
+                        errno = 0;
+                        o->sweep_interval_s = (unsigned) strtoul(optarg, &end, 10);
+                        if (errno || *end || o->sweep_interval_s < 1 || o->sweep_interval_s > 3600) {
+                                fprintf(stderr, "nbmountd: --sweep-interval must be 1 to 3600 seconds, not %s\n", optarg);
+                                return -EINVAL;
+                        }
+                        break;
+                case 'h': fputs(usage, stdout); return 0;
+                case 'V': puts("nbmountd " NBMOUNT_VERSION); return 0;
+                default: fputs(usage, stderr); return -EINVAL;
+                }
+        }
+        if (optind < argc) {
+                fprintf(stderr, "nbmountd: unexpected argument \"%s\"\n%s", argv[optind], usage);
+                return -EINVAL;
+        }
+        return 1;
+}
+
+static int make_dir(const char *path, mode_t mode, struct nb_error *err) {
+        struct stat st;
+
+        if (mkdir(path, mode) < 0 && errno != EEXIST)
+                return nb_fail(err, errno, "%s: cannot create: %s", path, strerror(errno));
+        if (lstat(path, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != 0)
+                return nb_fail(err, EPERM, "%s: must be a folder owned by root; remove whatever is there", path);
+        if ((st.st_mode & 07777) != mode && chmod(path, mode) < 0)
+                return nb_fail(err, errno, "%s: cannot chmod %o: %s", path, mode, strerror(errno));
+        return 0;
+}
+
+/* Passwd files must never reach a disk: their folder is a tmpfs, nbmountd's own when need be. */
+static int make_keys_dir(const char *path, struct nb_error *err) {
+        struct statfs sfs;
+        int r;
+
+        if ((r = make_dir(path, 0700, err)) < 0)
+                return r;
+        if (statfs(path, &sfs) < 0)
+                return nb_fail(err, errno, "%s: %s", path, strerror(errno));
+        if (sfs.f_type == TMPFS_MAGIC || sfs.f_type == RAMFS_MAGIC)
+                return 0;
+        if (mount("nbmountd-keys", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0700,size=1m") < 0)
+                return nb_fail(err, errno, "%s: cannot mount a tmpfs for s3fs's passwd files: %s", path, strerror(errno));
+        return 0;
+}
+
+static int set_paths(struct mountd *d, const struct options *o, struct nb_error *err) {
+        struct mountd_paths *p = &d->paths;
+        char socket_copy[PATH_MAX];
+        int r;
+
+        snprintf(socket_copy, sizeof(socket_copy), "%s", d->config.mountd_socket);
+        snprintf(p->run_dir, sizeof(p->run_dir), "%s", dirname(socket_copy));
+        snprintf(p->mounts_dir, sizeof(p->mounts_dir), "%s/mounts", p->run_dir);
+        snprintf(p->keys_dir, sizeof(p->keys_dir), "%s/keys", p->run_dir);
+        snprintf(p->logs_dir, sizeof(p->logs_dir), "%s/logs", p->run_dir);
+        snprintf(p->state_file, sizeof(p->state_file), "%s/mountd.json", d->config.state_dir);
+        snprintf(p->s3fs, sizeof(p->s3fs), "%s", o->s3fs);
+        if (access(p->s3fs, X_OK) < 0)
+                return nb_fail(err, errno, "%s: cannot run s3fs: %s; install it (apt-get install s3fs) or give --s3fs PATH",
+                               p->s3fs, strerror(errno));
+        if ((r = make_dir(p->run_dir, 0755, err)) < 0 || (r = make_dir(p->mounts_dir, 0700, err)) < 0 ||
+            (r = make_dir(p->logs_dir, 0700, err)) < 0 || (r = make_keys_dir(p->keys_dir, err)) < 0 ||
+            (r = make_dir(d->config.state_dir, 0700, err)) < 0)
+                return r;
+        return 0;
+}
+
+struct connection {
+        struct mountd *d;
+        int fd;
+};
+
+static void *serve_connection(void *arg) {
+        struct connection *c = arg;
+        struct mountd *d = c->d;
+
+        server_handle(d, c->fd);
+        close(c->fd);
+        free(c);
+        pthread_mutex_lock(&d->lock);
+        d->busy--;
+        pthread_cond_broadcast(&d->changed);
+        pthread_mutex_unlock(&d->lock);
+        return NULL;
+}
+
+static void accept_one(struct mountd *d, int listen_fd) {
+        struct timeval tv = { .tv_sec = CONNECTION_TIMEOUT_S };
+        struct connection *c;
+        pthread_attr_t attr;
+        pthread_t thread;
+        int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+
+        if (fd < 0)
+                return;
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+        if (!(c = malloc(sizeof(*c)))) {
+                close(fd);
+                return;
+        }
+        *c = (struct connection) { .d = d, .fd = fd };
+        pthread_mutex_lock(&d->lock);
+        d->busy++;
+        pthread_mutex_unlock(&d->lock);
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        if (pthread_create(&thread, &attr, serve_connection, c) != 0) {
+                mountd_log(LOG_ERR, "cannot start a thread for a request: out of resources");
+                serve_connection(c);
+        }
+        pthread_attr_destroy(&attr);
+}
+
+/* In-flight requests finish (a mount may take mount_timeout); the mounts stay for their containers. */
+static void drain(struct mountd *d) {
+        struct timespec deadline;
+
+        clock_gettime(CLOCK_REALTIME, &deadline);
+        deadline.tv_sec += d->config.s3_mount_timeout_s + 5;
+        pthread_mutex_lock(&d->lock);
+        while (d->busy > 0 && pthread_cond_timedwait(&d->changed, &d->lock, &deadline) == 0)
+                ;
+        pthread_mutex_unlock(&d->lock);
+}
+
+static size_t count_mounts(struct mountd *d) {
+        size_t n = 0;
+
+        pthread_mutex_lock(&d->lock);
+        for (struct shared_mount *m = d->mounts; m; m = m->next)
+                n++;
+        pthread_mutex_unlock(&d->lock);
+        return n;
+}
+
+static int serve_forever(struct mountd *d, int listen_fd, int signal_fd) {
+        struct pollfd fds[2] = { { .fd = listen_fd, .events = POLLIN }, { .fd = signal_fd, .events = POLLIN } };
+        time_t next_sweep = time(NULL) + d->sweep_interval_s;
+
+        for (;;) {
+                time_t now = time(NULL);
+                int r = poll(fds, 2, next_sweep > now ? (int) (next_sweep - now) * 1000 : 0);
+
+                if (r < 0 && errno != EINTR)
+                        return -errno;
+                if (fds[1].revents & POLLIN) {
+                        struct signalfd_siginfo info;
+
+                        if (read(signal_fd, &info, sizeof(info)) == sizeof(info))
+                                mountd_log(LOG_INFO, "stopping on %s", strsignal((int) info.ssi_signo));
+                        return 0;
+                }
+                if (fds[0].revents & POLLIN)
+                        accept_one(d, listen_fd);
+                if (time(NULL) >= next_sweep) {
+                        registry_sweep(d);
+                        next_sweep = time(NULL) + d->sweep_interval_s;
+                }
+        }
+}
+
+static int block_signals(void) {
+        sigset_t set;
+
+        sigemptyset(&set);
+        sigaddset(&set, SIGTERM);
+        sigaddset(&set, SIGINT);
+        sigaddset(&set, SIGHUP);
+        signal(SIGPIPE, SIG_IGN);
+        if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0)
+                return -1;
+        return signalfd(-1, &set, SFD_CLOEXEC);
+}
+
+static int start(struct mountd *d, const struct options *o, struct nb_error *err) {
+        int r;
+
+        if ((r = node_config_load_path(o->config_path, &d->config, err)) < 0 || (r = set_paths(d, o, err)) < 0 ||
+            (r = state_load(d, err)) < 0)
+                return r;
+        state_recover(d);
+        registry_sweep(d);
+        if ((r = state_save(d)) < 0)
+                return nb_fail(err, r, "%s: cannot write the state: %s", d->paths.state_file, strerror(-r));
+        return 0;
+}
+
+int main(int argc, char **argv) {
+        _cleanup_close_ int listen_fd = -1, signal_fd = -1;
+        struct options o;
+        struct nb_error err = {};
+        struct mountd *d;
+        int r;
+
+        umask(0022);
+        if ((r = parse_options(argc, argv, &o)) <= 0)
+                return r < 0 ? 1 : 0;
+        openlog("nbmountd", LOG_PID, LOG_DAEMON);
+        if (!(d = calloc(1, sizeof(*d))))
+                return 1;
+        pthread_mutex_init(&d->lock, NULL);
+        pthread_cond_init(&d->changed, NULL);
+        d->sweep_interval_s = o.sweep_interval_s;
+        d->debug = o.debug;
+        if ((signal_fd = block_signals()) < 0 || start(d, &o, &err) < 0 ||
+            (listen_fd = server_open_socket(d, &err)) < 0) {
+                mountd_log(LOG_ERR, "%s", err.msg[0] ? err.msg : strerror(errno));
+                return 1;
+        }
+        unsetenv("LISTEN_PID");
+        unsetenv("LISTEN_FDS");
+        mountd_log(LOG_INFO, "listening on %s; %zu mounts adopted", d->config.mountd_socket, count_mounts(d));
+        r = serve_forever(d, listen_fd, signal_fd);
+        close(TAKE_FD(listen_fd));
+        drain(d);
+        mountd_log(LOG_INFO, "stopped; %zu mounts keep serving their containers", count_mounts(d));
+        return r < 0 ? 1 : 0;
+}

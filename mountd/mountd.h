@@ -1,0 +1,94 @@
+/* nbmountd's shared state: the table of S3 mounts, each owned by one s3fs process and shared by
+ * the containers that hold a reference to it. One mutex guards the table; mounting, probing and
+ * stopping happen outside it, so requests for different buckets never wait on each other. */
+#pragma once
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "error.h"
+#include "mountproto.h"
+#include "nodeconfig.h"
+
+#define MOUNTD_NAME_LEN (MOUNTD_ID_LEN + 9) /* ID-XXXXXXXX: one s3fs instance of a shared mount */
+
+enum shared_state { SHARED_MOUNTING, SHARED_READY, SHARED_FAILED };
+
+struct mount_ref {
+        char container[OCI_ID_MAX + 1];
+        pid_t pid;           /* the container's init */
+        uint64_t start_time; /* its start time (/proc/PID/stat): a reused pid is not the container */
+};
+
+struct shared_mount {
+        struct shared_mount *next;
+        char id[MOUNTD_ID_LEN + 1];
+        char name[MOUNTD_NAME_LEN + 1];
+        struct s3_spec spec;
+        enum shared_state state;
+        char mountpoint[PATH_MAX];
+        pid_t s3fs_pid;
+        uint64_t s3fs_start_time;
+        bool s3fs_is_child; /* started by this nbmountd (else adopted): it must be reaped */
+        size_t n_refs, cap_refs;
+        struct mount_ref *refs;
+        unsigned waiters;                /* requests waiting for this mount to be ready */
+        char error[NB_ERROR_MAX];        /* SHARED_FAILED: why */
+};
+
+struct mountd_paths {
+        char run_dir[NODE_SOCKET_PATH_MAX + 1]; /* the socket's folder */
+        char mounts_dir[NODE_SOCKET_PATH_MAX + 16]; /* RUN/mounts/NAME: the s3fs mount points */
+        char keys_dir[NODE_SOCKET_PATH_MAX + 16];   /* RUN/keys/NAME: passwd files, while s3fs starts */
+        char logs_dir[NODE_SOCKET_PATH_MAX + 16];   /* RUN/logs/NAME.log: what s3fs prints */
+        char state_file[NB_PATH_MAX + 16]; /* STATE/mountd.json */
+        char s3fs[PATH_MAX];
+};
+
+struct mountd {
+        struct node_config config;
+        struct mountd_paths paths;
+        unsigned sweep_interval_s;
+        bool debug;
+        pthread_mutex_t lock;
+        pthread_cond_t changed;
+        struct shared_mount *mounts; /* guarded by lock */
+        unsigned busy;               /* requests being served, guarded by lock */
+};
+
+/* log.c: one line to stderr and to syslog. */
+void mountd_log(int priority, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define log_debug(d, ...) ((d)->debug ? mountd_log(LOG_DEBUG, __VA_ARGS__) : (void) 0)
+
+/* proc.c: a process's start time; 0 when it is gone or a zombie. */
+uint64_t process_start_time(pid_t pid);
+bool process_is(pid_t pid, uint64_t start_time);
+
+/* s3fs.c */
+int s3fs_mount(const struct mountd *d, struct shared_mount *m, struct nb_error *err);
+void s3fs_unmount(const struct mountd *d, const struct shared_mount *m);
+bool s3fs_mounted(const char *mountpoint);
+/* A detached clone of the mount, for the hook to attach in a container. */
+int s3fs_clone(const struct shared_mount *m);
+
+/* registry.c */
+int registry_acquire(struct mountd *d, const struct mountd_request *req, int *ret_tree_fd, char *ret_id,
+                     struct nb_error *err);
+size_t registry_release(struct mountd *d, const char *container);
+void registry_sweep(struct mountd *d);
+struct json_object *registry_list(struct mountd *d);
+void shared_mount_free(struct shared_mount *m);
+
+/* state.c: STATE/mountd.json, written atomically at every change; the caller holds the lock. */
+struct json_object *shared_mount_to_json(const struct shared_mount *m, bool with_health);
+int state_save(const struct mountd *d);
+int state_load(struct mountd *d, struct nb_error *err);
+/* After state_load(): adopts what still lives, stops what does not, removes leftovers. */
+void state_recover(struct mountd *d);
+
+/* server.c */
+int server_open_socket(const struct mountd *d, struct nb_error *err);
+void server_handle(struct mountd *d, int conn);

@@ -1,0 +1,423 @@
+/* One s3fs process per shared mount, run in the foreground under nbmountd's supervision.
+ * Debian's s3fs 1.90 exits 0 when its bucket check fails, and while the check runs every access
+ * to the mount blocks: "ready" is decided here, from mountinfo and a probe with a deadline. */
+#include <errno.h>
+#include <fcntl.h>
+#include <libmount.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/pidfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mountd.h"
+#include "safeopen.h"
+#include "util.h"
+
+#define S3FS_SECRET_MAX 256
+#define S3FS_MAX_ARGS 40
+#define S3FS_STOP_GRACE_MS 3000
+#define S3FS_CAUSE_TAIL 16384
+
+/* Strings that s3fs's option parser (fuse_opt) would split or unescape. */
+static bool option_value_safe(const char *value) {
+        for (const char *p = value; *p; p++)
+                if (*p == ',' || *p == '\\' || (unsigned char) *p <= ' ' || (unsigned char) *p >= 0x7f)
+                        return false;
+        return true;
+}
+
+static int64_t now_ms(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- the secret -------------------------------------------------------------------------------- */
+
+static int check_secret_file(int fd, const char *path, struct nb_error *err) {
+        struct stat st;
+
+        if (fstat(fd, &st) < 0)
+                return nb_fail(err, errno, "%s: cannot stat: %s", path, strerror(errno));
+        if (st.st_uid != 0 || ((st.st_mode & 07777) != 0600 && (st.st_mode & 07777) != 0400))
+                return nb_fail(err, EPERM, "%s: a secret must be owned by root with mode 0600 or 0400; run chown root: %s && chmod 600 %s",
+                               path, path, path);
+        return 0;
+}
+
+static int read_secret(const struct mountd *d, const struct s3_spec *spec, char *buf, size_t size,
+                       struct nb_error *err) {
+        char relative[2 * NB_NAME_MAX + 2], path[NB_PATH_MAX + sizeof(relative) + 2];
+        _cleanup_close_ int fd = -1;
+        ssize_t n;
+        int r;
+
+        snprintf(relative, sizeof(relative), "%s/%s", spec->team, spec->secret);
+        snprintf(path, sizeof(path), "%s/%s", d->config.secrets_dir, relative);
+        if ((fd = open_regular_beneath(d->config.secrets_dir, relative, err)) < 0)
+                return fd;
+        if ((r = check_secret_file(fd, path, err)) < 0)
+                return r;
+        if ((n = read(fd, buf, size - 1)) < 0)
+                return nb_fail(err, errno, "%s: cannot read: %s", path, strerror(errno));
+        buf[n] = '\0';
+        while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+                buf[--n] = '\0';
+        if (n == 0 || (size_t) n >= size - 2 || strchr(buf, ':') || !option_value_safe(buf)) {
+                explicit_bzero(buf, size);
+                return nb_fail(err, EINVAL, "%s: must hold the secret access key alone on one line (no spaces, no ':', at most %d characters)",
+                               path, S3FS_SECRET_MAX - 2);
+        }
+        return 0;
+}
+
+/* RUN/keys/NAME holds "KEY:SECRET" while s3fs starts; the caller unlinks it once s3fs has read it. */
+static int write_key_file(const struct mountd *d, const struct shared_mount *m, char *path, size_t size,
+                          struct nb_error *err) {
+        char secret[S3FS_SECRET_MAX], line[S3_KEY_ID_MAX + S3FS_SECRET_MAX + 3];
+        _cleanup_close_ int fd = -1;
+        int len, r;
+
+        if ((r = read_secret(d, &m->spec, secret, sizeof(secret), err)) < 0)
+                return r;
+        len = snprintf(line, sizeof(line), "%s:%s\n", m->spec.access_key_id, secret);
+        explicit_bzero(secret, sizeof(secret));
+        snprintf(path, size, "%s/%s", d->paths.keys_dir, m->name);
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0 || write(fd, line, (size_t) len) != len) {
+                r = -errno;
+                explicit_bzero(line, sizeof(line));
+                if (fd >= 0)
+                        unlink(path);
+                return nb_fail(err, r, "%s: cannot write the passwd file for s3fs: %s", path, strerror(-r));
+        }
+        explicit_bzero(line, sizeof(line));
+        return 0;
+}
+
+/* ---- the s3fs command line ------------------------------------------------------------------------ */
+
+struct s3fs_args {
+        char *argv[S3FS_MAX_ARGS];
+        size_t n;
+        char source[S3_BUCKET_MAX + S3_PREFIX_MAX + 4];
+        char url[S3_ENDPOINT_MAX + 8], key[PATH_MAX + 16], region[S3_REGION_MAX + 16];
+        char uid[32], gid[32], timeout[48];
+};
+
+static void add(struct s3fs_args *a, const char *arg) {
+        if (a->n + 1 < S3FS_MAX_ARGS)
+                a->argv[a->n++] = (char *) arg;
+        a->argv[a->n] = NULL;
+}
+
+static void add_option(struct s3fs_args *a, const char *option) {
+        add(a, "-o");
+        add(a, option);
+}
+
+static void set_source(struct s3fs_args *a, const struct s3_spec *spec) {
+        size_t len = strlen(spec->prefix);
+
+        while (len > 0 && spec->prefix[len - 1] == '/')
+                len--;
+        if (len == 0)
+                snprintf(a->source, sizeof(a->source), "%s", spec->bucket);
+        else
+                snprintf(a->source, sizeof(a->source), "%s:/%.*s", spec->bucket, (int) len, spec->prefix);
+}
+
+static void set_endpoint(struct s3fs_args *a, const struct s3_spec *spec) {
+        size_t len = strlen(spec->endpoint);
+
+        while (len > 0 && spec->endpoint[len - 1] == '/')
+                len--;
+        if (len > 0) {
+                snprintf(a->url, sizeof(a->url), "url=%.*s", (int) len, spec->endpoint);
+                add_option(a, a->url);
+                add_option(a, "use_path_request_style");
+        }
+        if (spec->region[0]) {
+                snprintf(a->region, sizeof(a->region), "endpoint=%s", spec->region);
+                add_option(a, a->region);
+        }
+}
+
+static int build_args(const struct mountd *d, const struct shared_mount *m, const char *key_file,
+                      struct s3fs_args *a, struct nb_error *err) {
+        const struct s3_spec *s = &m->spec;
+
+        *a = (struct s3fs_args) {};
+        if (!option_value_safe(s->bucket) || !option_value_safe(s->prefix) || !option_value_safe(s->endpoint) ||
+            !option_value_safe(s->region) || !option_value_safe(s->access_key_id))
+                return nb_fail(err, EINVAL, "%s: a character that s3fs would read as an option separator", s->bucket);
+        set_source(a, s);
+        add(a, d->paths.s3fs);
+        add(a, a->source);
+        add(a, m->mountpoint);
+        add(a, "-f");
+        if (key_file) {
+                snprintf(a->key, sizeof(a->key), "passwd_file=%s", key_file);
+                add_option(a, a->key);
+        } else {
+                add_option(a, "public_bucket=1");
+        }
+        set_endpoint(a, s);
+        snprintf(a->uid, sizeof(a->uid), "uid=%u", s->uid);
+        snprintf(a->gid, sizeof(a->gid), "gid=%u", s->gid);
+        snprintf(a->timeout, sizeof(a->timeout), "connect_timeout=%u", MIN(d->config.s3_mount_timeout_s, 10u));
+        add_option(a, "allow_other");
+        add_option(a, a->uid);
+        add_option(a, a->gid);
+        add_option(a, "umask=0022");
+        add_option(a, "mp_umask=0022");
+        add_option(a, a->timeout);
+        if (s->read_only)
+                add_option(a, "ro");
+        return 0;
+}
+
+/* ---- running it ----------------------------------------------------------------------------------- */
+
+static int open_log(const struct mountd *d, const struct shared_mount *m, char *path, size_t size,
+                    struct nb_error *err) {
+        int fd;
+
+        snprintf(path, size, "%s/%s.log", d->paths.logs_dir, m->name);
+        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return nb_fail(err, errno, "%s: cannot create s3fs's log: %s", path, strerror(errno));
+        return fd;
+}
+
+/* Only async-signal-safe calls between fork and exec: nbmountd has threads. Its own session, so a
+ * signal to nbmountd's process group never reaches it; a bare environment. */
+static pid_t spawn(const struct s3fs_args *a, int log_fd, int null_fd) {
+        static char *const envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C", NULL };
+        pid_t pid = fork();
+
+        if (pid != 0)
+                return pid < 0 ? -errno : pid;
+        if (setsid() < 0 || dup2(null_fd, STDIN_FILENO) < 0 || dup2(log_fd, STDOUT_FILENO) < 0 ||
+            dup2(log_fd, STDERR_FILENO) < 0)
+                _exit(126);
+        close_range(3, ~0U, 0);
+        execve(a->argv[0], a->argv, envp);
+        _exit(127);
+}
+
+static bool child_exited(pid_t pid) {
+        return waitpid(pid, NULL, WNOHANG) == pid;
+}
+
+bool s3fs_mounted(const char *mountpoint) {
+        struct libmnt_table *table = mnt_new_table_from_file("/proc/self/mountinfo");
+        struct libmnt_fs *fs;
+        bool mounted = false;
+
+        if (!table)
+                return false;
+        fs = mnt_table_find_target(table, mountpoint, MNT_ITER_BACKWARD);
+        mounted = fs && mnt_fs_get_fstype(fs) && streq(mnt_fs_get_fstype(fs), "fuse.s3fs");
+        mnt_unref_table(table);
+        return mounted;
+}
+
+/* stat(2) of the mount's root in a child: an s3fs still checking its bucket blocks it. */
+static int probe(const char *mountpoint, int64_t deadline_ms) {
+        _cleanup_close_ int pidfd = -1;
+        struct pollfd pfd;
+        siginfo_t info = {};
+        pid_t pid = fork();
+        int r;
+
+        if (pid < 0)
+                return -errno;
+        if (pid == 0) {
+                struct stat st;
+                _exit(stat(mountpoint, &st) == 0 ? 0 : 1);
+        }
+        if ((pidfd = pidfd_open(pid, 0)) < 0) {
+                kill(pid, SIGKILL);
+                waitpid(pid, NULL, 0);
+                return -errno;
+        }
+        pfd = (struct pollfd) { .fd = pidfd, .events = POLLIN };
+        r = poll(&pfd, 1, (int) MAX(deadline_ms - now_ms(), 0));
+        if (r <= 0)
+                kill(pid, SIGKILL);
+        waitid(P_PIDFD, (id_t) pidfd, &info, WEXITED);
+        if (r <= 0)
+                return -ETIMEDOUT;
+        return info.si_code == CLD_EXITED && info.si_status == 0 ? 0 : -EIO;
+}
+
+/* -ETIMEDOUT, -ECHILD (s3fs exited) or 0 once the mount is in mountinfo. */
+static int wait_mounted(const struct shared_mount *m, int pidfd, int64_t deadline_ms) {
+        for (;;) {
+                struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
+
+                if (s3fs_mounted(m->mountpoint))
+                        return 0;
+                if (now_ms() >= deadline_ms)
+                        return -ETIMEDOUT;
+                if (poll(&pfd, 1, 10) > 0)
+                        return -ECHILD;
+        }
+}
+
+static const struct {
+        const char *s3fs_says, *meaning;
+} causes[] = {
+        { "invalid credentials", "the endpoint refused the access key or secret" },
+        { "bucket or key not found", "the bucket does not exist (or the key may not see it)" },
+        { "unable to connect", "cannot connect to the endpoint" },
+        { "CURLE_COULDNT_CONNECT", "cannot connect to the endpoint" },
+        { "CURLE_COULDNT_RESOLVE_HOST", "the endpoint's host name does not resolve" },
+        { "CURLE_OPERATION_TIMEDOUT", "the endpoint did not answer in time" },
+        { "CURLE_SSL", "TLS with the endpoint failed" },
+        { "CURLE_PEER_FAILED_VERIFICATION", "the endpoint's TLS certificate is not trusted" },
+        { "Could not determine", "the endpoint's region is wrong" },
+        { "AccessDenied", "the key may not read this bucket" },
+};
+
+/* The last critical or error line s3fs printed, told in words where it is a known one. */
+static void cause_from_log(const char *log_path, char *buf, size_t size) {
+        _cleanup_free_ char *text = calloc(1, S3FS_CAUSE_TAIL + 1);
+        _cleanup_close_ int fd = open(log_path, O_RDONLY | O_CLOEXEC);
+        const char *last = NULL;
+        off_t end;
+        ssize_t n;
+
+        buf[0] = '\0';
+        if (fd < 0 || !text || (end = lseek(fd, 0, SEEK_END)) < 0 ||
+            (n = pread(fd, text, S3FS_CAUSE_TAIL, MAX(end - S3FS_CAUSE_TAIL, 0))) <= 0)
+                return;
+        for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
+                if (strstr(line, "[CRT]") || strstr(line, "[ERR]"))
+                        if (!strstr(line, "retry to connect by signature version 2") && !strstr(line, "LowSetLogLevel"))
+                                last = line;
+        if (!last)
+                return;
+        for (size_t i = 0; i < ARRAY_SIZE(causes); i++)
+                if (strstr(last, causes[i].s3fs_says)) {
+                        snprintf(buf, size, "%s", causes[i].meaning);
+                        return;
+                }
+        snprintf(buf, size, "s3fs says: %s", strchr(last, ']') ? strchr(last, ']') + 2 : last);
+}
+
+static int explain(const struct mountd *d, const struct shared_mount *m, const char *log_path, int r,
+                   struct nb_error *err) {
+        char url[S3_BUCKET_MAX + S3_PREFIX_MAX + 8], cause[512];
+
+        s3_spec_url(&m->spec, url, sizeof(url));
+        cause_from_log(log_path, cause, sizeof(cause));
+        if (r == -ETIMEDOUT)
+                return nb_fail(err, ETIMEDOUT, "%s: the bucket did not answer within %u s%s%s", url,
+                               d->config.s3_mount_timeout_s, cause[0] ? ": " : "", cause);
+        return nb_fail(err, r, "%s: cannot mount: %s", url, cause[0] ? cause : "s3fs stopped without saying why");
+}
+
+static int wait_ready(const struct mountd *d, const struct shared_mount *m, int pidfd, const char *log_path,
+                      struct nb_error *err) {
+        int64_t deadline = now_ms() + (int64_t) d->config.s3_mount_timeout_s * 1000;
+        int r;
+
+        if ((r = wait_mounted(m, pidfd, deadline)) < 0 || (r = probe(m->mountpoint, deadline)) < 0)
+                return explain(d, m, log_path, r == -EIO ? -ECHILD : r, err);
+        if (child_exited(m->s3fs_pid))
+                return explain(d, m, log_path, -ECHILD, err);
+        return 0;
+}
+
+static int start(const struct mountd *d, struct shared_mount *m, const char *key_file, const char *log_path,
+                 int log_fd, struct nb_error *err) {
+        _cleanup_close_ int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC), pidfd = -1;
+        struct s3fs_args args;
+        pid_t pid;
+        int r;
+
+        if ((r = build_args(d, m, key_file, &args, err)) < 0)
+                return r;
+        if (null_fd < 0)
+                return nb_fail(err, errno, "/dev/null: %s", strerror(errno));
+        if ((pid = spawn(&args, log_fd, null_fd)) < 0)
+                return nb_fail(err, pid, "cannot start %s: %s", d->paths.s3fs, strerror(-pid));
+        m->s3fs_pid = pid;
+        m->s3fs_is_child = true;
+        m->s3fs_start_time = process_start_time(pid);
+        if ((pidfd = pidfd_open(pid, 0)) < 0)
+                return nb_fail(err, errno, "cannot watch s3fs (pid %d): %s", (int) pid, strerror(errno));
+        log_debug(d, "%s: s3fs started (pid %d) on %s", m->name, (int) pid, m->mountpoint);
+        return wait_ready(d, m, pidfd, log_path, err);
+}
+
+int s3fs_mount(const struct mountd *d, struct shared_mount *m, struct nb_error *err) {
+        char key_file[PATH_MAX] = "", log_path[PATH_MAX];
+        _cleanup_close_ int log_fd = -1;
+        int r;
+
+        if (mkdir(m->mountpoint, 0755) < 0 && errno != EEXIST)
+                return nb_fail(err, errno, "%s: cannot create the mount point: %s", m->mountpoint, strerror(errno));
+        if ((log_fd = open_log(d, m, log_path, sizeof(log_path), err)) < 0) {
+                rmdir(m->mountpoint);
+                return log_fd;
+        }
+        r = m->spec.secret[0] ? write_key_file(d, m, key_file, sizeof(key_file), err) : 0;
+        if (r >= 0)
+                r = start(d, m, key_file[0] ? key_file : NULL, log_path, log_fd, err);
+        if (key_file[0])
+                unlink(key_file);
+        if (r < 0)
+                s3fs_unmount(d, m);
+        return r;
+}
+
+static void stop_process(const struct shared_mount *m) {
+        _cleanup_close_ int pidfd = -1;
+        struct pollfd pfd;
+
+        if (!process_is(m->s3fs_pid, m->s3fs_start_time) || (pidfd = pidfd_open(m->s3fs_pid, 0)) < 0) {
+                if (m->s3fs_is_child)
+                        waitpid(m->s3fs_pid, NULL, WNOHANG);
+                return;
+        }
+        pfd = (struct pollfd) { .fd = pidfd, .events = POLLIN };
+        if (poll(&pfd, 1, 200) <= 0) {
+                pidfd_send_signal(pidfd, SIGTERM, NULL, 0);
+                if (poll(&pfd, 1, S3FS_STOP_GRACE_MS) <= 0)
+                        pidfd_send_signal(pidfd, SIGKILL, NULL, 0);
+        }
+        if (m->s3fs_is_child)
+                waitpid(m->s3fs_pid, NULL, 0);
+}
+
+/* Detaches the mount (containers that still hold a clone see ENOTCONN once s3fs is gone), stops
+ * s3fs, and removes the mount point and the log. */
+void s3fs_unmount(const struct mountd *d, const struct shared_mount *m) {
+        char log_path[PATH_MAX];
+
+        if (umount2(m->mountpoint, MNT_DETACH | UMOUNT_NOFOLLOW) < 0 && errno != EINVAL && errno != ENOENT)
+                mountd_log(LOG_WARNING, "%s: cannot unmount: %s", m->mountpoint, strerror(errno));
+        if (m->s3fs_pid > 0)
+                stop_process(m);
+        if (rmdir(m->mountpoint) < 0 && errno != ENOENT)
+                mountd_log(LOG_WARNING, "%s: cannot remove the mount point: %s", m->mountpoint, strerror(errno));
+        snprintf(log_path, sizeof(log_path), "%s/%s.log", d->paths.logs_dir, m->name);
+        unlink(log_path);
+}
+
+int s3fs_clone(const struct shared_mount *m) {
+        int fd = open_tree(AT_FDCWD, m->mountpoint, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_SYMLINK_NOFOLLOW);
+
+        return fd < 0 ? -errno : fd;
+}

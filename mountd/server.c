@@ -1,0 +1,171 @@
+/* The root-only socket and one request per connection. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "mountd.h"
+#include "util.h"
+
+#define SD_LISTEN_FDS_START 3
+
+/* systemd socket activation (sd_listen_fds(3)): the socket is fd 3 when LISTEN_PID is this process. */
+static int activated_socket(struct nb_error *err) {
+        const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+        int type = 0;
+        socklen_t len = sizeof(type);
+
+        if (!pid || !fds || atoi(pid) != getpid())
+                return -ENOENT;
+        if (atoi(fds) != 1)
+                return nb_fail(err, EINVAL, "systemd passed %s sockets; nbmountd.socket must list exactly one", fds);
+        if (getsockopt(SD_LISTEN_FDS_START, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_SEQPACKET)
+                return nb_fail(err, EINVAL, "the socket systemd passed is not a unix SOCK_SEQPACKET socket; nbmountd.socket needs ListenSequentialPacket=");
+        fcntl(SD_LISTEN_FDS_START, F_SETFD, FD_CLOEXEC);
+        return SD_LISTEN_FDS_START;
+}
+
+/* A socket file nobody listens on is stale; one that answers belongs to another nbmountd. */
+static int remove_stale_socket(const struct sockaddr_un *addr, struct nb_error *err) {
+        _cleanup_close_ int probe = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+        struct stat st;
+
+        if (lstat(addr->sun_path, &st) < 0)
+                return 0;
+        if (!S_ISSOCK(st.st_mode))
+                return nb_fail(err, EEXIST, "%s exists and is not a socket; remove it or set mountd_socket elsewhere",
+                               addr->sun_path);
+        if (probe >= 0 && connect(probe, (const struct sockaddr *) addr, sizeof(*addr)) == 0)
+                return nb_fail(err, EADDRINUSE, "another nbmountd already listens on %s; stop it first", addr->sun_path);
+        unlink(addr->sun_path);
+        return 0;
+}
+
+int server_open_socket(const struct mountd *d, struct nb_error *err) {
+        struct sockaddr_un addr = { .sun_family = AF_UNIX };
+        _cleanup_close_ int sock = -1;
+        mode_t old_umask;
+        int r;
+
+        if ((r = activated_socket(err)) != -ENOENT)
+                return r;
+        if (strlen(d->config.mountd_socket) >= sizeof(addr.sun_path))
+                return nb_fail(err, ENAMETOOLONG, "%s: too long for a unix socket", d->config.mountd_socket);
+        memcpy(addr.sun_path, d->config.mountd_socket, strlen(d->config.mountd_socket) + 1);
+        if ((r = remove_stale_socket(&addr, err)) < 0)
+                return r;
+        if ((sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0)) < 0)
+                return nb_fail(err, errno, "cannot make a socket: %s", strerror(errno));
+        old_umask = umask(0177);
+        r = bind(sock, (struct sockaddr *) &addr, sizeof(addr));
+        umask(old_umask);
+        if (r < 0 || chmod(addr.sun_path, 0600) < 0 || listen(sock, SOMAXCONN) < 0)
+                return nb_fail(err, errno, "%s: cannot listen: %s", addr.sun_path, strerror(errno));
+        return TAKE_FD(sock);
+}
+
+static int reply(int conn, struct json_object *message, int fd) {
+        int r = mountd_send(conn, message, fd);
+
+        json_object_put(message);
+        return r;
+}
+
+static int reply_error(int conn, const char *text) {
+        struct json_object *o = json_object_new_object();
+
+        json_object_object_add(o, "ok", json_object_new_boolean(false));
+        json_object_object_add(o, "error", json_object_new_string(text));
+        return reply(conn, o, -1);
+}
+
+static struct json_object *ok_reply(void) {
+        struct json_object *o = json_object_new_object();
+
+        json_object_object_add(o, "ok", json_object_new_boolean(true));
+        return o;
+}
+
+static void serve_mount(struct mountd *d, int conn, const struct mountd_request *req) {
+        char name[MOUNTD_NAME_LEN + 1], url[S3_BUCKET_MAX + S3_PREFIX_MAX + 8];
+        struct nb_error err = {};
+        _cleanup_close_ int tree_fd = -1;
+        struct json_object *o;
+
+        s3_spec_url(&req->spec, url, sizeof(url));
+        if (registry_acquire(d, req, &tree_fd, name, &err) < 0) {
+                mountd_log(LOG_ERR, "container %s (team %s): %s refused: %s", req->container, req->spec.team, url, err.msg);
+                reply_error(conn, err.msg);
+                return;
+        }
+        o = ok_reply();
+        json_object_object_add(o, "mount", json_object_new_string(name));
+        if (reply(conn, o, tree_fd) < 0) {
+                mountd_log(LOG_WARNING, "container %s: its hook left before the answer; its references are dropped",
+                           req->container);
+                registry_release(d, req->container);
+                return;
+        }
+        mountd_log(LOG_INFO, "container %s (team %s): %s shared from %s", req->container, req->spec.team, url, name);
+}
+
+static void serve(struct mountd *d, int conn, const struct mountd_request *req) {
+        struct json_object *o;
+        size_t dropped;
+
+        switch (req->op) {
+        case MOUNTD_MOUNT:
+                serve_mount(d, conn, req);
+                return;
+        case MOUNTD_RELEASE:
+                dropped = registry_release(d, req->container);
+                if (dropped)
+                        mountd_log(LOG_INFO, "container %s: released %zu mounts", req->container, dropped);
+                o = ok_reply();
+                json_object_object_add(o, "released", json_object_new_uint64(dropped));
+                reply(conn, o, -1);
+                return;
+        case MOUNTD_LIST:
+                o = ok_reply();
+                json_object_object_add(o, "mounts", registry_list(d));
+                reply(conn, o, -1);
+                return;
+        }
+}
+
+void server_handle(struct mountd *d, int conn) {
+        _cleanup_free_ char *buf = malloc(MOUNTD_MESSAGE_MAX);
+        _cleanup_close_ int stray_fd = -1;
+        struct mountd_request req;
+        struct nb_error err = {};
+        struct ucred cred;
+        socklen_t len = sizeof(cred);
+        size_t n = 0;
+        int r;
+
+        if (getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || cred.uid != 0) {
+                mountd_log(LOG_WARNING, "refused a connection from uid %d (pid %d): only root may use nbmountd",
+                           (int) cred.uid, (int) cred.pid);
+                reply_error(conn, "only root may use nbmountd");
+                return;
+        }
+        if (!buf)
+                return;
+        if ((r = mountd_receive(conn, buf, MOUNTD_MESSAGE_MAX, &n, &stray_fd)) < 0) {
+                if (r != -ECONNRESET)
+                        reply_error(conn, r == -EMSGSIZE ? "request too large" : "cannot read the request");
+                return;
+        }
+        if (mountd_request_parse(buf, n, &req, &err) < 0) {
+                mountd_log(LOG_WARNING, "refused a request from pid %d: %s", (int) cred.pid, err.msg);
+                reply_error(conn, err.msg);
+                return;
+        }
+        serve(d, conn, &req);
+}

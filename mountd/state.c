@@ -1,0 +1,303 @@
+/* STATE/mountd.json (docs/FORMATS.md §6, schemas/mountd-state.schema.json): the shared mounts and their
+ * references, written atomically (new file, fsync, rename) at every change, so that a restart after
+ * kill -9 adopts the live mounts and loses no reference. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "jsonfile.h"
+#include "mountd.h"
+#include "textfile.h"
+#include "util.h"
+
+#define STATE_MAX_BYTES (64 * 1024 * 1024)
+#define STATE_VERSION 1
+
+static const char *state_name(enum shared_state state) {
+        return state == SHARED_READY ? "ready" : state == SHARED_MOUNTING ? "mounting" : "failed";
+}
+
+static struct json_object *refs_to_json(const struct shared_mount *m) {
+        struct json_object *refs = json_object_new_array();
+
+        for (size_t i = 0; i < m->n_refs; i++) {
+                struct json_object *ref = json_object_new_object();
+
+                json_object_object_add(ref, "id", json_object_new_string(m->refs[i].container));
+                json_object_object_add(ref, "pid", json_object_new_int64(m->refs[i].pid));
+                json_object_object_add(ref, "start_time", json_object_new_uint64(m->refs[i].start_time));
+                json_object_array_add(refs, ref);
+        }
+        return refs;
+}
+
+/* with_health: also whether s3fs lives and the mount is in place, for `nbmount mounts`. */
+struct json_object *shared_mount_to_json(const struct shared_mount *m, bool with_health) {
+        struct json_object *o = json_object_new_object();
+
+        json_object_object_add(o, "name", json_object_new_string(m->name));
+        json_object_object_add(o, "spec", s3_spec_to_json(&m->spec));
+        json_object_object_add(o, "state", json_object_new_string(state_name(m->state)));
+        json_object_object_add(o, "mountpoint", json_object_new_string(m->mountpoint));
+        json_object_object_add(o, "s3fs_pid", json_object_new_int64(m->s3fs_pid));
+        json_object_object_add(o, "s3fs_start_time", json_object_new_uint64(m->s3fs_start_time));
+        json_object_object_add(o, "containers", refs_to_json(m));
+        if (with_health) {
+                bool alive = process_is(m->s3fs_pid, m->s3fs_start_time);
+
+                json_object_object_add(o, "s3fs_alive", json_object_new_boolean(alive));
+                json_object_object_add(o, "mounted", json_object_new_boolean(s3fs_mounted(m->mountpoint)));
+        }
+        return o;
+}
+
+static int write_all(int fd, const char *text, size_t len) {
+        while (len > 0) {
+                ssize_t n = write(fd, text, len);
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                text += n;
+                len -= (size_t) n;
+        }
+        return 0;
+}
+
+static struct json_object *state_to_json(const struct mountd *d) {
+        struct json_object *root = json_object_new_object(), *mounts = json_object_new_array();
+
+        for (const struct shared_mount *m = d->mounts; m; m = m->next)
+                if (m->state != SHARED_FAILED)
+                        json_object_array_add(mounts, shared_mount_to_json(m, false));
+        json_object_object_add(root, "version", json_object_new_int(STATE_VERSION));
+        json_object_object_add(root, "mounts", mounts);
+        return root;
+}
+
+int state_save(const struct mountd *d) {
+        _cleanup_(json_object_putp) struct json_object *root = state_to_json(d);
+        char tmp[sizeof(d->paths.state_file) + 8];
+        _cleanup_close_ int fd = -1;
+        size_t len;
+        const char *text = json_object_to_json_string_length(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED, &len);
+        int r;
+
+        snprintf(tmp, sizeof(tmp), "%s.new", d->paths.state_file);
+        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return -errno;
+        if ((r = write_all(fd, text, len)) < 0 || (r = write_all(fd, "\n", 1)) < 0)
+                return r;
+        if (fsync(fd) < 0 || rename(tmp, d->paths.state_file) < 0)
+                return -errno;
+        return 0;
+}
+
+/* ---- loading ------------------------------------------------------------------------------------- */
+
+static int parse_ref(const struct jctx *c, struct json_object *value, const char *pointer, struct mount_ref *ret) {
+        static const char *const keys[] = { "id", "pid", "start_time", NULL };
+        uint64_t pid = 0;
+        int r;
+
+        if ((r = jexpect_object(c, value, pointer, "a container")) < 0 ||
+            (r = jcheck_keys(c, value, pointer, "a container", keys, keys)) < 0 ||
+            (r = jget_string(c, value, pointer, "id", ret->container, sizeof(ret->container),
+                             oci_container_id_problem)) < 0 ||
+            (r = jget_uint(c, value, pointer, "pid", INT32_MAX, &pid)) < 0 ||
+            (r = jget_uint(c, value, pointer, "start_time", UINT64_MAX, &ret->start_time)) < 0)
+                return r;
+        ret->pid = (pid_t) pid;
+        return 0;
+}
+
+static int parse_refs(const struct jctx *c, struct json_object *array, const char *pointer, struct shared_mount *m) {
+        size_t n = json_object_array_length(array);
+
+        if (n == 0)
+                return 0;
+        if (!(m->refs = calloc(n, sizeof(*m->refs))))
+                return nb_fail(c->err, ENOMEM, "out of memory");
+        m->cap_refs = n;
+        for (size_t i = 0; i < n; i++) {
+                char item[256];
+                int r;
+
+                snprintf(item, sizeof(item), "%s/%zu", pointer, i);
+                if ((r = parse_ref(c, json_object_array_get_idx(array, i), item, &m->refs[i])) < 0)
+                        return r;
+                m->n_refs++;
+        }
+        return 0;
+}
+
+static const char *instance_name_problem(const char *name) {
+        if (strlen(name) != MOUNTD_NAME_LEN || name[MOUNTD_ID_LEN] != '-' ||
+            strspn(name, "0123456789abcdef") != MOUNTD_ID_LEN ||
+            strspn(name + MOUNTD_ID_LEN + 1, "0123456789abcdef") != 8)
+                return "is not ID-XXXXXXXX in hex digits";
+        return NULL;
+}
+
+static int parse_members(const struct jctx *c, struct json_object *value, const char *pointer, struct shared_mount *m) {
+        struct json_object *spec, *refs;
+        char state[16] = "", member[128];
+        uint64_t pid = 0;
+        int r;
+
+        if ((r = jget_string(c, value, pointer, "name", m->name, sizeof(m->name), instance_name_problem)) < 0 ||
+            (r = jget_string(c, value, pointer, "state", state, sizeof(state), NULL)) < 0 ||
+            (r = jget_uint(c, value, pointer, "s3fs_pid", INT32_MAX, &pid)) < 0 ||
+            (r = jget_uint(c, value, pointer, "s3fs_start_time", UINT64_MAX, &m->s3fs_start_time)) < 0)
+                return r;
+        m->s3fs_pid = (pid_t) pid;
+        m->state = streq(state, "ready") ? SHARED_READY : SHARED_MOUNTING;
+        json_object_object_get_ex(value, "spec", &spec);
+        snprintf(member, sizeof(member), "%s/spec", pointer);
+        if ((r = jexpect_object(c, spec, member, "\"spec\"")) < 0 || (r = s3_spec_from_json(c, spec, member, &m->spec)) < 0)
+                return r;
+        json_object_object_get_ex(value, "containers", &refs);
+        snprintf(member, sizeof(member), "%s/containers", pointer);
+        if (!json_object_is_type(refs, json_type_array))
+                return jfail(c, member, "\"containers\" must be an array");
+        return parse_refs(c, refs, member, m);
+}
+
+static int parse_mount(const struct mountd *d, const struct jctx *c, struct json_object *value, const char *pointer,
+                       struct shared_mount **ret) {
+        static const char *const keys[] = { "name", "spec", "state", "mountpoint", "s3fs_pid", "s3fs_start_time",
+                                            "containers", NULL };
+        struct shared_mount *m = calloc(1, sizeof(*m));
+        int r;
+
+        if (!m)
+                return nb_fail(c->err, ENOMEM, "out of memory");
+        if ((r = jexpect_object(c, value, pointer, "a mount")) < 0 ||
+            (r = jcheck_keys(c, value, pointer, "a mount", keys, keys)) < 0 ||
+            (r = parse_members(c, value, pointer, m)) < 0) {
+                shared_mount_free(m);
+                return r;
+        }
+        s3_spec_id(&m->spec, m->id);
+        snprintf(m->mountpoint, sizeof(m->mountpoint), "%s/%s", d->paths.mounts_dir, m->name);
+        *ret = m;
+        return 0;
+}
+
+static int parse_state(struct mountd *d, const char *text, size_t len, struct nb_error *err) {
+        static const char *const keys[] = { "version", "mounts", NULL };
+        _cleanup_(json_object_putp) struct json_object *root = NULL;
+        const struct jctx c = { .file = d->paths.state_file, .text = text, .err = err };
+        struct json_object *mounts;
+        uint64_t version = 0;
+        int r;
+
+        if ((r = json_parse_strict(text, len, d->paths.state_file, &root, err)) < 0 ||
+            (r = jexpect_object(&c, root, "", "the state")) < 0 ||
+            (r = jcheck_keys(&c, root, "", "the state", keys, keys)) < 0 ||
+            (r = jget_uint(&c, root, "", "version", STATE_VERSION, &version)) < 0)
+                return r;
+        json_object_object_get_ex(root, "mounts", &mounts);
+        if (!json_object_is_type(mounts, json_type_array))
+                return jfail(&c, "/mounts", "\"mounts\" must be an array");
+        for (size_t i = json_object_array_length(mounts); i-- > 0;) {
+                struct shared_mount *m = NULL;
+                char pointer[64];
+
+                snprintf(pointer, sizeof(pointer), "/mounts/%zu", i);
+                if ((r = parse_mount(d, &c, json_object_array_get_idx(mounts, i), pointer, &m)) < 0)
+                        return r;
+                m->next = d->mounts;
+                d->mounts = m;
+        }
+        return 0;
+}
+
+int state_load(struct mountd *d, struct nb_error *err) {
+        _cleanup_close_ int fd = open(d->paths.state_file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        _cleanup_free_ char *text = NULL;
+        size_t len = 0;
+        int r;
+
+        if (fd < 0 && errno == ENOENT)
+                return 0;
+        if (fd < 0)
+                return nb_fail(err, errno, "%s: cannot open: %s", d->paths.state_file, strerror(errno));
+        if ((r = text_read_fd(fd, d->paths.state_file, STATE_MAX_BYTES, &text, &len, err)) < 0 ||
+            (r = parse_state(d, text, len, err)) < 0)
+                return r;
+        return 0;
+}
+
+/* ---- after a restart --------------------------------------------------------------------------- */
+
+static bool adoptable(const struct shared_mount *m) {
+        return m->state == SHARED_READY && process_is(m->s3fs_pid, m->s3fs_start_time) && s3fs_mounted(m->mountpoint);
+}
+
+static bool in_table(const struct mountd *d, const char *name) {
+        for (const struct shared_mount *m = d->mounts; m; m = m->next)
+                if (streq(m->name, name) || (strncmp(name, m->name, MOUNTD_NAME_LEN) == 0 && streq(name + MOUNTD_NAME_LEN, ".log")))
+                        return true;
+        return false;
+}
+
+static void closedirp(DIR **dir) {
+        if (*dir)
+                closedir(*dir);
+}
+
+enum leftover { LEFTOVER_MOUNT_POINT, LEFTOVER_LOG, LEFTOVER_KEY };
+
+/* Mount points and logs that no mount of the table owns (a crash in the middle), and every passwd
+ * file: s3fs reads it at start, so none may outlive a crash. */
+static void remove_leftovers(const struct mountd *d, const char *dir, enum leftover kind) {
+        _cleanup_(closedirp) DIR *listing = opendir(dir);
+        struct dirent *entry;
+
+        while (listing && (entry = readdir(listing))) {
+                char path[PATH_MAX];
+
+                if (entry->d_name[0] == '.' || (kind != LEFTOVER_KEY && in_table(d, entry->d_name)))
+                        continue;
+                snprintf(path, sizeof(path), "%s/%s", dir, entry->d_name);
+                if (kind == LEFTOVER_MOUNT_POINT) {
+                        if (umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW) == 0)
+                                mountd_log(LOG_INFO, "%s: unmounted a mount left by a crash", path);
+                        rmdir(path);
+                } else {
+                        unlink(path);
+                }
+        }
+}
+
+void state_recover(struct mountd *d) {
+        struct shared_mount **p = &d->mounts;
+
+        while (*p) {
+                struct shared_mount *m = *p;
+
+                if (adoptable(m)) {
+                        mountd_log(LOG_INFO, "%s: adopted the live mount of %s (s3fs pid %d, %zu containers)", m->name,
+                                   m->spec.bucket, (int) m->s3fs_pid, m->n_refs);
+                        p = &m->next;
+                        continue;
+                }
+                mountd_log(LOG_INFO, "%s: the mount of %s did not survive; cleaning it up", m->name, m->spec.bucket);
+                *p = m->next;
+                s3fs_unmount(d, m);
+                shared_mount_free(m);
+        }
+        remove_leftovers(d, d->paths.mounts_dir, LEFTOVER_MOUNT_POINT);
+        remove_leftovers(d, d->paths.logs_dir, LEFTOVER_LOG);
+        remove_leftovers(d, d->paths.keys_dir, LEFTOVER_KEY);
+}
