@@ -72,15 +72,16 @@ static int parse_options(int argc, char **argv, struct plan_options *o) {
         while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
                 if (opt == 'h')
                         return fputs(plan_usage, stdout), 0;
-                else if (opt == 'c')
+                if (opt == 'c')
                         o->config_path = optarg;
                 else if (opt == 'b')
                         o->bundle = optarg;
                 else if (opt == 'j')
                         o->json = true;
-                else if (strchr("tnus", opt) && opt)
-                        { if (parse_identity_option(o, opt, optarg) < 0) return -EINVAL; }
-                else
+                else if (strchr("tnus", opt) && opt) {
+                        if (parse_identity_option(o, opt, optarg) < 0)
+                                return -EINVAL;
+                } else
                         return fputs(plan_usage, stderr), -EINVAL;
         }
         if (optind != argc || !!o->bundle == o->have_identity_flags ||
@@ -195,9 +196,9 @@ int cmd_plan(int argc, char **argv) {
                 return print_error("out of memory"), EXIT_INVALID;
         if ((r = parse_options(argc, argv, &o)) <= 0)
                 return r < 0 ? EXIT_INVALID : 0;
-        if ((r = node_config_load_path(o.config_path, &run->config, &err)) < 0 ||
-            (o.bundle && (r = load_bundle_identity(o.bundle, &o.identity, &err)) < 0) ||
-            (r = plan_from_files(&run->config, &o.identity, &run->inputs, &run->plan, &err)) < 0)
+        if (node_config_load_path(o.config_path, &run->config, &err) < 0 ||
+            (o.bundle && load_bundle_identity(o.bundle, &o.identity, &err) < 0) ||
+            plan_from_files(&run->config, &o.identity, &run->inputs, &run->plan, &err) < 0)
                 return print_error("%s", err.msg), EXIT_INVALID;
         if (o.json)
                 print_json(&run->plan);

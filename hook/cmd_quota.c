@@ -211,17 +211,17 @@ static int apply_team(const struct node_config *config, const char *team, struct
 }
 
 int cmd_quota(int argc, char **argv) {
-        _cleanup_free_ struct node_config *config = malloc(sizeof(*config));
+        _cleanup_free_ struct node_config *config = NULL;
         _cleanup_free_ struct quota_row *rows = NULL;
         struct quota_options o;
         struct nb_error err = {};
         size_t n = 0;
         int r;
 
-        if (!config)
-                return print_error("out of memory"), EXIT_INVALID;
         if ((r = parse_options(argc, argv, &o)) <= 0)
                 return r < 0 ? EXIT_INVALID : 0;
+        if (!(config = malloc(sizeof(*config))))
+                return print_error("out of memory"), EXIT_INVALID;
         if (node_config_load_path(o.config_path, config, &err) < 0)
                 return print_error("%s", err.msg), EXIT_INVALID;
         if (o.apply)

@@ -7,7 +7,7 @@
 #include "error.h"
 #include "values.h"
 
-#define GRANTS_MAX_BYTES (1024 * 1024)
+#define GRANTS_MAX_BYTES ((size_t) 1024 * 1024)
 #define GRANTS_MAX_MEMBERS 10000
 #define GRANTS_MAX_CLUSTERS 64
 #define GRANTS_MAX_DATASETS 4096

@@ -9,7 +9,7 @@
 #include "error.h"
 #include "values.h"
 
-#define OCI_CONFIG_MAX_BYTES (4 * 1024 * 1024)
+#define OCI_CONFIG_MAX_BYTES ((size_t) 4 * 1024 * 1024)
 
 #define ANNOTATION_TEAM "io.nbmount.team"
 #define ANNOTATION_NOTEBOOK "io.nbmount.notebook"

@@ -17,7 +17,7 @@
 #define PLAN_TARGET_MAX (sizeof("/datasets/") + NB_NAME_MAX)
 #define PLAN_SOURCE_MAX (NB_PATH_MAX + 1)
 #define PLAN_REASON_MAX 512
-#define PLAN_PROJECT_MAX (sizeof("notebook..") + 2 * NB_NAME_MAX)
+#define PLAN_PROJECT_MAX (sizeof("notebook..") + 2 * (size_t) NB_NAME_MAX)
 
 enum mount_kind { MOUNT_NOTEBOOK, MOUNT_STORAGE, MOUNT_DATASET, MOUNT_S3 };
 

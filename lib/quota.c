@@ -23,7 +23,7 @@
 #include "util.h"
 
 #define QUOTA_BLOCK 1024ULL /* QIF_DQBLKSIZE: quotactl counts limits in 1 KiB blocks */
-#define QUOTA_GRACE_SECONDS (100U * 365 * 24 * 3600) /* a soft limit never turns into a hard stop */
+#define QUOTA_GRACE_SECONDS (100ULL * 365 * 24 * 3600) /* a soft limit never turns into a hard stop */
 #define ASSIGN_MAX_DEPTH 256 /* two fds a level */
 
 /* The block device of the filesystem of fd, for quotactl(2) on kernels without quotactl_fd. */
@@ -290,7 +290,8 @@ static int set_project_attr(int fd, uint32_t id, bool inherit) {
 
 static int assign_tree(int dir_fd, uint32_t id, unsigned depth);
 
-/* One entry of a folder: folders and regular files only, never through a symlink. */
+/* One entry of a folder: folders and regular files only, never through a symlink.
+ * NOLINTNEXTLINE(misc-no-recursion): assign_tree() stops at ASSIGN_MAX_DEPTH (256) */
 static int assign_entry(int dir_fd, dev_t parent_dev, const char *name, uint32_t id, unsigned depth) {
         _cleanup_close_ int path_fd = openat(dir_fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC), fd = -1;
         struct stat st;
@@ -310,6 +311,7 @@ static int assign_entry(int dir_fd, dev_t parent_dev, const char *name, uint32_t
         return S_ISDIR(st.st_mode) ? assign_tree(fd, id, depth + 1) : 0;
 }
 
+/* NOLINTNEXTLINE(misc-no-recursion): stops at ASSIGN_MAX_DEPTH (256) */
 static int assign_tree(int dir_fd, uint32_t id, unsigned depth) {
         int dup_fd = fcntl(dir_fd, F_DUPFD_CLOEXEC, 3);
         DIR *dir;
@@ -420,7 +422,7 @@ int quota_enforce_plan(int dir_fd, const char *path, const struct plan_quota *qu
                        bool writer_has_cap_sys_resource, struct nb_error *warning, struct nb_error *err) {
         _cleanup_close_ int fd = reopen_fd(dir_fd, O_RDONLY | O_DIRECTORY);
         struct nb_error *problem = enforce == QUOTA_BEST_EFFORT && warning ? warning : err;
-        uint32_t id;
+        uint32_t id = 0;
         int r;
 
         if (enforce == QUOTA_OFF)

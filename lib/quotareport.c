@@ -177,7 +177,8 @@ int quota_report(const struct node_config *config, const char *team, bool notebo
         fs_quotas_done(&notebook_fs);
         if (r < 0)
                 return r;
-        qsort(rows, n, sizeof(*rows), compare_rows);
+        if (n > 0) /* qsort() wants a non-null array even for no rows */
+                qsort(rows, n, sizeof(*rows), compare_rows);
         add_costs(rows, n, config);
         *ret = TAKE_PTR(rows);
         *ret_n = n;

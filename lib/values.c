@@ -168,11 +168,13 @@ size_t names_find_repeat(const void *items, size_t n, size_t stride, size_t offs
         for (size_t i = 0; i < n; i++)
                 order[i] = i;
         qsort_r(order, n, sizeof(*order), compare_name_then_index, (void *) &table);
-        for (size_t i = 1; i < n; i++)
-                if (strcmp(name_at(&table, order[i - 1]), name_at(&table, order[i])) == 0 &&
-                    (i < 2 || strcmp(name_at(&table, order[i - 2]), name_at(&table, order[i])) != 0) &&
-                    order[i] < first_repeat)
+        /* Runs of one name, each in index order: the second item of a run is its first repeat. */
+        for (size_t i = 1, run_start = 0; i < n; i++) {
+                if (strcmp(name_at(&table, order[run_start]), name_at(&table, order[i])) != 0)
+                        run_start = i;
+                else if (i == run_start + 1 && order[i] < first_repeat)
                         first_repeat = order[i];
+        }
         free(order);
         return first_repeat;
 }

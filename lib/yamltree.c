@@ -27,7 +27,9 @@ static char char_at(const char *text, size_t line, size_t column) {
                 p++;
         for (size_t c = 0; p && *p && c < column; p++)
                 c += ((unsigned char) p[1] & 0xc0) != 0x80;
-        return p ? *p : '\0';
+        if (!p)
+                return '\0';
+        return *p;
 }
 
 static int next_event(struct ybuilder *b, yaml_event_t *event) {
@@ -99,12 +101,14 @@ static int build_scalar(struct ybuilder *b, const yaml_event_t *event, struct yn
 
 static int append_item(struct ybuilder *b, struct ynode *parent, struct ynode *key, struct ynode *value) {
         size_t n = parent->n_items + 1;
+        /* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers, so one pointer's size */
         struct ynode **values = reallocarray(parent->values, n, sizeof(*values));
 
         if (!values)
                 return nb_fail(b->err, ENOMEM, "%s: out of memory", b->file);
         parent->values = values;
         if (parent->kind == YNODE_MAP) {
+                /* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers, so one pointer's size */
                 struct ynode **keys = reallocarray(parent->keys, n, sizeof(*keys));
 
                 if (!keys)
@@ -129,7 +133,8 @@ static int check_new_key(struct ybuilder *b, const struct ynode *map, const stru
         return 0;
 }
 
-/* Reads children until the collection's end event; for maps, children come in key/value pairs. */
+/* Reads children until the collection's end event; for maps, children come in key/value pairs.
+ * NOLINTNEXTLINE(misc-no-recursion): build_node() stops at YTREE_MAX_DEPTH (16) */
 static int build_collection(struct ybuilder *b, struct ynode *node, yaml_event_type_t end_type, unsigned depth) {
         for (;;) {
                 _cleanup_(event_cleanup) yaml_event_t event = {};
@@ -157,6 +162,7 @@ static int build_collection(struct ybuilder *b, struct ynode *node, yaml_event_t
         }
 }
 
+/* NOLINTNEXTLINE(misc-no-recursion): stops at YTREE_MAX_DEPTH (16) */
 static int build_node(struct ybuilder *b, yaml_event_t *event, unsigned depth, struct ynode **ret) {
         _cleanup_(ytree_freep) struct ynode *node = NULL;
         int r;
@@ -262,6 +268,7 @@ int ytree_parse(const char *text, size_t len, const char *file, struct ynode **r
         return 0;
 }
 
+/* NOLINTNEXTLINE(misc-no-recursion): trees come from build_node(), at most YTREE_MAX_DEPTH deep */
 void ytree_free(struct ynode *node) {
         if (!node)
                 return;
