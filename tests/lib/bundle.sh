@@ -2,7 +2,8 @@
 # Sourced: `. tests/lib/bundle.sh`, then `bundle_init WORK_DIR NBMOUNT` once, as root.
 #
 #   make_bundle DIR [options]     a runc-spec-shaped bundle with its own copy of the busybox rootfs
-#   run_runc DIR / run_crun DIR   run it to the end; sets run_id, run_rc, run_out, run_err (and
+#   run_runc DIR / run_crun DIR   run it to the end (BB_TIMEOUT seconds at most, default 60); sets
+#                                 run_id, run_rc (124: timed out), run_out, run_err (and
 #                                 run_hook_err for crun, see below)
 #   podman_init / run_podman      podman with a private storage under WORK_DIR
 #   mount_table_snapshot [PID]    the mount table without its volatile ids, sorted
@@ -111,12 +112,13 @@ _run_end() {
         run_hook_err=$(cat "$run_hook_err_file" 2>/dev/null)
 }
 
-# run_runc DIR [ID]: `runc run` to the end (60 s at most); the container is deleted afterwards.
+# run_runc DIR [ID]: `runc run` to the end (BB_TIMEOUT seconds at most, default 60); the container is
+# deleted afterwards.
 # runc shows a failed hook's stderr in its own error line:
 #   ... error running hook #0: error running hook: exit status 1, stdout: , stderr: nbmount: ...\n"
 run_runc() {
         _run_begin "${2:-}"
-        timeout -k 5 60 runc --root "$BB_WORK/state/runc" run --bundle "$1" "$run_id" \
+        timeout -k 5 "${BB_TIMEOUT:-60}" runc --root "$BB_WORK/state/runc" run --bundle "$1" "$run_id" \
                 </dev/null >"$run_out_file" 2>"$run_err_file"
         run_rc=$?
         runc --root "$BB_WORK/state/runc" delete -f "$run_id" >/dev/null 2>&1
@@ -132,7 +134,7 @@ run_crun() {
         _run_begin "${2:-}"
         run_hook_err_file=$(_crun_hook_err_file "$1")
         rm -f "$run_hook_err_file"
-        timeout -k 5 60 unshare -m --propagation private sh -c \
+        timeout -k 5 "${BB_TIMEOUT:-60}" unshare -m --propagation private sh -c \
                 'umount -R /sys/fs/cgroup && mount -t cgroup2 none /sys/fs/cgroup && exec crun --root "$1" run --bundle "$2" "$3"' \
                 sh "$BB_WORK/state/crun" "$1" "$run_id" </dev/null >"$run_out_file" 2>"$run_err_file"
         run_rc=$?
