@@ -13,15 +13,17 @@
 #include "inputs.h"
 #include "mount.h"
 #include "ocistate.h"
+#include "s3client.h"
 #include "util.h"
 
 static const char hook_usage[] =
         "Usage: nbmount hook [createRuntime|prestart|poststop] [--config FILE] [--debug]\n"
         "\n"
         "The OCI hook: reads the container's state on stdin, as the runtime writes it.\n"
-        "  createRuntime, prestart  mount /notebooks, /storage and /datasets/NAME into the container,\n"
+        "  createRuntime, prestart  mount /notebooks, /storage and /datasets/NAME (S3 buckets through\n"
+        "                           nbmountd) into the container,\n"
         "                           all or nothing; a refusal stops the container with the reason\n"
-        "  poststop                 release what the container held; never fails\n"
+        "  poststop                 give the container's S3 mounts back to nbmountd; never fails\n"
         "Without a stage, it is taken from the state's status (creating, created: createRuntime;\n"
         "stopped: poststop).\n"
         "\n"
@@ -129,17 +131,13 @@ static int resolve_rootfs(struct hook_run *run, struct nb_error *err) {
         return 0;
 }
 
-/* The first refused mount, or an S3 mount (nbmountd does not exist yet): the start stops. */
+/* The first refused mount: the start stops. */
 static int check_plan(const struct plan *plan, struct nb_error *err) {
         for (size_t i = 0; i < plan->n_mounts; i++) {
                 const struct plan_mount *m = &plan->mounts[i];
 
                 if (!m->granted)
                         return nb_fail(err, EPERM, "%s refused: %s", m->target, m->reason);
-                if (m->kind == MOUNT_S3)
-                        return nb_fail(err, ENOTSUP,
-                                       "%s: S3 buckets need nbmountd, which this version of nbmount does not have yet; remove \"%s\" from .gradient/settings.yaml",
-                                       m->target, m->target + strlen("/datasets/"));
         }
         return 0;
 }
@@ -210,8 +208,8 @@ static void report_failure(const struct hook_run *run, const struct nb_error *er
 }
 
 /* The request can only be made once decide() has read config.json. */
-static int mount_all(struct hook_run *run, const struct hook_options *o, struct mount_result *ret,
-                     struct nb_error *err) {
+static int mount_all(struct hook_run *run, const struct hook_options *o, const int *s3_tree_fds,
+                     struct mount_result *ret, struct nb_error *err) {
         const struct mount_request req = {
                 .pid = run->state.pid,
                 .rootfs = run->rootfs,
@@ -220,9 +218,29 @@ static int mount_all(struct hook_run *run, const struct hook_options *o, struct 
                 .quota_enforce = run->config.quota_enforce,
                 .cap_sys_resource = run->bundle.cap_sys_resource,
                 .debug = o->debug,
+                .s3_tree_fds = s3_tree_fds,
         };
 
         return mounts_apply(&run->plan, &run->config, &req, ret, err);
+}
+
+/* S3 mounts come from nbmountd first; if the rest fails, their references are given back. */
+static int mount_with_s3(struct hook_run *run, const struct hook_options *o, struct mount_result *ret,
+                         struct nb_error *err) {
+        const struct s3_holder holder = { .container = run->state.id, .pid = run->state.pid,
+                                          .uid = run->bundle.host_uid, .gid = run->bundle.host_gid, .debug = o->debug };
+        int tree_fds[PLAN_MAX_MOUNTS];
+        int r;
+
+        if (!plan_has_s3(&run->plan))
+                return mount_all(run, o, NULL, ret, err);
+        if ((r = s3_acquire_all(&run->plan, &run->config, &holder, tree_fds, err)) < 0)
+                return r;
+        r = mount_all(run, o, tree_fds, ret, err);
+        close_tree_fds(tree_fds);
+        if (r < 0)
+                s3_release_all(&run->config, run->state.id, o->debug);
+        return r;
 }
 
 static int create_runtime(struct hook_run *run, const struct hook_options *o) {
@@ -236,7 +254,7 @@ static int create_runtime(struct hook_run *run, const struct hook_options *o) {
         if (run->state.pid <= 0) {
                 nb_fail(&err, EINVAL, "the OCI state has no pid; nbmount runs as a createRuntime or prestart hook");
                 exit_code = EXIT_INVALID;
-        } else if ((exit_code = decide(run, o, &err)) == 0 && mount_all(run, o, &result, &err) < 0) {
+        } else if ((exit_code = decide(run, o, &err)) == 0 && mount_with_s3(run, o, &result, &err) < 0) {
                 exit_code = EXIT_REFUSED;
         }
         if (exit_code != 0) {
@@ -253,10 +271,16 @@ static int create_runtime(struct hook_run *run, const struct hook_options *o) {
         return 0;
 }
 
-/* Nothing to release until nbmountd holds references; never fails the runtime's cleanup. */
-static int poststop(const struct hook_run *run, const struct hook_options *o) {
-        if (o->debug)
-                fprintf(stderr, "nbmount: debug: container %s stopped; nothing to release\n", run->state.id);
+/* Gives the container's S3 mounts back to nbmountd; never fails the runtime's cleanup. */
+static int poststop(struct hook_run *run, const struct hook_options *o) {
+        struct nb_error err = {};
+
+        if (node_config_load_path(o->config_path, &run->config, &err) < 0) {
+                syslog(LOG_WARNING, "container %s: poststop: %s; its S3 mounts are released by nbmountd's sweep",
+                       run->state.id, err.msg);
+                return 0;
+        }
+        s3_release_all(&run->config, run->state.id, o->debug);
         return 0;
 }
 

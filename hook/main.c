@@ -20,6 +20,7 @@ static const char usage_text[] =
         "  hook       the OCI hook: mount a notebook container's storage (runtimes call it)\n"
         "  plan       show what a notebook container would mount, and why not\n"
         "  quota      show every team's use, plan and overage; apply a plan change at once\n"
+        "  mounts     list the S3 mounts nbmountd shares, their containers and health\n"
         "  validate   check a node config, grants, settings.yaml or config.json file\n"
         "\n"
         "Options:\n"
@@ -35,6 +36,7 @@ static const struct command {
         { "hook", cmd_hook },
         { "plan", cmd_plan },
         { "quota", cmd_quota },
+        { "mounts", cmd_mounts },
         { "validate", cmd_validate },
 };
 

@@ -242,9 +242,8 @@ static int enter_container(struct mount_run *run, int *ret_host_ns_fd) {
         _cleanup_close_ int proc_fd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC), ns_fd = -1, host_ns_fd = -1;
         char relative[32];
         struct stat container_ns, host_ns;
-        int r;
 
-        if (proc_fd < 0 || (r = check_procfs(proc_fd)) < 0)
+        if (proc_fd < 0 || check_procfs(proc_fd) < 0)
                 return nb_fail(run->err, EPERM, "/proc is not procfs; nbmount needs the host's /proc");
         snprintf(relative, sizeof(relative), "%d/ns/mnt", (int) run->req->pid);
         ns_fd = openat(proc_fd, relative, O_RDONLY | O_CLOEXEC);

@@ -281,23 +281,18 @@ static int check_reply(struct json_object *reply, struct nb_error *err) {
         return nb_fail(err, EPROTO, "nbmountd refused without saying why");
 }
 
-int mountd_call(const char *socket_path, const struct mountd_request *request, unsigned timeout_s,
-                struct json_object **ret_reply, int *ret_fd, struct nb_error *err) {
-        _cleanup_(json_object_putp) struct json_object *message = mountd_request_to_json(request);
-        _cleanup_(json_object_putp) struct json_object *reply = NULL;
-        _cleanup_close_ int sock = connect_socket(socket_path, timeout_s, err);
-        _cleanup_close_ int fd = -1;
-        _cleanup_free_ char *buf = malloc(MOUNTD_LIST_MAX);
+/* The reply's text into a fresh object; its fd (or -1) into *ret_fd. */
+static int receive_reply(int sock, const char *socket_path, unsigned timeout_s, struct json_object **ret_reply,
+                         int *ret_fd, struct nb_error *err) {
+        char *buf = malloc(MOUNTD_LIST_MAX);
         size_t len = 0;
         int r;
 
-        if (sock < 0)
-                return sock;
         if (!buf)
                 return nb_fail(err, ENOMEM, "out of memory");
-        if ((r = mountd_send(sock, message, -1)) < 0)
-                return nb_fail(err, r, "cannot send to nbmountd at %s: %s", socket_path, strerror(-r));
-        r = mountd_receive(sock, buf, MOUNTD_LIST_MAX, &len, &fd);
+        r = mountd_receive(sock, buf, MOUNTD_LIST_MAX, &len, ret_fd);
+        *ret_reply = r < 0 ? NULL : json_tokener_parse(buf);
+        free(buf);
         if (r == -EAGAIN)
                 return nb_fail(err, ETIMEDOUT, "nbmountd at %s did not answer within %u s; see journalctl -u nbmountd",
                                socket_path, timeout_s);
@@ -306,9 +301,25 @@ int mountd_call(const char *socket_path, const struct mountd_request *request, u
                                socket_path);
         if (r < 0)
                 return nb_fail(err, r, "cannot read nbmountd's answer from %s: %s", socket_path, strerror(-r));
-        if (!(reply = json_tokener_parse(buf)))
+        if (!*ret_reply)
                 return nb_fail(err, EPROTO, "nbmountd at %s sent a reply that is not JSON", socket_path);
-        if ((r = check_reply(reply, err)) < 0)
+        return 0;
+}
+
+int mountd_call(const char *socket_path, const struct mountd_request *request, unsigned timeout_s,
+                struct json_object **ret_reply, int *ret_fd, struct nb_error *err) {
+        _cleanup_(json_object_putp) struct json_object *message = mountd_request_to_json(request);
+        _cleanup_(json_object_putp) struct json_object *reply = NULL;
+        _cleanup_close_ int sock = connect_socket(socket_path, timeout_s, err);
+        _cleanup_close_ int fd = -1;
+        int r;
+
+        if (sock < 0)
+                return sock;
+        if ((r = mountd_send(sock, message, -1)) < 0)
+                return nb_fail(err, r, "cannot send to nbmountd at %s: %s", socket_path, strerror(-r));
+        if ((r = receive_reply(sock, socket_path, timeout_s, &reply, &fd, err)) < 0 ||
+            (r = check_reply(reply, err)) < 0)
                 return r;
         *ret_reply = TAKE_PTR(reply);
         *ret_fd = TAKE_FD(fd);

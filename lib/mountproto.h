@@ -15,8 +15,8 @@
 #include "s3names.h"
 #include "values.h"
 
-#define MOUNTD_MESSAGE_MAX (64 * 1024)
-#define MOUNTD_LIST_MAX (4 * 1024 * 1024)
+#define MOUNTD_MESSAGE_MAX ((size_t) 64 * 1024)
+#define MOUNTD_LIST_MAX ((size_t) 4 * 1024 * 1024)
 #define MOUNTD_ID_LEN 16 /* hex digits of a shared mount's id */
 
 /* What makes two containers' S3 mounts the same shared mount. */

@@ -66,6 +66,7 @@ void mountd_log(int priority, const char *fmt, ...) __attribute__((format(printf
 /* proc.c: a process's start time; 0 when it is gone or a zombie. */
 uint64_t process_start_time(pid_t pid);
 bool process_is(pid_t pid, uint64_t start_time);
+void kill_s3fs_of(const char *mountpoint);
 
 /* s3fs.c */
 int s3fs_mount(const struct mountd *d, struct shared_mount *m, struct nb_error *err);

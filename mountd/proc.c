@@ -1,4 +1,7 @@
+#include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,13 +11,13 @@
 #include "util.h"
 
 /* Field 22 of /proc/PID/stat, counted after the command's closing parenthesis (the command may hold
- * spaces and parentheses). A zombie counts as gone. */
+ * spaces and parentheses): field 3 is the state, 22 the start time. A zombie counts as gone. */
 uint64_t process_start_time(pid_t pid) {
-        char path[64], buf[1024], *p;
+        char path[64], buf[1024], *p, *save = NULL, *end;
         _cleanup_close_ int fd = -1;
-        unsigned long long start = 0;
-        char state;
+        unsigned long long start;
         ssize_t n;
+        int field = 3;
 
         if (pid <= 0)
                 return 0;
@@ -24,12 +27,55 @@ uint64_t process_start_time(pid_t pid) {
         buf[n] = '\0';
         if (!(p = strrchr(buf, ')')))
                 return 0;
-        if (sscanf(p + 1, " %c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu",
-                   &state, &start) != 2 || state == 'Z' || state == 'X')
-                return 0;
-        return start;
+        for (char *word = strtok_r(p + 1, " ", &save); word; word = strtok_r(NULL, " ", &save), field++) {
+                if (field == 3 && (word[0] == 'Z' || word[0] == 'X'))
+                        return 0;
+                if (field != 22)
+                        continue;
+                errno = 0;
+                start = strtoull(word, &end, 10);
+                return errno || *end ? 0 : start;
+        }
+        return 0;
 }
 
 bool process_is(pid_t pid, uint64_t start_time) {
         return start_time != 0 && process_start_time(pid) == start_time;
+}
+
+/* argv[0] of pid ends in "s3fs" and its mount point argument (argv[2]) is mountpoint. */
+static bool is_s3fs_of(pid_t pid, const char *mountpoint) {
+        char path[64], cmdline[PATH_MAX + 512];
+        _cleanup_close_ int fd = -1;
+        const char *arg0, *arg1, *arg2, *end;
+        ssize_t n;
+
+        snprintf(path, sizeof(path), "/proc/%d/cmdline", (int) pid);
+        if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || (n = read(fd, cmdline, sizeof(cmdline) - 1)) <= 0)
+                return false;
+        cmdline[n] = '\0';
+        end = cmdline + n;
+        arg0 = cmdline;
+        arg1 = arg0 + strlen(arg0) + 1;
+        if (arg1 >= end)
+                return false;
+        arg2 = arg1 + strlen(arg1) + 1;
+        if (arg2 >= end || strlen(arg0) < 4 || !streq(arg0 + strlen(arg0) - 4, "s3fs"))
+                return false;
+        return streq(arg2, mountpoint);
+}
+
+/* An s3fs that a crash left without a record: found by its command line. */
+void kill_s3fs_of(const char *mountpoint) {
+        DIR *proc = opendir("/proc");
+        struct dirent *entry;
+
+        while (proc && (entry = readdir(proc))) {
+                pid_t pid = (pid_t) strtol(entry->d_name, NULL, 10);
+
+                if (pid > 0 && is_s3fs_of(pid, mountpoint))
+                        kill(pid, SIGKILL);
+        }
+        if (proc)
+                closedir(proc);
 }

@@ -6,6 +6,8 @@
 #include <sys/random.h>
 #include <sys/wait.h>
 #include <syslog.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "mountd.h"
 #include "util.h"
@@ -35,6 +37,7 @@ static void unlink_mount(struct mountd *d, struct shared_mount *m) {
 
 static struct shared_mount *new_mount(const struct mountd *d, const struct s3_spec *spec) {
         struct shared_mount *m = calloc(1, sizeof(*m));
+        struct timespec now;
         uint32_t instance = 0;
 
         if (!m)
@@ -42,8 +45,10 @@ static struct shared_mount *new_mount(const struct mountd *d, const struct s3_sp
         m->spec = *spec;
         m->state = SHARED_MOUNTING;
         s3_spec_id(spec, m->id);
-        if (getrandom(&instance, sizeof(instance), 0) != sizeof(instance))
-                instance = (uint32_t) rand();
+        if (getrandom(&instance, sizeof(instance), GRND_NONBLOCK) != sizeof(instance)) {
+                clock_gettime(CLOCK_MONOTONIC, &now);
+                instance = (uint32_t) now.tv_nsec ^ (uint32_t) getpid();
+        }
         snprintf(m->name, sizeof(m->name), "%s-%08x", m->id, instance);
         snprintf(m->mountpoint, sizeof(m->mountpoint), "%s/%s", d->paths.mounts_dir, m->name);
         return m;
@@ -154,6 +159,10 @@ int registry_acquire(struct mountd *d, const struct mountd_request *req, int *re
         pthread_mutex_lock(&d->lock);
         if ((r = get_ready(d, &req->spec, &m, err)) < 0)
                 goto out;
+        if (!m) {
+                r = nb_fail(err, EIO, "no mount came out of the table");
+                goto out;
+        }
         if ((fd = s3fs_clone(m)) < 0) {
                 r = nb_fail(err, fd, "%s: cannot clone the mount: %s", m->mountpoint, strerror(-fd));
                 goto out;

@@ -23,6 +23,8 @@
 #define S3FS_SECRET_MAX 256
 #define S3FS_MAX_ARGS 40
 #define S3FS_STOP_GRACE_MS 3000
+#define S3FS_FAILED_GRACE_MS 1000
+#define S3FS_EXIT_MS 1000
 #define S3FS_CAUSE_TAIL 16384
 
 /* Strings that s3fs's option parser (fuse_opt) would split or unescape. */
@@ -173,7 +175,7 @@ static int build_args(const struct mountd *d, const struct shared_mount *m, cons
         set_endpoint(a, s);
         snprintf(a->uid, sizeof(a->uid), "uid=%u", s->uid);
         snprintf(a->gid, sizeof(a->gid), "gid=%u", s->gid);
-        snprintf(a->timeout, sizeof(a->timeout), "connect_timeout=%u", MIN(d->config.s3_mount_timeout_s, 10u));
+        snprintf(a->timeout, sizeof(a->timeout), "connect_timeout=%u", MIN(d->config.s3_mount_timeout_s, 10U));
         add_option(a, "allow_other");
         add_option(a, a->uid);
         add_option(a, a->gid);
@@ -210,7 +212,8 @@ static pid_t spawn(const struct s3fs_args *a, int log_fd, int null_fd) {
             dup2(log_fd, STDERR_FILENO) < 0)
                 _exit(126);
         close_range(3, ~0U, 0);
-        execve(a->argv[0], a->argv, envp);
+        if (a->n > 0)
+                execve(a->argv[0], a->argv, envp);
         _exit(127);
 }
 
@@ -221,12 +224,14 @@ static bool child_exited(pid_t pid) {
 bool s3fs_mounted(const char *mountpoint) {
         struct libmnt_table *table = mnt_new_table_from_file("/proc/self/mountinfo");
         struct libmnt_fs *fs;
-        bool mounted = false;
+        const char *type;
+        bool mounted;
 
         if (!table)
                 return false;
         fs = mnt_table_find_target(table, mountpoint, MNT_ITER_BACKWARD);
-        mounted = fs && mnt_fs_get_fstype(fs) && streq(mnt_fs_get_fstype(fs), "fuse.s3fs");
+        type = fs ? mnt_fs_get_fstype(fs) : NULL;
+        mounted = type && streq(type, "fuse.s3fs");
         mnt_unref_table(table);
         return mounted;
 }
@@ -294,14 +299,14 @@ static void cause_from_log(const char *log_path, char *buf, size_t size) {
         _cleanup_free_ char *text = calloc(1, S3FS_CAUSE_TAIL + 1);
         _cleanup_close_ int fd = open(log_path, O_RDONLY | O_CLOEXEC);
         const char *last = NULL;
+        char *save = NULL;
         off_t end;
-        ssize_t n;
 
         buf[0] = '\0';
         if (fd < 0 || !text || (end = lseek(fd, 0, SEEK_END)) < 0 ||
-            (n = pread(fd, text, S3FS_CAUSE_TAIL, MAX(end - S3FS_CAUSE_TAIL, 0))) <= 0)
+            pread(fd, text, S3FS_CAUSE_TAIL, MAX(end - S3FS_CAUSE_TAIL, 0)) <= 0)
                 return;
-        for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
+        for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
                 if (strstr(line, "[CRT]") || strstr(line, "[ERR]"))
                         if (!strstr(line, "retry to connect by signature version 2") && !strstr(line, "LowSetLogLevel"))
                                 last = line;
@@ -327,20 +332,18 @@ static int explain(const struct mountd *d, const struct shared_mount *m, const c
         return nb_fail(err, r, "%s: cannot mount: %s", url, cause[0] ? cause : "s3fs stopped without saying why");
 }
 
-static int wait_ready(const struct mountd *d, const struct shared_mount *m, int pidfd, const char *log_path,
-                      struct nb_error *err) {
+/* 0 once the mount answers; -ETIMEDOUT, or -ECHILD when s3fs gave up (it exits 0 even then). */
+static int wait_ready(const struct mountd *d, const struct shared_mount *m, int pidfd) {
         int64_t deadline = now_ms() + (int64_t) d->config.s3_mount_timeout_s * 1000;
         int r;
 
         if ((r = wait_mounted(m, pidfd, deadline)) < 0 || (r = probe(m->mountpoint, deadline)) < 0)
-                return explain(d, m, log_path, r == -EIO ? -ECHILD : r, err);
-        if (child_exited(m->s3fs_pid))
-                return explain(d, m, log_path, -ECHILD, err);
-        return 0;
+                return r == -EIO ? -ECHILD : r;
+        return child_exited(m->s3fs_pid) ? -ECHILD : 0;
 }
 
-static int start(const struct mountd *d, struct shared_mount *m, const char *key_file, const char *log_path,
-                 int log_fd, struct nb_error *err) {
+static int start(const struct mountd *d, struct shared_mount *m, const char *key_file, int log_fd,
+                 struct nb_error *err) {
         _cleanup_close_ int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC), pidfd = -1;
         struct s3fs_args args;
         pid_t pid;
@@ -358,7 +361,27 @@ static int start(const struct mountd *d, struct shared_mount *m, const char *key
         if ((pidfd = pidfd_open(pid, 0)) < 0)
                 return nb_fail(err, errno, "cannot watch s3fs (pid %d): %s", (int) pid, strerror(errno));
         log_debug(d, "%s: s3fs started (pid %d) on %s", m->name, (int) pid, m->mountpoint);
-        return wait_ready(d, m, pidfd, log_path, err);
+        return wait_ready(d, m, pidfd);
+}
+
+/* Gives s3fs exit_ms to exit on its own, then SIGTERM, then SIGKILL after grace_ms; reaps it. */
+static void stop_process(const struct shared_mount *m, int exit_ms, int grace_ms) {
+        _cleanup_close_ int pidfd = -1;
+        struct pollfd pfd;
+
+        if (!process_is(m->s3fs_pid, m->s3fs_start_time) || (pidfd = pidfd_open(m->s3fs_pid, 0)) < 0) {
+                if (m->s3fs_is_child)
+                        waitpid(m->s3fs_pid, NULL, WNOHANG);
+                return;
+        }
+        pfd = (struct pollfd) { .fd = pidfd, .events = POLLIN };
+        if (poll(&pfd, 1, exit_ms) <= 0) {
+                pidfd_send_signal(pidfd, SIGTERM, NULL, 0);
+                if (poll(&pfd, 1, grace_ms) <= 0)
+                        pidfd_send_signal(pidfd, SIGKILL, NULL, 0);
+        }
+        if (m->s3fs_is_child)
+                waitpid(m->s3fs_pid, NULL, 0);
 }
 
 int s3fs_mount(const struct mountd *d, struct shared_mount *m, struct nb_error *err) {
@@ -372,33 +395,20 @@ int s3fs_mount(const struct mountd *d, struct shared_mount *m, struct nb_error *
                 rmdir(m->mountpoint);
                 return log_fd;
         }
+        err->msg[0] = '\0';
         r = m->spec.secret[0] ? write_key_file(d, m, key_file, sizeof(key_file), err) : 0;
         if (r >= 0)
-                r = start(d, m, key_file[0] ? key_file : NULL, log_path, log_fd, err);
+                r = start(d, m, key_file[0] ? key_file : NULL, log_fd, err);
         if (key_file[0])
                 unlink(key_file);
-        if (r < 0)
+        if (r < 0) {
+                /* s3fs writes its log through stdio: it is complete once s3fs is gone */
+                stop_process(m, r == -ECHILD ? S3FS_EXIT_MS : 0, S3FS_FAILED_GRACE_MS);
+                if (!err->msg[0])
+                        explain(d, m, log_path, r, err);
                 s3fs_unmount(d, m);
+        }
         return r;
-}
-
-static void stop_process(const struct shared_mount *m) {
-        _cleanup_close_ int pidfd = -1;
-        struct pollfd pfd;
-
-        if (!process_is(m->s3fs_pid, m->s3fs_start_time) || (pidfd = pidfd_open(m->s3fs_pid, 0)) < 0) {
-                if (m->s3fs_is_child)
-                        waitpid(m->s3fs_pid, NULL, WNOHANG);
-                return;
-        }
-        pfd = (struct pollfd) { .fd = pidfd, .events = POLLIN };
-        if (poll(&pfd, 1, 200) <= 0) {
-                pidfd_send_signal(pidfd, SIGTERM, NULL, 0);
-                if (poll(&pfd, 1, S3FS_STOP_GRACE_MS) <= 0)
-                        pidfd_send_signal(pidfd, SIGKILL, NULL, 0);
-        }
-        if (m->s3fs_is_child)
-                waitpid(m->s3fs_pid, NULL, 0);
 }
 
 /* Detaches the mount (containers that still hold a clone see ENOTCONN once s3fs is gone), stops
@@ -409,7 +419,7 @@ void s3fs_unmount(const struct mountd *d, const struct shared_mount *m) {
         if (umount2(m->mountpoint, MNT_DETACH | UMOUNT_NOFOLLOW) < 0 && errno != EINVAL && errno != ENOENT)
                 mountd_log(LOG_WARNING, "%s: cannot unmount: %s", m->mountpoint, strerror(errno));
         if (m->s3fs_pid > 0)
-                stop_process(m);
+                stop_process(m, S3FS_EXIT_MS, S3FS_STOP_GRACE_MS);
         if (rmdir(m->mountpoint) < 0 && errno != ENOENT)
                 mountd_log(LOG_WARNING, "%s: cannot remove the mount point: %s", m->mountpoint, strerror(errno));
         snprintf(log_path, sizeof(log_path), "%s/%s.log", d->paths.logs_dir, m->name);

@@ -21,9 +21,9 @@ static int activated_socket(struct nb_error *err) {
         int type = 0;
         socklen_t len = sizeof(type);
 
-        if (!pid || !fds || atoi(pid) != getpid())
+        if (!pid || !fds || strtol(pid, NULL, 10) != getpid())
                 return -ENOENT;
-        if (atoi(fds) != 1)
+        if (!streq(fds, "1"))
                 return nb_fail(err, EINVAL, "systemd passed %s sockets; nbmountd.socket must list exactly one", fds);
         if (getsockopt(SD_LISTEN_FDS_START, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_SEQPACKET)
                 return nb_fail(err, EINVAL, "the socket systemd passed is not a unix SOCK_SEQPACKET socket; nbmountd.socket needs ListenSequentialPacket=");
@@ -140,7 +140,7 @@ static void serve(struct mountd *d, int conn, const struct mountd_request *req) 
 }
 
 void server_handle(struct mountd *d, int conn) {
-        _cleanup_free_ char *buf = malloc(MOUNTD_MESSAGE_MAX);
+        _cleanup_free_ char *buf = NULL;
         _cleanup_close_ int stray_fd = -1;
         struct mountd_request req;
         struct nb_error err = {};
@@ -155,7 +155,7 @@ void server_handle(struct mountd *d, int conn) {
                 reply_error(conn, "only root may use nbmountd");
                 return;
         }
-        if (!buf)
+        if (!(buf = malloc(MOUNTD_MESSAGE_MAX)))
                 return;
         if ((r = mountd_receive(conn, buf, MOUNTD_MESSAGE_MAX, &n, &stray_fd)) < 0) {
                 if (r != -ECONNRESET)

@@ -17,7 +17,7 @@
 #include "textfile.h"
 #include "util.h"
 
-#define STATE_MAX_BYTES (64 * 1024 * 1024)
+#define STATE_MAX_BYTES ((size_t) 64 * 1024 * 1024)
 #define STATE_VERSION 1
 
 static const char *state_name(enum shared_state state) {
@@ -214,8 +214,8 @@ static int parse_state(struct mountd *d, const char *text, size_t len, struct nb
                 char pointer[64];
 
                 snprintf(pointer, sizeof(pointer), "/mounts/%zu", i);
-                if ((r = parse_mount(d, &c, json_object_array_get_idx(mounts, i), pointer, &m)) < 0)
-                        return r;
+                if ((r = parse_mount(d, &c, json_object_array_get_idx(mounts, i), pointer, &m)) < 0 || !m)
+                        return r < 0 ? r : -ENOMEM;
                 m->next = d->mounts;
                 d->mounts = m;
         }
@@ -271,6 +271,7 @@ static void remove_leftovers(const struct mountd *d, const char *dir, enum lefto
                         continue;
                 snprintf(path, sizeof(path), "%s/%s", dir, entry->d_name);
                 if (kind == LEFTOVER_MOUNT_POINT) {
+                        kill_s3fs_of(path);
                         if (umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW) == 0)
                                 mountd_log(LOG_INFO, "%s: unmounted a mount left by a crash", path);
                         rmdir(path);

@@ -55,6 +55,7 @@ static void defaults_with_only_cluster(void **state) {
         assert_string_equal(quota_enforce_name(c->quota_enforce), "required");
         assert_false(c->s3_allow_http);
         assert_false(c->s3_allow_private_endpoints);
+        assert_int_equal(c->s3_mount_timeout_s, 15);
         free(c);
 }
 
@@ -337,7 +338,7 @@ static void quota_and_s3_errors(void **state) {
         assert_node_error("cluster: c1\ns3:\n  allow_http: \"true\"\n",
                           "node.yaml:3:15: \"allow_http\" must be true or false, not a string");
         assert_node_error("cluster: c1\ns3:\n  allow_ftp: true\n",
-                          "node.yaml:3:3: unknown key \"allow_ftp\" in \"s3\" (allowed: allow_http, allow_private_endpoints)");
+                          "node.yaml:3:3: unknown key \"allow_ftp\" in \"s3\" (allowed: allow_http, allow_private_endpoints, mount_timeout)");
         assert_node_error("cluster: c1\ns3: true\n", "node.yaml:2:5: \"s3\" must be a map of keys, not a boolean");
 }
 

@@ -3,7 +3,7 @@
 
 #include "testutil.h"
 
-#define S3_KEYS "type, url, accessKeyId, secretAccessKey, region, endpoint"
+#define S3_KEYS "type, url, accessKeyId, secretAccessKey, region, endpoint, readOnly"
 #define NAME_CHARSET "may only contain letters, digits, '.', '_' and '-'"
 #define PREFIX_CHARSET "may only contain letters, digits and . _ ~ @ = + - /"
 #define HOST_CHARSET "must name a host of dot-separated labels of letters, digits and '-' (no label starts or ends with '-')"
@@ -94,6 +94,19 @@ static void dataset_latest_and_public_bucket(void **state) {
         assert_string_equal(s->mounts[2].prefix, "x/");
         assert_string_equal(s->mounts[2].endpoint, "https://nyc3.digitaloceanspaces.com:443/");
         free(s);
+}
+
+static void read_only_by_default(void **state) {
+        static const char text[] = "ro: {type: s3, url: s3://abc}\n"
+                                   "rw: {type: s3, url: s3://abc, readOnly: false}\n"
+                                   "explicit: {type: s3, url: s3://abc, readOnly: true}\n";
+        struct settings *s = parse_ok(text, strlen(text));
+
+        assert_false(s->mounts[0].writable);
+        assert_true(s->mounts[1].writable);
+        assert_false(s->mounts[2].writable);
+        free(s);
+        assert_s3_error("  url: s3://abc\n  readOnly: no\n", "settings.yaml:4:13: \"readOnly\" must be true or false, not a string");
 }
 
 static void empty_settings(void **state) {
@@ -455,6 +468,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(example_field_by_field),
                 cmocka_unit_test(dataset_latest_and_public_bucket),
+                cmocka_unit_test(read_only_by_default),
                 cmocka_unit_test(empty_settings),
                 cmocka_unit_test(mount_count),
                 cmocka_unit_test(structure_errors),

@@ -1,0 +1,122 @@
+/* nbmount mounts: the S3 mounts nbmountd shares, who holds them, and whether they are healthy. */
+#include <errno.h>
+#include <getopt.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+#include "inputs.h"
+#include "mountproto.h"
+#include "util.h"
+
+#define LIST_TIMEOUT_S 10
+
+static const char mounts_usage[] =
+        "Usage: nbmount mounts [--json] [--config FILE]\n"
+        "\n"
+        "Lists the S3 mounts that nbmountd shares between containers: the mount, its team,\n"
+        "bucket and endpoint, read-only or not, its s3fs process, its health (ok; mounting;\n"
+        "s3fs dead; not mounted) and the containers holding it. Asks nbmountd over mountd_socket.\n"
+        "\n"
+        "  --config FILE  the node config (default " NODE_CONFIG_DEFAULT_PATH ")\n"
+        "  --json         the mounts as JSON (schemas/mountd-state.schema.json, with s3fs_alive\n"
+        "                 and mounted)\n"
+        "\n"
+        "Exit status: 0 done, 1 nbmountd cannot be reached, 2 invalid config or command line.\n";
+
+struct mounts_options {
+        const char *config_path;
+        bool json;
+};
+
+static int parse_options(int argc, char **argv, struct mounts_options *o) {
+        static const struct option options[] = {
+                { "config", required_argument, NULL, 'c' }, { "json", no_argument, NULL, 'j' },
+                { "help", no_argument, NULL, 'h' },         {},
+        };
+        int opt;
+
+        *o = (struct mounts_options) { .config_path = NODE_CONFIG_DEFAULT_PATH };
+        while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+                if (opt == 'h')
+                        return fputs(mounts_usage, stdout), 0;
+                if (opt == 'c')
+                        o->config_path = optarg;
+                else if (opt == 'j')
+                        o->json = true;
+                else
+                        return fputs(mounts_usage, stderr), -EINVAL;
+        }
+        if (optind < argc) {
+                print_error("mounts takes no argument \"%s\"; see nbmount mounts --help", argv[optind]);
+                return -EINVAL;
+        }
+        return 1;
+}
+
+static const char *member(struct json_object *o, const char *key) {
+        struct json_object *value;
+
+        return json_object_object_get_ex(o, key, &value) ? json_object_get_string(value) : "";
+}
+
+static bool flag(struct json_object *o, const char *key) {
+        struct json_object *value;
+
+        return json_object_object_get_ex(o, key, &value) && json_object_get_boolean(value);
+}
+
+static const char *health(struct json_object *mount) {
+        if (!streq(member(mount, "state"), "ready"))
+                return member(mount, "state");
+        if (!flag(mount, "s3fs_alive"))
+                return "s3fs-dead";
+        return flag(mount, "mounted") ? "ok" : "not-mounted";
+}
+
+static void print_row(struct json_object *mount) {
+        struct json_object *spec, *containers;
+        char url[S3_BUCKET_MAX + S3_PREFIX_MAX + 8], holders[2048] = "";
+        size_t used = 0;
+
+        json_object_object_get_ex(mount, "spec", &spec);
+        json_object_object_get_ex(mount, "containers", &containers);
+        snprintf(url, sizeof(url), "s3://%s%s%s", member(spec, "bucket"), member(spec, "prefix")[0] ? "/" : "",
+                 member(spec, "prefix"));
+        for (size_t i = 0; i < json_object_array_length(containers) && used + 2 < sizeof(holders); i++)
+                used += (size_t) snprintf(holders + used, sizeof(holders) - used, "%s%s", i ? "," : "",
+                                          member(json_object_array_get_idx(containers, i), "id"));
+        printf("%-25s %-12s %-32s %-28s %-2s %-8s %-11s %s\n", member(mount, "name"), member(spec, "team"), url,
+               member(spec, "endpoint")[0] ? member(spec, "endpoint") : "(aws)", flag(spec, "read_only") ? "ro" : "rw",
+               member(mount, "s3fs_pid"), health(mount), holders[0] ? holders : "-");
+}
+
+int cmd_mounts(int argc, char **argv) {
+        _cleanup_(json_object_putp) struct json_object *reply = NULL;
+        struct mountd_request req = { .op = MOUNTD_LIST };
+        struct mounts_options o;
+        struct node_config config;
+        struct nb_error err = {};
+        struct json_object *mounts;
+        _cleanup_close_ int fd = -1;
+        int r;
+
+        if ((r = parse_options(argc, argv, &o)) <= 0)
+                return r < 0 ? EXIT_INVALID : 0;
+        if (node_config_load_path(o.config_path, &config, &err) < 0)
+                return print_error("%s", err.msg), EXIT_INVALID;
+        if (mountd_call(config.mountd_socket, &req, LIST_TIMEOUT_S, &reply, &fd, &err) < 0)
+                return print_error("%s", err.msg), EXIT_REFUSED;
+        if (!json_object_object_get_ex(reply, "mounts", &mounts) || !json_object_is_type(mounts, json_type_array))
+                return print_error("nbmountd's answer has no mount list; is it the same version as nbmount?"), EXIT_REFUSED;
+        if (o.json) {
+                puts(json_object_to_json_string_ext(mounts, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED));
+                return 0;
+        }
+        printf("%-25s %-12s %-32s %-28s %-2s %-8s %-11s %s\n", "MOUNT", "TEAM", "BUCKET", "ENDPOINT", "RW", "S3FS",
+               "HEALTH", "CONTAINERS");
+        for (size_t i = 0; i < json_object_array_length(mounts); i++)
+                print_row(json_object_array_get_idx(mounts, i));
+        return 0;
+}

@@ -1,0 +1,320 @@
+#!/bin/bash
+# End-to-end tests of S3 mounts: real runc containers whose hook asks a real nbmountd, which runs
+# real s3fs processes against a real S3 server (s3rver) on loopback.
+# Usage: tests/s3-check.sh [NBMOUNT [NBMOUNTD]]. Prints "ok - s3 ..." / "not ok - s3 ...: why"
+# lines; always exits 0. Needs root, runc, busybox, jq, s3fs, node (tests/s3 installed by setup.sh).
+set -u
+cd "$(dirname "$0")/.."
+NBMOUNT=$(realpath "${1:-build/nbmount}")
+NBMOUNTD=$(realpath "${2:-$(dirname "$NBMOUNT")/nbmountd}")
+. tests/lib/sample-node.sh
+. tests/lib/bundle.sh
+. tests/lib/s3.sh
+
+ok() { echo "ok - s3 $1"; }
+oneline() { printf '%s' "$1" | tr '\n' '|'; }
+not_ok() { printf 'not ok - s3 %s: %s\n' "$1" "$(oneline "$2" | head -c 3000)"; }
+expect_eq() {
+        if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "expected «$(oneline "$2")», got «$(oneline "$3")»"; fi
+}
+# expect_match NAME EXTENDED_REGEX ACTUAL
+expect_match() {
+        if [[ $3 =~ $2 ]]; then ok "$1"; else not_ok "$1" "expected to match «$2», got «$(oneline "$3")»"; fi
+}
+
+for tool in runc busybox jq s3fs node curl pgrep; do
+        command -v $tool >/dev/null || { not_ok "prerequisites" "$tool is not installed (run ./setup.sh)"; exit 0; }
+done
+[ -e "$S3RVER_JS" ] || { not_ok "prerequisites" "$S3RVER_JS is missing (run ./setup.sh)"; exit 0; }
+[ "$(id -u)" = 0 ] || { not_ok "prerequisites" "the S3 tests need root"; exit 0; }
+if pgrep -x s3fs >/dev/null; then
+        not_ok "prerequisites" "s3fs processes already run on this machine ($(pgrep -x s3fs | tr '\n' ' ')); the tests count them"
+        exit 0
+fi
+
+work=$(mktemp -d /tmp/nbmount-s3.XXXXXX)
+run_dir=/run/nbmount-s3test-$$
+MOUNTD_LOG=$work/mountd.log
+cleanup() {
+        mountd_stop KILL
+        mkdir -p build/test-logs && cp "$MOUNTD_LOG" build/test-logs/s3-nbmountd.log 2>/dev/null
+        bundle_cleanup
+        s3_server_stop
+        local mp
+        for mp in $(grep -o " $run_dir/mounts/[^ ]*" /proc/self/mountinfo); do umount -l "$mp"; done
+        pkill -KILL -f "s3fs .* $run_dir/mounts/" 2>/dev/null
+        grep -q " $run_dir/keys " /proc/self/mountinfo && umount -l "$run_dir/keys"
+        rm -rf "$run_dir" "$work"
+}
+trap cleanup EXIT
+trap 'echo "# interrupted"; exit 1' INT TERM
+bundle_init "$work" "$NBMOUNT" >"$work/init.log" 2>&1 || { not_ok "harness: bundle_init" "$(cat "$work/init.log")"; exit 0; }
+s3_server_start "$work/s3" acme-data beta-data gamma-data || { not_ok "harness: s3rver" "did not start"; exit 0; }
+
+# --- the node: team acme (secret s3key), team beta (secret beta-key), quotas off (no kernel support) ---
+node=$work/node
+make_sample_node "$node"
+config=$node/node.yaml
+secret_value="nbm-s3-secret-$RANDOM$RANDOM-do-not-leak"
+printf '%s\n' "$secret_value" >"$work/secret.pattern"
+sed -i "s|^mountd_socket: .*|mountd_socket: $run_dir/mountd.sock|; s|^quota: .*|quota: {enforce: off}|;
+        s|^s3: .*|s3: {allow_http: true, allow_private_endpoints: true, mount_timeout: 6}|" "$config"
+printf '%s\n' "$secret_value" >"$node/secrets/acme/s3key"
+chmod 600 "$node/secrets/acme/s3key"
+mkdir -p "$node/secrets/beta" "$node/notebooks/beta/nb1/.gradient" "$node/notebooks/gamma/nb1/.gradient"
+printf '%s\n' "$secret_value" >"$node/secrets/beta/beta-key"
+chmod 600 "$node/secrets/beta/beta-key"
+for team in beta gamma; do
+        jq -c --arg t $team '.team = $t | .datasets = []' "$node/grants/acme.json" >"$node/grants/$team.json"
+done
+for team in acme beta gamma; do mkdir -p "$node/notebooks/$team/nb1/.gradient"; done
+
+# settings TEAM [BUCKET [KEY_ID [SECRET [ENDPOINT [READ_ONLY]]]]]: one s3 entry "bucket".
+settings() {
+        local team=$1 bucket=${2:-$1-data} key=${3:-S3RVER} secret=${4:-} endpoint=${5:-$S3_ENDPOINT} ro=${6:-false}
+        [ -n "$secret" ] || secret=$([ "$team" = acme ] && echo s3key || echo beta-key)
+        cat >"$node/notebooks/$team/nb1/.gradient/settings.yaml" <<EOT
+bucket:
+  type: s3
+  url: s3://$bucket/nb
+  accessKeyId: $key
+  secretAccessKey: secret:$secret
+  endpoint: $endpoint
+  readOnly: $ro
+EOT
+}
+settings acme
+settings beta
+settings gamma gamma-data S3RVER beta-key
+mkdir -p "$node/secrets/gamma" && cp -p "$node/secrets/beta/beta-key" "$node/secrets/gamma/beta-key"
+
+# start_bg NAME TEAM CMD: a runc container of TEAM (user 1000) in the background; its exit code
+# lands in $work/out/NAME.rc, its output in $BB_WORK/out/NAME.out and .err.
+start_bg() {
+        local name=$1 team=$2 cmd=$3
+        make_bundle "$work/b-$name" --identity "$team" nb1 alice --config "$config" --user 1000:1000 --cmd "$cmd" ||
+                return 1
+        (run_runc "$work/b-$name" "$name"; echo "$run_rc" >"$work/out/$name.rc") &
+}
+# wait_rc NAME: waits for a background container, prints its exit code.
+wait_rc() {
+        local i
+        for ((i = 0; i < 600; i++)); do [ -s "$work/out/$1.rc" ] && break; sleep 0.1; done
+        cat "$work/out/$1.rc" 2>/dev/null || echo none
+}
+out_of() { cat "$BB_WORK/out/$1.out" 2>/dev/null; }
+hook_line_of() {
+        sed -n 's/.*stderr: \(nbmount: .*\)$/\1/p' "$BB_WORK/out/$1.err" | head -1 | sed 's/\\n"*$//; s/\\"/"/g'
+}
+s3fs_count() { pgrep -x s3fs | wc -l; }
+s3_mounts() { grep -c " $run_dir/mounts/" /proc/self/mountinfo; }
+# refs: "container-id bucket" lines of the state file, sorted.
+refs() { jq -r '.mounts[] | .spec.bucket as $b | .containers[] | "\(.id) \($b)"' "$node/state/mountd.json" | sort; }
+# wait_until SECONDS COMMAND...: polls every 0.1 s.
+wait_until() {
+        local limit=$(($1 * 10)) i
+        shift
+        for ((i = 0; i < limit; i++)); do "$@" && return 0; sleep 0.1; done
+        return 1
+}
+no_s3fs() { [ "$(s3fs_count)" = 0 ]; }
+in_container() { # in_container NAME: waits until the container has written its ready marker
+        grep -q '^ready' "$BB_WORK/out/$1.out" 2>/dev/null
+}
+
+mountd_start "$config" --sweep-interval 1 || { not_ok "harness: nbmountd" "$(tail -5 "$MOUNTD_LOG")"; exit 0; }
+expect_eq "nbmountd: socket is root's, mode 0600" "600 root" "$(stat -c '%a %U' "$run_dir/mountd.sock")"
+expect_eq "nbmountd: the passwd-file folder is a tmpfs, mode 0700" "tmpfs 700" \
+        "$(stat -f -c %T "$run_dir/keys") $(stat -c %a "$run_dir/keys")"
+expect_eq "nbmountd: uid 1000 cannot use the socket" "Permission denied" \
+        "$(setpriv --reuid 1000 --regid 1000 --clear-groups "$NBMOUNT" mounts --config "$config" 2>&1 | grep -o 'Permission denied' | head -1)"
+
+# --- sharing: two containers of acme, one s3fs -------------------------------------------------------
+# Containers wait at $barrier until the test creates NOTEBOOK/go (their /notebooks/go), 30 s at most.
+barrier='i=0; while [ ! -e /notebooks/go ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done'
+release_barrier() { local team; for team in acme beta gamma; do touch "$node/notebooks/$team/nb1/go"; done; }
+reset_barrier() { rm -f "$node"/notebooks/*/nb1/go; }
+start_bg c1 acme 'echo hello-from-c1 > /datasets/bucket/c1.txt && echo ready; i=0; while [ ! -e /datasets/bucket/c2.txt ] && [ $i -lt 150 ]; do sleep 0.1; i=$((i+1)); done; echo "c1 reads: $(cat /datasets/bucket/c2.txt)"; '"$barrier"'; grep " /datasets/bucket " /proc/self/mountinfo | cut -d" " -f6,8'
+wait_until 20 in_container c1
+start_bg c2 acme 'echo ready; echo "c2 reads: $(cat /datasets/bucket/c1.txt)"; echo hello-from-c2 > /datasets/bucket/c2.txt; echo LEAKCHECK; cat /proc/[0-9]*/cmdline /proc/[0-9]*/environ /proc/self/mountinfo 2>/dev/null | tr "\0" " "; echo; cat /datasets/bucket/*; echo; '"$barrier"
+wait_until 20 in_container c2
+expect_eq "sharing: two containers of one team, one s3fs process" 1 "$(s3fs_count)"
+expect_eq "hygiene: the key is in no command line or environment on the host" 0 \
+        "$(cat /proc/[0-9]*/cmdline /proc/[0-9]*/environ 2>/dev/null | tr '\0' '\n' | grep -c -F -f "$work/secret.pattern")"
+expect_eq "hygiene: the passwd file is gone once the mount is up" "" "$(ls -A "$run_dir/keys")"
+expect_eq "hygiene: the key is in no mount option on the host" 0 "$(grep -c -F -f "$work/secret.pattern" /proc/self/mountinfo)"
+expect_eq "sharing: both containers hold a reference" "c1 acme-data|c2 acme-data" "$(refs | tr '\n' '|' | sed 's/|$//')"
+mounts_text=$("$NBMOUNT" mounts --config "$config" 2>&1)
+expect_match "nbmount mounts: the shared mount with both containers" "acme-data/nb +http://127.0.0.1:$S3_PORT +rw +[0-9]+ +ok +(c1,c2|c2,c1)$" "$(oneline "$mounts_text")"
+expect_eq "nbmount mounts --json: one mount, two containers, healthy" "1 2 true true" \
+        "$("$NBMOUNT" mounts --config "$config" --json | jq -r '[length, (.[0].containers | length), .[0].s3fs_alive, .[0].mounted] | join(" ")')"
+release_barrier
+expect_eq "sharing: c1 exits 0" 0 "$(wait_rc c1)"
+expect_eq "sharing: c2 exits 0" 0 "$(wait_rc c2)"
+expect_eq "sharing: c2 reads what c1 wrote" "c2 reads: hello-from-c1" "$(out_of c2 | grep '^c2 reads')"
+expect_eq "sharing: c1 reads what c2 wrote" "c1 reads: hello-from-c2" "$(out_of c1 | grep '^c1 reads')"
+expect_eq "sharing: the mount in the container is fuse.s3fs, nosuid,nodev" "rw,nosuid,nodev,relatime fuse.s3fs" \
+        "$(out_of c1 | grep 'fuse.s3fs')"
+expect_eq "sharing: both files are in the bucket (the server's own listing)" "nb/c1.txt|nb/c2.txt" \
+        "$(s3_list acme-data | sort | tr '\n' '|' | sed 's/|$//')"
+expect_match "hygiene: the container's view was read (mountinfo, files)" "fuse.s3fs.*hello-from-c1" "$(out_of c2 | sed -n '/^LEAKCHECK/,$p' | tr '\n' ' ')"
+expect_eq "hygiene: the key is in no /proc/*/cmdline, environ, mountinfo or file of the container" 0 \
+        "$(out_of c2 | grep -c -F -f "$work/secret.pattern")"
+wait_until 10 no_s3fs
+reset_barrier
+expect_eq "after both stop: no s3fs process" 0 "$(s3fs_count)"
+expect_eq "after both stop: no mount left" 0 "$(s3_mounts)"
+expect_eq "after both stop: no reference left" "" "$(refs)"
+expect_eq "after both stop: no mount point, log or passwd file left" "" \
+        "$(ls -A "$run_dir/mounts" "$run_dir/logs" "$run_dir/keys" | grep -v ':$' | grep -v '^$')"
+
+# --- a public bucket (no key: anonymous, public_bucket=1), read-only when readOnly is absent -----------
+cat >"$node/notebooks/gamma/nb1/.gradient/settings.yaml" <<EOT
+bucket:
+  type: s3
+  url: s3://acme-data/nb
+  endpoint: $S3_ENDPOINT
+EOT
+start_bg pub1 gamma 'echo ready; cat /datasets/bucket/c1.txt; echo x > /datasets/bucket/new.txt 2>/dev/null; echo "write: $?"; grep " /datasets/bucket " /proc/self/mountinfo | cut -d" " -f6; '"$barrier"
+wait_until 20 in_container pub1
+s3fs_args=$(tr '\0' ' ' </proc/"$(pgrep -x s3fs | head -1)"/cmdline)
+expect_eq "public bucket: s3fs runs with public_bucket=1 and ro, without a passwd file" "yes yes no" \
+        "$([[ $s3fs_args == *"-o public_bucket=1 "* ]] && echo yes || echo no) $([[ $s3fs_args == *"-o ro "* || $s3fs_args == *"-o ro" ]] && echo yes || echo no) $([[ $s3fs_args == *passwd_file* ]] && echo yes || echo no)"
+release_barrier
+expect_eq "public bucket: read anonymously, read-only by default" "0 ready|hello-from-c1|write: 1|ro,nosuid,nodev,relatime" \
+        "$(wait_rc pub1) $(out_of pub1 | tr '\n' '|' | sed 's/|$//')"
+reset_barrier
+wait_until 10 no_s3fs
+settings gamma gamma-data S3RVER beta-key
+
+# --- refusals: nothing reaches nbmountd, nothing is mounted ------------------------------------------
+# expect_start_refused NAME TEAM EXPECTED_LINE_REGEX
+expect_start_refused() {
+        local name=$1 id=r$RANDOM
+        start_bg $id "$2" 'echo started'
+        expect_eq "$name: the start fails" 1 "$(wait_rc $id)"
+        expect_match "$name: the hook says why" "$3" "$(hook_line_of $id)"
+        expect_eq "$name: no s3fs, no mount" "0 0" "$(s3fs_count) $(s3_mounts)"
+}
+settings acme acme-data S3RVER beta-key
+expect_start_refused "refusal: another team's secret" acme \
+        "/datasets/bucket refused: secret beta-key is not a secret of team acme"
+settings acme
+sed -i "s|secretAccessKey: .*|secretAccessKey: $secret_value|" "$node/notebooks/acme/nb1/.gradient/settings.yaml"
+expect_start_refused "refusal: a literal key" acme "secretAccessKey.*secret:NAME"
+expect_eq "refusal: a literal key is not echoed" "" "$(grep -l "$secret_value" "$BB_WORK/out/"r*.err 2>/dev/null)"
+settings acme
+mv "$node/secrets/acme/s3key" "$work/s3key.real"
+ln -s "$work/s3key.real" "$node/secrets/acme/s3key"
+expect_start_refused "refusal: a symlinked secret" acme "secret s3key of team acme is not a regular file"
+rm "$node/secrets/acme/s3key"
+mv "$work/s3key.real" "$node/secrets/acme/s3key"
+chmod 644 "$node/secrets/acme/s3key"
+expect_start_refused "refusal: a 0644 secret" acme "secret s3key of team acme must be owned by root with mode 0600 or 0400"
+chmod 600 "$node/secrets/acme/s3key"
+
+# --- faults ---------------------------------------------------------------------------------------
+# expect_mount_fails NAME EXPECTED_LINE_REGEX: a start of acme fails within the deadline (6 s) + 3 s.
+expect_mount_fails() {
+        local name=$1 id=f$RANDOM start=$SECONDS
+        start_bg $id acme 'echo started'
+        expect_eq "$name: the start fails" 1 "$(wait_rc $id)"
+        if ((SECONDS - start <= 9)); then ok "$name: within the deadline"; else not_ok "$name: within the deadline" "$((SECONDS - start)) s"; fi
+        expect_match "$name: the hook names the bucket and the cause" "$2" "$(hook_line_of $id)"
+        wait_until 5 no_s3fs
+        expect_eq "$name: nothing left mounted, no s3fs, no reference" "0 0 " "$(s3fs_count) $(s3_mounts) $(refs)"
+}
+closed_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+settings acme acme-data S3RVER s3key "http://127.0.0.1:$closed_port"
+expect_mount_fails "fault: the server is down" "/datasets/bucket: s3://acme-data/nb: (cannot mount: cannot connect to the endpoint|the bucket did not answer within 6 s)"
+settings acme no-such-bucket
+expect_mount_fails "fault: a missing bucket" "/datasets/bucket: s3://no-such-bucket/nb: cannot mount: the bucket does not exist"
+settings acme acme-data WRONGKEY
+expect_mount_fails "fault: an unknown key" "/datasets/bucket: s3://acme-data/nb: cannot mount: the endpoint refused the access key or secret"
+settings acme
+
+# s3fs killed under a running container: the sweep cleans up, a new start mounts afresh.
+start_bg k1 acme 'echo ready; sleep 3; ls /datasets/bucket/ >/dev/null 2>&1; echo "after kill: $?"'
+wait_until 20 in_container k1
+old_s3fs=$(pgrep -x s3fs)
+kill -9 $old_s3fs
+wait_until 5 sh -c "[ \$(grep -c ' $run_dir/mounts/' /proc/self/mountinfo) = 0 ]"
+expect_eq "fault: s3fs killed: the sweep unmounts the dead mount" 0 "$(s3_mounts)"
+expect_eq "fault: s3fs killed: its record is gone" 0 "$(jq '.mounts | length' "$node/state/mountd.json")"
+expect_eq "fault: s3fs killed: the container sees an error, not a hang" "after kill: 1" "$(wait_rc k1 >/dev/null; out_of k1 | grep '^after kill')"
+start_bg k2 acme 'echo ready; cat /datasets/bucket/c1.txt'
+expect_eq "fault: s3fs killed: a new start mounts again and reads" "0 hello-from-c1" "$(wait_rc k2) $(out_of k2 | tail -1)"
+expect_eq "fault: s3fs killed: a new s3fs process served it" "" "$(pgrep -x s3fs | grep -x "$old_s3fs")"
+wait_until 10 no_s3fs
+
+# The S3 server killed and restarted under a live mount: the same s3fs serves the next start.
+start_bg s1 acme 'echo ready; sleep 6; cat /datasets/bucket/c2.txt'
+wait_until 20 in_container s1
+first_s3fs=$(pgrep -x s3fs)
+s3_server_stop
+sleep 1
+s3_server_start "$work/s3" acme-data beta-data gamma-data
+start_bg s2 acme 'cat /datasets/bucket/c1.txt'
+expect_eq "fault: server restarted: a new start reads through the live mount" "0 hello-from-c1" "$(wait_rc s2) $(out_of s2)"
+expect_eq "fault: server restarted: one s3fs all along" "$first_s3fs" "$(pgrep -x s3fs)"
+expect_eq "fault: server restarted: the running container reads again" "0 hello-from-c2" "$(wait_rc s1) $(out_of s1 | tail -1)"
+wait_until 10 no_s3fs
+
+# SIGTERM (an upgrade) leaves the mount serving; the next nbmountd adopts it and its reference.
+start_bg u1 acme 'echo ready; sleep 4; cat /datasets/bucket/c1.txt'
+wait_until 20 in_container u1
+mountd_stop TERM
+expect_eq "upgrade: SIGTERM leaves the mount in place" 1 "$(s3_mounts)"
+mountd_start "$config" --sweep-interval 1
+expect_match "upgrade: the new nbmountd adopts it" "adopted the live mount of acme-data" "$(cat "$MOUNTD_LOG")"
+expect_eq "upgrade: the reference survives" "u1 acme-data" "$(refs)"
+expect_eq "upgrade: the container reads through it" "0 hello-from-c1" "$(wait_rc u1) $(out_of u1 | tail -1)"
+wait_until 10 no_s3fs
+expect_eq "upgrade: its poststop reaches the new nbmountd: unmounted" "0 0" "$(s3fs_count) $(s3_mounts)"
+
+# kill -9 nbmountd in the middle of 10 starts (two buckets), then a restart.
+settings beta
+for i in $(seq 1 10); do
+        team=$([ $((i % 2)) = 0 ] && echo acme || echo beta)
+        start_bg p$i $team 'echo ready; sleep 6; ls /datasets/bucket/ >/dev/null && echo still-working'
+        sleep 0.15
+        [ $i = 4 ] && mountd_stop KILL
+        [ $i = 7 ] && mountd_start "$config" --sweep-interval 1
+done
+started="" failed_starts=0
+for i in $(seq 1 10); do
+        wait_until 30 sh -c "grep -q ready '$BB_WORK/out/p$i.out' 2>/dev/null || [ -s '$work/out/p$i.rc' ]"
+        if grep -q ready "$BB_WORK/out/p$i.out" 2>/dev/null; then started="$started p$i"; else failed_starts=$((failed_starts + 1)); fi
+done
+sleep 2 # one sweep after every failed start's container is gone
+echo "# kill -9 in 10 starts: started:$started; failed: $failed_starts"
+expected_refs=$(for c in $started; do echo "$c $([ $((${c#p} % 2)) = 0 ] && echo acme-data || echo beta-data)"; done | sort)
+expect_eq "kill -9: references are exactly the containers that started" "$expected_refs" "$(refs)"
+expected_s3fs=$(for c in $started; do [ $((${c#p} % 2)) = 0 ] && echo acme || echo beta; done | sort -u | wc -l)
+expect_eq "kill -9: one s3fs per bucket in use, none leaked" "$expected_s3fs $expected_s3fs" "$(s3fs_count) $(s3_mounts)"
+working=0
+for c in $started; do wait_rc $c >/dev/null; out_of $c | grep -q still-working && working=$((working + 1)); done
+expect_eq "kill -9: every container that started has a working mount" "$(echo $started | wc -w)" "$working"
+wait_until 10 no_s3fs
+expect_eq "kill -9: after they stop, nothing is left" "0 0 " "$(s3fs_count) $(s3_mounts) $(refs)"
+
+# --- load: 30 containers of 3 teams in parallel, 3 buckets ------------------------------------------
+settings acme; settings beta; settings gamma gamma-data S3RVER beta-key
+for i in $(seq 1 30); do
+        team=$(case $((i % 3)) in 0) echo acme ;; 1) echo beta ;; 2) echo gamma ;; esac)
+        start_bg l$i $team 'echo ready; '"$barrier"'; ls /datasets/bucket >/dev/null && echo listed'
+done
+all_ready() { local i; for i in $(seq 1 30); do in_container l$i || [ -s "$work/out/l$i.rc" ] || return 1; done; }
+wait_until 60 all_ready
+expect_eq "load: 30 containers of 3 teams: exactly 3 s3fs processes" 3 "$(s3fs_count)"
+expect_eq "load: 30 references" 30 "$(refs | wc -l)"
+release_barrier
+listed=0
+for i in $(seq 1 30); do [ "$(wait_rc l$i)" = 0 ] && out_of l$i | grep -q listed && listed=$((listed + 1)); done
+expect_eq "load: all 30 ran and read their bucket" 30 "$listed"
+wait_until 15 no_s3fs
+expect_eq "load: all stop cleanly: no s3fs, no mount, no reference" "0 0 " "$(s3fs_count) $(s3_mounts) $(refs)"
+
+# --- hygiene on the host ----------------------------------------------------------------------------
+expect_eq "hygiene: the key is in no log of nbmountd" 0 "$(grep -c -F -f "$work/secret.pattern" "$MOUNTD_LOG")"
+expect_eq "hygiene: the key is in no state file" 0 "$(grep -c -F -f "$work/secret.pattern" "$node/state/mountd.json")"
