@@ -244,9 +244,15 @@ static int block_signals(void) {
 static int start(struct mountd *d, const struct options *o, struct nb_error *err) {
         int r;
 
-        if ((r = node_config_load_path(o->config_path, &d->config, err)) < 0 || (r = set_paths(d, o, err)) < 0 ||
-            (r = state_load(d, err)) < 0)
+        if ((r = node_config_load_path(o->config_path, &d->config, err)) < 0 || (r = set_paths(d, o, err)) < 0)
                 return r;
+        if ((r = state_load(d, err)) < 0) {
+                char why[NB_ERROR_MAX];
+
+                snprintf(why, sizeof(why), "%s", err->msg);
+                return nb_fail(err, r, "%s; nbmountd will not guess: move %s away to start afresh (live S3 mounts are then unmounted)",
+                               why, d->paths.state_file);
+        }
         state_recover(d);
         registry_sweep(d);
         if ((r = state_save(d)) < 0)

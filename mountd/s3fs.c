@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libmount.h>
+#include <netdb.h>
+#include <arpa/inet.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -103,6 +105,37 @@ static int write_key_file(const struct mountd *d, const struct shared_mount *m, 
         }
         explicit_bzero(line, sizeof(line));
         return 0;
+}
+
+/* ---- the endpoint ------------------------------------------------------------------------------ */
+
+/* The plan refused private numeric hosts; a name is resolved here, so that a name pointing at
+ * 169.254.169.254 or 10.0.0.1 is refused too (s3fs resolves it again: a DNS answer that changes in
+ * between is not caught, see README "Security"). */
+static int check_endpoint_addresses(const struct mountd *d, const struct s3_spec *spec, struct nb_error *err) {
+        struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *list = NULL;
+        struct s3_endpoint endpoint;
+        int r;
+
+        if (!spec->endpoint[0] || d->config.s3_allow_private_endpoints)
+                return 0;
+        if (s3_endpoint_split(spec->endpoint, &endpoint) < 0)
+                return nb_fail(err, EINVAL, "endpoint %s is not valid", spec->endpoint);
+        if ((r = getaddrinfo(endpoint.host, NULL, &hints, &list)) != 0)
+                return nb_fail(err, EHOSTUNREACH, "endpoint %s: the host name does not resolve: %s", spec->endpoint,
+                               gai_strerror(r));
+        r = 0;
+        for (struct addrinfo *a = list; a && r == 0; a = a->ai_next) {
+                char address[INET6_ADDRSTRLEN] = "";
+                const char *kind;
+
+                getnameinfo(a->ai_addr, a->ai_addrlen, address, sizeof(address), NULL, 0, NI_NUMERICHOST);
+                if ((kind = s3_host_private_kind(address)))
+                        r = nb_fail(err, EPERM, "endpoint %s resolves to %s, %s; this node refuses loopback, private and link-local endpoints (s3.allow_private_endpoints in node.yaml)",
+                                    spec->endpoint, address, kind);
+        }
+        freeaddrinfo(list);
+        return r;
 }
 
 /* ---- the s3fs command line ------------------------------------------------------------------------ */
@@ -349,7 +382,7 @@ static int start(const struct mountd *d, struct shared_mount *m, const char *key
         pid_t pid;
         int r;
 
-        if ((r = build_args(d, m, key_file, &args, err)) < 0)
+        if ((r = check_endpoint_addresses(d, &m->spec, err)) < 0 || (r = build_args(d, m, key_file, &args, err)) < 0)
                 return r;
         if (null_fd < 0)
                 return nb_fail(err, errno, "/dev/null: %s", strerror(errno));

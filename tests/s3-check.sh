@@ -36,6 +36,7 @@ work=$(mktemp -d /tmp/nbmount-s3.XXXXXX)
 run_dir=/run/nbmount-s3test-$$
 MOUNTD_LOG=$work/mountd.log
 cleanup() {
+        [ -f "$work/hosts.orig" ] && cat "$work/hosts.orig" >/etc/hosts
         mountd_stop KILL
         mkdir -p build/test-logs && cp "$MOUNTD_LOG" build/test-logs/s3-nbmountd.log 2>/dev/null
         bundle_cleanup
@@ -134,7 +135,7 @@ expect_eq "nbmountd: uid 1000 cannot use the socket" "Permission denied" \
 barrier='i=0; while [ ! -e /notebooks/go ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done'
 release_barrier() { local team; for team in acme beta gamma; do touch "$node/notebooks/$team/nb1/go"; done; }
 reset_barrier() { rm -f "$node"/notebooks/*/nb1/go; }
-start_bg c1 acme 'echo hello-from-c1 > /datasets/bucket/c1.txt && echo ready; i=0; while [ ! -e /datasets/bucket/c2.txt ] && [ $i -lt 150 ]; do sleep 0.1; i=$((i+1)); done; echo "c1 reads: $(cat /datasets/bucket/c2.txt)"; '"$barrier"'; grep " /datasets/bucket " /proc/self/mountinfo | cut -d" " -f6,8'
+start_bg c1 acme 'echo hello-from-c1 > /datasets/bucket/c1.txt && echo ready; i=0; while [ ! -s /datasets/bucket/c2.txt ] && [ $i -lt 150 ]; do sleep 0.1; i=$((i+1)); done; echo "c1 reads: $(cat /datasets/bucket/c2.txt)"; '"$barrier"'; grep " /datasets/bucket " /proc/self/mountinfo | cut -d" " -f6,8'
 wait_until 20 in_container c1
 start_bg c2 acme 'echo ready; echo "c2 reads: $(cat /datasets/bucket/c1.txt)"; echo hello-from-c2 > /datasets/bucket/c2.txt; echo LEAKCHECK; cat /proc/[0-9]*/cmdline /proc/[0-9]*/environ /proc/self/mountinfo 2>/dev/null | tr "\0" " "; echo; cat /datasets/bucket/*; echo; '"$barrier"
 wait_until 20 in_container c2
@@ -146,6 +147,16 @@ expect_eq "hygiene: the key is in no mount option on the host" 0 "$(grep -c -F -
 expect_eq "sharing: both containers hold a reference" "c1 acme-data|c2 acme-data" "$(refs | tr '\n' '|' | sed 's/|$//')"
 mounts_text=$("$NBMOUNT" mounts --config "$config" 2>&1)
 expect_match "nbmount mounts: the shared mount with both containers" "acme-data/nb +http://127.0.0.1:$S3_PORT +rw +[0-9]+ +ok +(c1,c2|c2,c1)$" "$(oneline "$mounts_text")"
+# schema_check NAME FILE: the file validates against schemas/mountd.schema.json
+schema_check() {
+        local result
+        result=$(node tests/schema/validate.js -s schemas/mountd.schema.json -r schemas/common.schema.json "$2" 2>&1)
+        expect_eq "$1" "valid	$2" "$result"
+}
+cp "$node/state/mountd.json" "$work/state-copy.json"
+schema_check "schema: the state file with a shared mount validates against mountd.schema.json" "$work/state-copy.json"
+"$NBMOUNT" mounts --config "$config" --json | jq '{ok: true, mounts: .}' >"$work/list-reply.json"
+schema_check "schema: the list reply validates against mountd.schema.json" "$work/list-reply.json"
 expect_eq "nbmount mounts --json: one mount, two containers, healthy" "1 2 true true" \
         "$("$NBMOUNT" mounts --config "$config" --json | jq -r '[length, (.[0].containers | length), .[0].s3fs_alive, .[0].mounted] | join(" ")')"
 release_barrier
@@ -276,7 +287,7 @@ expect_eq "upgrade: its poststop reaches the new nbmountd: unmounted" "0 0" "$(s
 settings beta
 for i in $(seq 1 10); do
         team=$([ $((i % 2)) = 0 ] && echo acme || echo beta)
-        start_bg p$i $team 'echo ready; sleep 6; ls /datasets/bucket/ >/dev/null && echo still-working'
+        start_bg p$i $team 'echo ready; '"$barrier"'; ls /datasets/bucket/ >/dev/null && echo still-working'
         sleep 0.15
         [ $i = 4 ] && mountd_stop KILL
         [ $i = 7 ] && mountd_start "$config" --sweep-interval 1
@@ -292,8 +303,10 @@ expected_refs=$(for c in $started; do echo "$c $([ $((${c#p} % 2)) = 0 ] && echo
 expect_eq "kill -9: references are exactly the containers that started" "$expected_refs" "$(refs)"
 expected_s3fs=$(for c in $started; do [ $((${c#p} % 2)) = 0 ] && echo acme || echo beta; done | sort -u | wc -l)
 expect_eq "kill -9: one s3fs per bucket in use, none leaked" "$expected_s3fs $expected_s3fs" "$(s3fs_count) $(s3_mounts)"
+release_barrier
 working=0
 for c in $started; do wait_rc $c >/dev/null; out_of $c | grep -q still-working && working=$((working + 1)); done
+reset_barrier
 expect_eq "kill -9: every container that started has a working mount" "$(echo $started | wc -w)" "$working"
 wait_until 10 no_s3fs
 expect_eq "kill -9: after they stop, nothing is left" "0 0 " "$(s3fs_count) $(s3_mounts) $(refs)"
@@ -318,3 +331,48 @@ expect_eq "load: all stop cleanly: no s3fs, no mount, no reference" "0 0 " "$(s3
 # --- hygiene on the host ----------------------------------------------------------------------------
 expect_eq "hygiene: the key is in no log of nbmountd" 0 "$(grep -c -F -f "$work/secret.pattern" "$MOUNTD_LOG")"
 expect_eq "hygiene: the key is in no state file" 0 "$(grep -c -F -f "$work/secret.pattern" "$node/state/mountd.json")"
+
+# --- a host name that resolves to a private address is refused by nbmountd itself ------------------
+mountd_stop TERM
+sed -i 's|^s3: .*|s3: {allow_http: true, allow_private_endpoints: false, mount_timeout: 6}|' "$config"
+mountd_start "$config" --sweep-interval 1
+# A name the plan cannot judge: this machine's host name when it resolves to loopback (Debian's
+# /etc/hosts maps it to 127.0.1.1), else a name added to /etc/hosts for the test.
+rebind_host=$(hostname)
+if ! getent ahostsv4 "$rebind_host" | grep -q '^127\.'; then
+        rebind_host=nbmount-rebind-test.invalid
+        cp /etc/hosts "$work/hosts.orig"
+        echo "127.0.0.1 $rebind_host" >>/etc/hosts
+fi
+settings acme acme-data S3RVER s3key "http://$rebind_host:$S3_PORT"
+expect_start_refused "refusal: an endpoint name that resolves to loopback" acme \
+        "/datasets/bucket: endpoint http://$rebind_host:$S3_PORT resolves to (127\.[0-9.]+|::1), a loopback address; this node refuses"
+[ -f "$work/hosts.orig" ] && cat "$work/hosts.orig" >/etc/hosts
+sed -i 's|^s3: .*|s3: {allow_http: true, allow_private_endpoints: true, mount_timeout: 6}|' "$config"
+settings acme
+
+# --- systemd socket activation (nbmountd.socket): the socket passed as fd 3 ----------------------------
+mountd_stop TERM
+activated=$work/activated.yaml
+sed "s|^mountd_socket: .*|mountd_socket: $run_dir/activated.sock|" "$config" >"$activated"
+systemd-socket-activate --seqpacket -l "$run_dir/activated.sock" "$NBMOUNTD" --config "$activated" \
+        >>"$MOUNTD_LOG" 2>&1 &
+MOUNTD_PID=$!
+wait_until 5 test -S "$run_dir/activated.sock"
+expect_eq "socket activation: nbmount mounts through the socket systemd passes" "[]" \
+        "$("$NBMOUNT" mounts --config "$activated" --json 2>&1 | tr -d ' \n')"
+sed -i "s|^mountd_socket: .*|mountd_socket: $run_dir/activated.sock|" "$config"
+start_bg sa2 acme 'cat /datasets/bucket/c1.txt'
+expect_eq "socket activation: a container mounts through it" "0 hello-from-c1" "$(wait_rc sa2) $(out_of sa2)"
+wait_until 10 no_s3fs
+expect_eq "socket activation: after it stops, nothing is left" "0 0 " "$(s3fs_count) $(s3_mounts) $(refs)"
+
+# --- a state file nbmountd cannot read: it refuses to start rather than guess ---------------------------
+mountd_stop TERM
+sed -i "s|^mountd_socket: .*|mountd_socket: $run_dir/mountd.sock|" "$config"
+cp "$node/state/mountd.json" "$work/state.good"
+echo '{"version": 1, "mounts": [{"name": "x"}]}' >"$node/state/mountd.json"
+broken_line=$(timeout 10 "$NBMOUNTD" --config "$config" 2>&1 | tail -1)
+expect_match "state: an unreadable state file stops nbmountd with the fix" \
+        "mountd.json:1:27: a mount is missing \"spec\"; add it; nbmountd will not guess: move .*/state/mountd.json away to start afresh" "$broken_line"
+cp "$work/state.good" "$node/state/mountd.json"
