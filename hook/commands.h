@@ -8,6 +8,7 @@ int cmd_hook(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
 int cmd_quota(int argc, char **argv);
 int cmd_mounts(int argc, char **argv);
+int cmd_check(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
 
 /* Prints "nbmount: MESSAGE" on stderr. */

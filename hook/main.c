@@ -22,6 +22,7 @@ static const char usage_text[] =
         "  quota      show every team's use, plan and overage; apply a plan change at once\n"
         "  mounts     list the S3 mounts nbmountd shares, their containers and health\n"
         "  validate   check a node config, grants, settings.yaml or config.json file\n"
+        "  check      check this node's setup: folders, kernel, quotas, nbmountd, hooks.d\n"
         "\n"
         "Options:\n"
         "  -h, --help     show this help (nbmount COMMAND --help for a command's)\n"
@@ -38,6 +39,7 @@ static const struct command {
         { "quota", cmd_quota },
         { "mounts", cmd_mounts },
         { "validate", cmd_validate },
+        { "check", cmd_check },
 };
 
 void print_error(const char *fmt, ...) {
