@@ -140,3 +140,60 @@ $(TEST_MODE_BUILD)/nbmount: $(TEST_MODE_OBJ)
 test-mode: $(TEST_MODE_BUILD)/nbmount
 
 .PHONY: test-mode
+
+# `make install DESTDIR=... PREFIX=/usr`: the binaries, the commented node config (kept if one is
+# there already), the operator folders (root-only), the OCI hooks.d file, the seccomp rule, the
+# systemd units, the man pages, the bash completion, the docs and the schemas. The Debian package
+# (packaging/debian) installs through this target. `make uninstall` removes what it installed,
+# except /etc/nbmount and /var/lib/nbmount: the operator's config, grants, secrets and state.
+PREFIX ?= /usr/local
+SYSCONFDIR ?= /etc
+LOCALSTATEDIR ?= /var
+# Where systemd and the container engines (podman, CRI-O) look: /usr's own folders for PREFIX=/usr
+# (the package), else /usr/local/lib/systemd/system and the administrator's /etc/containers.
+ifeq ($(PREFIX),/usr)
+SYSTEMDUNITDIR ?= /lib/systemd/system
+HOOKSDIR ?= /usr/share/containers/oci/hooks.d
+else
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+HOOKSDIR ?= $(SYSCONFDIR)/containers/oci/hooks.d
+endif
+DATADIR := $(PREFIX)/share/nbmount
+DOCDIR ?= $(PREFIX)/share/doc/nbmount
+MANDIR ?= $(PREFIX)/share/man
+COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
+
+install: all
+	install -D -m 0755 $(BUILD)/nbmount $(DESTDIR)$(PREFIX)/bin/nbmount
+	install -D -m 0755 $(BUILD)/nbmountd $(DESTDIR)$(PREFIX)/sbin/nbmountd
+	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/nbmount
+	test -e $(DESTDIR)$(SYSCONFDIR)/nbmount/node.yaml || \
+		install -m 0644 packaging/node.yaml $(DESTDIR)$(SYSCONFDIR)/nbmount/node.yaml
+	install -d -m 0700 $(DESTDIR)$(SYSCONFDIR)/nbmount/grants $(DESTDIR)$(SYSCONFDIR)/nbmount/secrets \
+		$(DESTDIR)$(LOCALSTATEDIR)/lib/nbmount
+	install -d -m 0755 $(DESTDIR)$(HOOKSDIR) $(DESTDIR)$(SYSTEMDUNITDIR)
+	sed 's|"/usr/bin/nbmount"|"$(PREFIX)/bin/nbmount"|' packaging/hooks.d/nbmount.json \
+		>$(DESTDIR)$(HOOKSDIR)/nbmount.json
+	chmod 0644 $(DESTDIR)$(HOOKSDIR)/nbmount.json
+	sed 's|^ExecStart=/usr/sbin/nbmountd |ExecStart=$(PREFIX)/sbin/nbmountd |' packaging/systemd/nbmountd.service \
+		>$(DESTDIR)$(SYSTEMDUNITDIR)/nbmountd.service
+	install -m 0644 packaging/systemd/nbmountd.socket $(DESTDIR)$(SYSTEMDUNITDIR)/nbmountd.socket
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/nbmountd.service
+	install -D -m 0644 packaging/seccomp/nbmount-quota.json $(DESTDIR)$(DATADIR)/seccomp/nbmount-quota.json
+	install -d -m 0755 $(DESTDIR)$(DATADIR)/schemas $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(DOCDIR) $(DESTDIR)$(COMPLETIONDIR)
+	install -m 0644 schemas/*.schema.json $(DESTDIR)$(DATADIR)/schemas/
+	install -m 0644 man/*.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 man/*.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 README.md docs/FORMATS.md $(DESTDIR)$(DOCDIR)/
+	install -m 0644 packaging/bash-completion/nbmount $(DESTDIR)$(COMPLETIONDIR)/nbmount
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/nbmount $(DESTDIR)$(PREFIX)/sbin/nbmountd \
+		$(DESTDIR)$(HOOKSDIR)/nbmount.json $(DESTDIR)$(SYSTEMDUNITDIR)/nbmountd.service \
+		$(DESTDIR)$(SYSTEMDUNITDIR)/nbmountd.socket $(DESTDIR)$(COMPLETIONDIR)/nbmount \
+		$(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(wildcard man/*.5))) \
+		$(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(wildcard man/*.8)))
+	rm -rf $(DESTDIR)$(DATADIR) $(DESTDIR)$(DOCDIR)
+
+.PHONY: install uninstall
