@@ -20,8 +20,8 @@ static const char mounts_usage[] =
         "s3fs dead; not mounted) and the containers holding it. Asks nbmountd over mountd_socket.\n"
         "\n"
         "  --config FILE  the node config (default " NODE_CONFIG_DEFAULT_PATH ")\n"
-        "  --json         the mounts as JSON (schemas/mountd-state.schema.json, with s3fs_alive\n"
-        "                 and mounted)\n"
+        "  --json         the mounts as JSON (schemas/mountd.schema.json: shared mounts with\n"
+        "                 s3fs_alive and mounted)\n"
         "\n"
         "Exit status: 0 done, 1 nbmountd cannot be reached, 2 invalid config or command line.\n";
 

@@ -94,21 +94,53 @@ static int open_or_create_folder(int parent_fd, const struct folder_step *step) 
         return TAKE_FD(fd);
 }
 
-/* ROOT/A/B for a notebook or team folder: A (a team or a cluster) is root's, B the container user's. */
+/* A folder whose contents decide what another team or notebook gets must be writable only by root
+ * (ROOT and ROOT/A) or by the container's own user (ROOT/A/B): whoever else can write there could
+ * plant a folder of their own for a container to mount. */
+static int check_folder_owner(struct mount_run *run, int fd, const char *path, bool users_own) {
+        uid_t user = run->req->uid;
+        struct stat st;
+
+        if (fstat(fd, &st) < 0)
+                return nb_fail(run->err, errno, "%s: cannot stat: %s", path, strerror(errno));
+        if (!users_own && st.st_uid == 0 && !(st.st_mode & 022))
+                return 0;
+        if (users_own && (st.st_uid == 0 || st.st_uid == user) && !(st.st_mode & 002))
+                return 0;
+        if (!users_own)
+                return nb_fail(run->err, EPERM,
+                               "%s must be owned by root and writable by no one else (it is owned by uid %u, mode %04o): another user could plant folders there; the operator must run chown root: %s && chmod go-w %s",
+                               path, (unsigned) st.st_uid, (unsigned) (st.st_mode & 07777), path, path);
+        return nb_fail(run->err, EPERM,
+                       "%s must be owned by root or by the container's user %u, and not writable by others (it is owned by uid %u, mode %04o); the operator must run chown %u: %s && chmod o-w %s",
+                       path, (unsigned) user, (unsigned) st.st_uid, (unsigned) (st.st_mode & 07777), (unsigned) user, path,
+                       path);
+}
+
+/* ROOT/A/B for a notebook or team folder: ROOT and A (a team or a cluster) are root's, B the container
+ * user's. An ownership problem is explained in run->err and returned as -EPERM. */
 static int open_owned_folder(struct mount_run *run, const char *root, const char *a, const char *b, mode_t mode) {
         const struct folder_step steps[] = {
                 { a, 0, 0, 0755 },
                 { b, run->req->uid, run->req->gid, mode },
         };
         _cleanup_close_ int root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC), parent_fd = -1;
-        int fd = -1;
+        char path[NB_PATH_MAX + 2 * NB_NAME_MAX + 3];
+        int fd = -1, r;
 
         if (root_fd < 0)
                 return -errno;
+        if ((r = check_folder_owner(run, root_fd, root, false)) < 0)
+                return r;
         for (size_t i = 0; i < ARRAY_SIZE(steps); i++) {
                 fd = open_or_create_folder(parent_fd >= 0 ? parent_fd : root_fd, &steps[i]);
                 if (fd < 0)
                         return fd;
+                snprintf(path, sizeof(path), "%s/%s%s%s", root, a, i ? "/" : "", i ? b : "");
+                if ((r = check_folder_owner(run, fd, path, i == 1)) < 0) {
+                        close(fd);
+                        return r;
+                }
                 if (i + 1 < ARRAY_SIZE(steps)) {
                         closep(&parent_fd);
                         parent_fd = TAKE_FD(fd);
@@ -215,6 +247,8 @@ static int prepare_job(struct mount_run *run, const struct plan *plan, const str
         int r;
 
         *job = (struct mount_job) { .planned = m, .tree_fd = -1, .target_fd = -1 };
+        if (source_fd == -EPERM && run->err->msg[0])
+                return nb_wrap(run->err, source_fd, "%s: ", m->target);
         if (source_fd < 0)
                 return nb_fail(run->err, source_fd, "%s: cannot use %s: %s", m->target, m->source,
                                source_problem(source_fd));
@@ -434,6 +468,7 @@ int mounts_apply(const struct plan *plan, const struct node_config *config, cons
                 return nb_fail(err, ENOMEM, "out of memory");
         *ret = (struct mount_result) {};
         *run = (struct mount_run) { .req = req, .result = ret, .err = err };
+        err->msg[0] = '\0';
         for (size_t i = 0; i < plan->n_mounts; i++) {
                 const struct plan_mount *m = &plan->mounts[i];
 

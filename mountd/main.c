@@ -38,7 +38,7 @@ static const char usage[] =
         "                          s3fs processes are cleaned up (default 10)\n"
         "  --s3fs PATH             the s3fs binary (default /usr/bin/s3fs)\n"
         "\n"
-        "Exit status: 0 stopped by SIGTERM or SIGINT, 1 cannot start.\n";
+        "Exit status: 0 stopped by SIGTERM, SIGINT or SIGHUP, 1 cannot start.\n";
 
 struct options {
         const char *config_path, *s3fs;
@@ -241,11 +241,14 @@ static int block_signals(void) {
         return signalfd(-1, &set, SFD_CLOEXEC);
 }
 
-static int start(struct mountd *d, const struct options *o, struct nb_error *err) {
+/* The socket comes first: a second nbmountd must stop before it touches the first one's state. */
+static int start(struct mountd *d, const struct options *o, int *ret_listen_fd, struct nb_error *err) {
         int r;
 
-        if ((r = node_config_load_path(o->config_path, &d->config, err)) < 0 || (r = set_paths(d, o, err)) < 0)
+        if ((r = node_config_load_path(o->config_path, &d->config, err)) < 0 || (r = set_paths(d, o, err)) < 0 ||
+            (r = server_open_socket(d, err)) < 0)
                 return r;
+        *ret_listen_fd = r;
         if ((r = state_load(d, err)) < 0) {
                 char why[NB_ERROR_MAX];
 
@@ -277,8 +280,7 @@ int main(int argc, char **argv) {
         pthread_cond_init(&d->changed, NULL);
         d->sweep_interval_s = o.sweep_interval_s;
         d->debug = o.debug;
-        if ((signal_fd = block_signals()) < 0 || start(d, &o, &err) < 0 ||
-            (listen_fd = server_open_socket(d, &err)) < 0) {
+        if ((signal_fd = block_signals()) < 0 || start(d, &o, &listen_fd, &err) < 0) {
                 mountd_log(LOG_ERR, "%s", err.msg[0] ? err.msg : strerror(errno));
                 return 1;
         }

@@ -18,11 +18,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "checks.h"
 #include "mountd.h"
 #include "safeopen.h"
 #include "util.h"
 
-#define S3FS_SECRET_MAX 256
+#define S3FS_SECRET_MAX 254 /* characters of a secret key */
 #define S3FS_MAX_ARGS 40
 #define S3FS_STOP_GRACE_MS 3000
 #define S3FS_FAILED_GRACE_MS 1000
@@ -46,21 +47,11 @@ static int64_t now_ms(void) {
 
 /* ---- the secret -------------------------------------------------------------------------------- */
 
-static int check_secret_file(int fd, const char *path, struct nb_error *err) {
-        struct stat st;
-
-        if (fstat(fd, &st) < 0)
-                return nb_fail(err, errno, "%s: cannot stat: %s", path, strerror(errno));
-        if (st.st_uid != 0 || ((st.st_mode & 07777) != 0600 && (st.st_mode & 07777) != 0400))
-                return nb_fail(err, EPERM, "%s: a secret must be owned by root with mode 0600 or 0400; run chown root: %s && chmod 600 %s",
-                               path, path, path);
-        return 0;
-}
-
 static int read_secret(const struct mountd *d, const struct s3_spec *spec, char *buf, size_t size,
                        struct nb_error *err) {
         char relative[2 * NB_NAME_MAX + 2], path[NB_PATH_MAX + sizeof(relative) + 2];
         _cleanup_close_ int fd = -1;
+        bool too_long;
         ssize_t n;
         int r;
 
@@ -72,13 +63,15 @@ static int read_secret(const struct mountd *d, const struct s3_spec *spec, char 
                 return r;
         if ((n = read(fd, buf, size - 1)) < 0)
                 return nb_fail(err, errno, "%s: cannot read: %s", path, strerror(errno));
+        too_long = (size_t) n == size - 1; /* the file may go on: it fills the buffer */
         buf[n] = '\0';
         while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
                 buf[--n] = '\0';
-        if (n == 0 || (size_t) n >= size - 2 || strchr(buf, ':') || !option_value_safe(buf)) {
+        too_long = too_long || n > S3FS_SECRET_MAX;
+        if (n == 0 || too_long || strchr(buf, ':') || !option_value_safe(buf)) {
                 explicit_bzero(buf, size);
                 return nb_fail(err, EINVAL, "%s: must hold the secret access key alone on one line (no spaces, no ':', at most %d characters)",
-                               path, S3FS_SECRET_MAX - 2);
+                               path, S3FS_SECRET_MAX);
         }
         return 0;
 }
@@ -86,7 +79,7 @@ static int read_secret(const struct mountd *d, const struct s3_spec *spec, char 
 /* RUN/keys/NAME holds "KEY:SECRET" while s3fs starts; the caller unlinks it once s3fs has read it. */
 static int write_key_file(const struct mountd *d, const struct shared_mount *m, char *path, size_t size,
                           struct nb_error *err) {
-        char secret[S3FS_SECRET_MAX], line[S3_KEY_ID_MAX + S3FS_SECRET_MAX + 3];
+        char secret[S3FS_SECRET_MAX + 4], line[S3_KEY_ID_MAX + S3FS_SECRET_MAX + 6];
         _cleanup_close_ int fd = -1;
         int len, r;
 

@@ -278,31 +278,51 @@ refused "public.json mode 0666" \
         "nbmount: $node/grants/public.json: a grants file must be owned by root and writable by no one else (it is owned by uid 0, mode 0666); the operator must run chown root: $node/grants/public.json && chmod go-w $node/grants/public.json"
 chmod 0644 "$node/grants/public.json"
 
-# --- a notebook folder owned by another uid, or writable by everyone -----------------------------
-# What the hook does today: it mounts the folder as it is (nothing checks the owner or mode of an
-# existing notebook folder). Asserted so that a change shows up here.
-nb_folder=$node/notebooks/acme/nb1
-# notebook_folder_today NAME: a uid 1000 container; the hook mounts the notebook folder at /notebooks.
-notebook_folder_today() {
-        new_bundle --user 1000:1000 --identity acme nb1 alice --config "$config" \
-                --cmd 'echo started; ls -ldn /notebooks | awk "{ print \$1, \$3 }"; grep " /notebooks " /proc/self/mountinfo | cut -d" " -f4'
+# --- notebook and team folders writable by someone else: refused (exit 1) with the operator's fix ----
+# Whoever can write a root or a team/cluster folder could plant the folder another notebook or team
+# gets; a notebook or team folder must be root's or the container user's, not writable by others.
+# (nbmount plan does not look at these folders: only the hook opens them.)
+# folder_refused NAME LINE: a uid 1000 container is refused with LINE (status 1), the host unchanged.
+folder_refused() {
+        new_bundle --user 1000:1000 --cmd 'echo started' --identity acme nb1 alice --config "$config"
+        take_snapshots
         runc_run
-        expect_eq "$1: today the hook mounts it at /notebooks (not refused)" \
-                "0|started|$2|$(fs_root "$nb_folder")|" "$run_rc|$(oneline "$run_out")|$run_err"
+        expect_eq "$1: the hook refuses the container (status 1), runc shows its line" \
+                "yes no 1 nbmount: container $run_id (team acme, notebook nb1, user alice): $2" \
+                "$([ "$run_rc" -ne 0 ] && echo yes || echo no) $(grep -q started <<<"$run_out" && echo yes || echo no) $(hook_status) $(hook_line)"
+        expect_host_unchanged "$1: runc with the hook"
         rm -rf "$bundle"
         bundle=""
 }
-fs_root() {
-        local target fsroot
-        target=$(findmnt -n -o TARGET -T "$1")
-        fsroot=$(findmnt -n -o FSROOT -T "$1")
-        if [ "$target" = / ]; then echo "${fsroot%/}$1"; else echo "${fsroot%/}${1#"$target"}"; fi
-}
+nb_folder=$node/notebooks/acme/nb1
 chown 1234:1234 "$nb_folder"
-notebook_folder_today "notebook folder owned by uid 1234" "drwxr-xr-x 1234"
+folder_refused "notebook folder owned by uid 1234" \
+        "/notebooks: $nb_folder must be owned by root or by the container's user 1000, and not writable by others (it is owned by uid 1234, mode 0755); the operator must run chown 1000: $nb_folder && chmod o-w $nb_folder"
 chown 0:0 "$nb_folder"
 chmod 0777 "$nb_folder"
-notebook_folder_today "notebook folder mode 0777" "drwxrwxrwx 0"
+folder_refused "notebook folder mode 0777" \
+        "/notebooks: $nb_folder must be owned by root or by the container's user 1000, and not writable by others (it is owned by uid 0, mode 0777); the operator must run chown 1000: $nb_folder && chmod o-w $nb_folder"
+chmod 0755 "$nb_folder"
+chmod 0777 "$node/notebooks/acme"
+folder_refused "team's notebooks folder mode 0777" \
+        "/notebooks: $node/notebooks/acme must be owned by root and writable by no one else (it is owned by uid 0, mode 0777): another user could plant folders there; the operator must run chown root: $node/notebooks/acme && chmod go-w $node/notebooks/acme"
+chmod 0755 "$node/notebooks/acme"
+chown 1000:1000 "$node/notebooks"
+folder_refused "notebooks root owned by uid 1000" \
+        "/notebooks: $node/notebooks must be owned by root and writable by no one else (it is owned by uid 1000, mode 0755): another user could plant folders there; the operator must run chown root: $node/notebooks && chmod go-w $node/notebooks"
+chown 0:0 "$node/notebooks"
+chmod 0775 "$node/storage/east-1"
+folder_refused "cluster storage folder writable by its group" \
+        "/storage: $node/storage/east-1 must be owned by root and writable by no one else (it is owned by uid 0, mode 0775): another user could plant folders there; the operator must run chown root: $node/storage/east-1 && chmod go-w $node/storage/east-1"
+chmod 0755 "$node/storage/east-1"
+chown 1000:1000 "$nb_folder"
+chmod 0750 "$nb_folder"
+new_bundle --user 1000:1000 --cmd 'echo started' --identity acme nb1 alice --config "$config"
+runc_run
+expect_eq "notebook folder of the container's user, 0750: the container starts" "0 started" "$run_rc $run_out"
+rm -rf "$bundle"
+bundle=""
+chown 0:0 "$nb_folder"
 chmod 0755 "$nb_folder"
 
 # --- the fds of a container's init: those of a container without the hook -----------------------

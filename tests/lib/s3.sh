@@ -37,8 +37,8 @@ s3_server_start() {
 
 s3_server_stop() {
         [ -n "${S3_PID:-}" ] || return 0
-        kill "$S3_PID" 2>/dev/null
-        wait "$S3_PID" 2>/dev/null
+        kill "$S3_PID" 2>/dev/null || true
+        wait "$S3_PID" 2>/dev/null || true
         S3_PID=
 }
 
@@ -50,11 +50,11 @@ mountd_start() {
         local config=$1 i socket before
         shift
         socket=$(sed -n 's/^mountd_socket: *//p' "$config")
-        before=$(grep -c "listening on" "${MOUNTD_LOG:-/dev/null}" 2>/dev/null)
+        before=$(grep -c "listening on" "${MOUNTD_LOG:-/dev/null}" 2>/dev/null || true)
         "$NBMOUNTD" --config "$config" "$@" >>"${MOUNTD_LOG:-/dev/null}" 2>&1 &
         MOUNTD_PID=$!
         for ((i = 0; i < 100; i++)); do
-                [ -S "$socket" ] && (($(grep -c "listening on" "${MOUNTD_LOG:-/dev/null}" 2>/dev/null) > ${before:-0})) &&
+                [ -S "$socket" ] && (($(grep -c "listening on" "${MOUNTD_LOG:-/dev/null}" 2>/dev/null || true) > ${before:-0})) &&
                         return 0
                 kill -0 "$MOUNTD_PID" 2>/dev/null || break
                 sleep 0.05
@@ -65,7 +65,7 @@ mountd_start() {
 
 mountd_stop() {
         [ -n "${MOUNTD_PID:-}" ] || return 0
-        kill -"${1:-TERM}" "$MOUNTD_PID" 2>/dev/null
-        wait "$MOUNTD_PID" 2>/dev/null
+        kill -"${1:-TERM}" "$MOUNTD_PID" 2>/dev/null || true
+        wait "$MOUNTD_PID" 2>/dev/null || true
         MOUNTD_PID=
 }
