@@ -249,6 +249,8 @@ static int start(struct mountd *d, const struct options *o, int *ret_listen_fd, 
             (r = server_open_socket(d, err)) < 0)
                 return r;
         *ret_listen_fd = r;
+        if ((r = spawner_start(&d->spawner, d->paths.s3fs, err)) < 0)
+                return r;
         if ((r = state_load(d, err)) < 0) {
                 char why[NB_ERROR_MAX];
 
@@ -279,6 +281,7 @@ int main(int argc, char **argv) {
         pthread_mutex_init(&d->lock, NULL);
         pthread_cond_init(&d->changed, NULL);
         d->sweep_interval_s = o.sweep_interval_s;
+        d->spawner.sock = -1;
         d->debug = o.debug;
         if ((signal_fd = block_signals()) < 0 || start(d, &o, &listen_fd, &err) < 0) {
                 mountd_log(LOG_ERR, "%s", err.msg[0] ? err.msg : strerror(errno));
@@ -290,6 +293,7 @@ int main(int argc, char **argv) {
         r = serve_forever(d, listen_fd, signal_fd);
         close(TAKE_FD(listen_fd));
         drain(d);
+        spawner_stop(&d->spawner);
         mountd_log(LOG_INFO, "stopped; %zu mounts keep serving their containers", count_mounts(d));
         return r < 0 ? 1 : 0;
 }

@@ -32,7 +32,6 @@ struct shared_mount {
         char mountpoint[PATH_MAX];
         pid_t s3fs_pid;
         uint64_t s3fs_start_time;
-        bool s3fs_is_child; /* started by this nbmountd (else adopted): it must be reaped */
         size_t n_refs, cap_refs;
         struct mount_ref *refs;
         unsigned waiters;                /* requests waiting for this mount to be ready */
@@ -48,8 +47,20 @@ struct mountd_paths {
         char s3fs[PATH_MAX];
 };
 
+/* spawner.c: the process that runs s3fs for nbmountd, which itself may not execve. */
+struct spawner {
+        int sock;
+        pid_t pid;
+        pthread_mutex_t lock;
+};
+int spawner_start(struct spawner *ret, const char *program, struct nb_error *err);
+/* Runs argv (argv[0] the spawner's program) with stdout and stderr to log_fd; the pid and a pidfd. */
+int spawner_run(struct spawner *s, char *const argv[], int log_fd, pid_t *ret_pid, int *ret_pidfd);
+void spawner_stop(struct spawner *s);
+
 struct mountd {
         struct node_config config;
+        struct spawner spawner;
         struct mountd_paths paths;
         unsigned sweep_interval_s;
         bool debug;
@@ -69,7 +80,7 @@ bool process_is(pid_t pid, uint64_t start_time);
 void kill_s3fs_of(const char *mountpoint);
 
 /* s3fs.c */
-int s3fs_mount(const struct mountd *d, struct shared_mount *m, struct nb_error *err);
+int s3fs_mount(struct mountd *d, struct shared_mount *m, struct nb_error *err);
 void s3fs_unmount(const struct mountd *d, const struct shared_mount *m);
 bool s3fs_mounted(const char *mountpoint);
 /* A detached clone of the mount, for the hook to attach in a container. */

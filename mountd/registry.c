@@ -230,8 +230,6 @@ size_t registry_release(struct mountd *d, const char *container) {
 
 /* s3fs gone, or its mount gone from under it: the mount is dead. */
 static bool is_dead(const struct shared_mount *m) {
-        if (m->s3fs_is_child && waitpid(m->s3fs_pid, NULL, WNOHANG) == m->s3fs_pid)
-                return true;
         return !process_is(m->s3fs_pid, m->s3fs_start_time) || !s3fs_mounted(m->mountpoint);
 }
 

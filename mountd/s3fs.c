@@ -226,25 +226,11 @@ static int open_log(const struct mountd *d, const struct shared_mount *m, char *
         return fd;
 }
 
-/* Only async-signal-safe calls between fork and exec: nbmountd has threads. Its own session, so a
- * signal to nbmountd's process group never reaches it; a bare environment. */
-static pid_t spawn(const struct s3fs_args *a, int log_fd, int null_fd) {
-        static char *const envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C", NULL };
-        pid_t pid = fork();
+/* True once the process behind pidfd has exited. */
+static bool has_exited(int pidfd) {
+        struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
 
-        if (pid != 0)
-                return pid < 0 ? -errno : pid;
-        if (setsid() < 0 || dup2(null_fd, STDIN_FILENO) < 0 || dup2(log_fd, STDOUT_FILENO) < 0 ||
-            dup2(log_fd, STDERR_FILENO) < 0)
-                _exit(126);
-        close_range(3, ~0U, 0);
-        if (a->n > 0)
-                execve(a->argv[0], a->argv, envp);
-        _exit(127);
-}
-
-static bool child_exited(pid_t pid) {
-        return waitpid(pid, NULL, WNOHANG) == pid;
+        return poll(&pfd, 1, 0) > 0;
 }
 
 bool s3fs_mounted(const char *mountpoint) {
@@ -365,27 +351,22 @@ static int wait_ready(const struct mountd *d, const struct shared_mount *m, int 
 
         if ((r = wait_mounted(m, pidfd, deadline)) < 0 || (r = probe(m->mountpoint, deadline)) < 0)
                 return r == -EIO ? -ECHILD : r;
-        return child_exited(m->s3fs_pid) ? -ECHILD : 0;
+        return has_exited(pidfd) ? -ECHILD : 0;
 }
 
-static int start(const struct mountd *d, struct shared_mount *m, const char *key_file, int log_fd,
+static int start(struct mountd *d, struct shared_mount *m, const char *key_file, int log_fd,
                  struct nb_error *err) {
-        _cleanup_close_ int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC), pidfd = -1;
+        _cleanup_close_ int pidfd = -1;
         struct s3fs_args args;
-        pid_t pid;
+        pid_t pid = 0;
         int r;
 
         if ((r = check_endpoint_addresses(d, &m->spec, err)) < 0 || (r = build_args(d, m, key_file, &args, err)) < 0)
                 return r;
-        if (null_fd < 0)
-                return nb_fail(err, errno, "/dev/null: %s", strerror(errno));
-        if ((pid = spawn(&args, log_fd, null_fd)) < 0)
-                return nb_fail(err, pid, "cannot start %s: %s", d->paths.s3fs, strerror(-pid));
+        if ((r = spawner_run(&d->spawner, args.argv, log_fd, &pid, &pidfd)) < 0)
+                return nb_fail(err, r, "cannot start %s: %s", d->paths.s3fs, strerror(-r));
         m->s3fs_pid = pid;
-        m->s3fs_is_child = true;
         m->s3fs_start_time = process_start_time(pid);
-        if ((pidfd = pidfd_open(pid, 0)) < 0)
-                return nb_fail(err, errno, "cannot watch s3fs (pid %d): %s", (int) pid, strerror(errno));
         log_debug(d, "%s: s3fs started (pid %d) on %s", m->name, (int) pid, m->mountpoint);
         return wait_ready(d, m, pidfd);
 }
@@ -395,22 +376,18 @@ static void stop_process(const struct shared_mount *m, int exit_ms, int grace_ms
         _cleanup_close_ int pidfd = -1;
         struct pollfd pfd;
 
-        if (!process_is(m->s3fs_pid, m->s3fs_start_time) || (pidfd = pidfd_open(m->s3fs_pid, 0)) < 0) {
-                if (m->s3fs_is_child)
-                        waitpid(m->s3fs_pid, NULL, WNOHANG);
+        if (!process_is(m->s3fs_pid, m->s3fs_start_time) || (pidfd = pidfd_open(m->s3fs_pid, 0)) < 0)
                 return;
-        }
         pfd = (struct pollfd) { .fd = pidfd, .events = POLLIN };
         if (poll(&pfd, 1, exit_ms) <= 0) {
                 pidfd_send_signal(pidfd, SIGTERM, NULL, 0);
                 if (poll(&pfd, 1, grace_ms) <= 0)
                         pidfd_send_signal(pidfd, SIGKILL, NULL, 0);
         }
-        if (m->s3fs_is_child)
-                waitpid(m->s3fs_pid, NULL, 0);
+        poll(&pfd, 1, S3FS_STOP_GRACE_MS); /* the spawner reaps it */
 }
 
-int s3fs_mount(const struct mountd *d, struct shared_mount *m, struct nb_error *err) {
+int s3fs_mount(struct mountd *d, struct shared_mount *m, struct nb_error *err) {
         char key_file[PATH_MAX] = "", log_path[PATH_MAX];
         _cleanup_close_ int log_fd = -1;
         int r;
