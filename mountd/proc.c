@@ -43,11 +43,12 @@ bool process_is(pid_t pid, uint64_t start_time) {
         return start_time != 0 && process_start_time(pid) == start_time;
 }
 
-/* argv[0] of pid ends in "s3fs" and its mount point argument (argv[2]) is mountpoint. */
+/* argv[0] of pid ends in "s3fs" and one of its arguments is mountpoint. (s3fs cuts its BUCKET:/PREFIX
+ * argument in two in place, so the mount point is not always argv[2].) */
 static bool is_s3fs_of(pid_t pid, const char *mountpoint) {
-        char path[64], cmdline[PATH_MAX + 512];
+        char path[64], cmdline[PATH_MAX + 2048];
         _cleanup_close_ int fd = -1;
-        const char *arg0, *arg1, *arg2, *end;
+        const char *end;
         ssize_t n;
 
         snprintf(path, sizeof(path), "/proc/%d/cmdline", (int) pid);
@@ -55,14 +56,12 @@ static bool is_s3fs_of(pid_t pid, const char *mountpoint) {
                 return false;
         cmdline[n] = '\0';
         end = cmdline + n;
-        arg0 = cmdline;
-        arg1 = arg0 + strlen(arg0) + 1;
-        if (arg1 >= end)
+        if (strlen(cmdline) < 4 || !streq(cmdline + strlen(cmdline) - 4, "s3fs"))
                 return false;
-        arg2 = arg1 + strlen(arg1) + 1;
-        if (arg2 >= end || strlen(arg0) < 4 || !streq(arg0 + strlen(arg0) - 4, "s3fs"))
-                return false;
-        return streq(arg2, mountpoint);
+        for (const char *arg = cmdline + strlen(cmdline) + 1; arg < end; arg += strlen(arg) + 1)
+                if (streq(arg, mountpoint))
+                        return true;
+        return false;
 }
 
 /* An s3fs that a crash left without a record: found by its command line. */
