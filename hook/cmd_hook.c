@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "harden.h"
 #include "inputs.h"
 #include "mount.h"
 #include "ocistate.h"
@@ -254,7 +255,8 @@ static int create_runtime(struct hook_run *run, const struct hook_options *o) {
         if (run->state.pid <= 0) {
                 nb_fail(&err, EINVAL, "the OCI state has no pid; nbmount runs as a createRuntime or prestart hook");
                 exit_code = EXIT_INVALID;
-        } else if ((exit_code = decide(run, o, &err)) == 0 && mount_with_s3(run, o, &result, &err) < 0) {
+        } else if ((exit_code = decide(run, o, &err)) == 0 &&
+                   (harden_hook(&err) < 0 || mount_with_s3(run, o, &result, &err) < 0)) {
                 exit_code = EXIT_REFUSED;
         }
         if (exit_code != 0) {
@@ -275,6 +277,8 @@ static int create_runtime(struct hook_run *run, const struct hook_options *o) {
 static int poststop(struct hook_run *run, const struct hook_options *o) {
         struct nb_error err = {};
 
+        if (harden_hook(NULL) < 0)
+                return 0; /* nothing is released unhardened; the runtime's cleanup goes on */
         if (node_config_load_path(o->config_path, &run->config, &err) < 0) {
                 syslog(LOG_WARNING, "container %s: poststop: %s; its S3 mounts are released by nbmountd's sweep",
                        run->state.id, err.msg);

@@ -12,6 +12,7 @@
 #include "grants.h"
 #include "nodeconfig.h"
 #include "ociconfig.h"
+#include "sandbox.h"
 #include "settings.h"
 #include "util.h"
 
@@ -38,7 +39,7 @@ static int validate_fd(const char *kind, int fd, const char *file, const char *t
         if (streq(kind, "settings")) {
                 _cleanup_free_ struct settings *settings = malloc(sizeof(*settings));
 
-                return settings ? settings_load_fd(fd, file, settings, err) : -ENOMEM;
+                return settings ? sandbox_parse_settings(fd, file, settings, err) : -ENOMEM;
         }
         if (streq(kind, "config")) {
                 struct oci_config config;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "safeopen.h"
+#include "sandbox.h"
 #include "util.h"
 
 int node_config_load_path(const char *path, struct node_config *ret, struct nb_error *err) {
@@ -102,7 +103,7 @@ static int load_settings(const struct node_config *config, const struct containe
                 return 0;
         if (fd < 0)
                 return fd;
-        return settings_load_fd(fd, file, ret, err);
+        return sandbox_parse_settings(fd, file, ret, err);
 }
 
 static bool notebook_has_checkpoints(const struct node_config *config, const struct container_identity *id) {

@@ -1,0 +1,184 @@
+#include "harden.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <string.h>
+#include <sys/capability.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+
+#include "testmode.h"
+#include "util.h"
+
+/* ASan and UBSan builds (make SANITIZE=1): LeakSanitizer's check at exit runs a thread that stops the
+ * others with ptrace and reads /proc; these builds never ship. */
+#if defined(__SANITIZE_ADDRESS__)
+#define SANITIZER_BUILD 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SANITIZER_BUILD 1
+#endif
+#endif
+#ifndef SANITIZER_BUILD
+#define SANITIZER_BUILD 0
+#endif
+
+/* A call outside the allowlist fails with EPERM rather than killing the hook: the hook is all or
+ * nothing, and a failed call takes its error path, which detaches what it attached, removes the
+ * folders it made and names the call that failed. Killed, it could do none of that. Building with
+ * -DNBMOUNT_SECCOMP_LOG makes the filter log instead (to the kernel log), to find what it misses. */
+#ifdef NBMOUNT_SECCOMP_LOG
+#define HOOK_DEFAULT_ACTION SCMP_ACT_LOG
+#else
+#define HOOK_DEFAULT_ACTION SCMP_ACT_ERRNO(EPERM)
+#endif
+
+/* The capabilities the hook keeps, each one needed (tests/sandbox-check.sh starts containers
+ * without each, in test mode, and sees the start fail):
+ * CAP_SYS_ADMIN      open_tree, move_mount, mount_setattr, umount2, setns, quotactl
+ * CAP_SYS_CHROOT     setns into a mount namespace
+ * CAP_SYS_PTRACE     /proc/PID/ns/mnt of the container's process (not dumpable, or another uid)
+ * CAP_CHOWN          the notebook and team folders it creates belong to the container's user
+ * CAP_FOWNER         fchmod of those once chowned, project ids on files of other owners
+ * CAP_DAC_OVERRIDE   mountpoints in image folders of other owners, folders of the container's user
+ * CAP_DAC_READ_SEARCH is not needed (CAP_DAC_OVERRIDE covers searching folders), nor is
+ * CAP_SYS_RESOURCE (setting quota limits takes CAP_SYS_ADMIN). */
+static const cap_value_t kept_caps[] = {
+        CAP_SYS_ADMIN, CAP_SYS_CHROOT, CAP_SYS_PTRACE, CAP_CHOWN, CAP_FOWNER, CAP_DAC_OVERRIDE,
+};
+
+static void cap_freep(cap_t *caps) {
+        if (*caps)
+                cap_free(*caps);
+}
+
+static void seccomp_releasep(scmp_filter_ctx *ctx) {
+        if (*ctx)
+                seccomp_release(*ctx);
+}
+
+static bool is_kept(cap_value_t cap) {
+        for (size_t i = 0; i < ARRAY_SIZE(kept_caps); i++)
+                if (kept_caps[i] == cap)
+                        return !testmode_harden_without(cap);
+        return false;
+}
+
+/* Every capability but the kept ones leaves the bounding set, then permitted and effective (which
+ * keep only the kept ones the hook had); inheritable and ambient end empty. */
+static int drop_capabilities(struct nb_error *err) {
+        _cleanup_(cap_freep) cap_t current = cap_get_proc(), wanted = cap_init();
+        cap_flag_value_t have;
+
+        if (!current || !wanted)
+                return nb_fail(err, errno, "cannot read the capabilities: %s", strerror(errno));
+        for (cap_value_t cap = 0; cap < (cap_value_t) cap_max_bits(); cap++)
+                if (!is_kept(cap) && cap_get_bound(cap) > 0 && cap_drop_bound(cap) < 0)
+                        return nb_fail(err, errno, "cannot drop capability %d from the bounding set: %s", cap,
+                                       strerror(errno));
+        for (size_t i = 0; i < ARRAY_SIZE(kept_caps); i++)
+                if (is_kept(kept_caps[i]) && cap_get_flag(current, kept_caps[i], CAP_PERMITTED, &have) == 0 &&
+                    have == CAP_SET &&
+                    (cap_set_flag(wanted, CAP_PERMITTED, 1, &kept_caps[i], CAP_SET) < 0 ||
+                     cap_set_flag(wanted, CAP_EFFECTIVE, 1, &kept_caps[i], CAP_SET) < 0))
+                        return nb_fail(err, errno, "cap_set_flag: %s", strerror(errno));
+        if (cap_set_proc(wanted) < 0 || prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
+                return nb_fail(err, errno, "cannot drop capabilities: %s", strerror(errno));
+        return 0;
+}
+
+static struct scmp_arg_cmp arg_equals(unsigned arg, scmp_datum_t value) {
+        return (struct scmp_arg_cmp) { .arg = arg, .op = SCMP_CMP_EQ, .datum_a = value, .datum_b = 0 };
+}
+
+/* System calls allowed without condition: what strace -f showed the hook making after decide()
+ * under runc, crun, podman and in User-Mode Linux (tests/hook-check.sh, tests/quota-check.sh),
+ * and the rest of what its code paths call (rollback, registry writes, the project walk, quotactl
+ * on kernels without quotactl_fd, nbmountd's socket, syslog). */
+static const int plain_calls[] = {
+        /* memory, exit, time, identity */
+        SCMP_SYS(brk), SCMP_SYS(munmap), SCMP_SYS(mremap), SCMP_SYS(madvise), SCMP_SYS(exit), SCMP_SYS(exit_group),
+        SCMP_SYS(rt_sigreturn), SCMP_SYS(restart_syscall), SCMP_SYS(clock_gettime), SCMP_SYS(gettimeofday),
+        SCMP_SYS(getpid), SCMP_SYS(gettid), SCMP_SYS(getuid), SCMP_SYS(geteuid), SCMP_SYS(getgid), SCMP_SYS(getegid),
+        SCMP_SYS(getrandom),
+        /* files */
+        SCMP_SYS(openat), SCMP_SYS(openat2), SCMP_SYS(close), SCMP_SYS(read), SCMP_SYS(pread64), SCMP_SYS(write),
+        SCMP_SYS(writev), SCMP_SYS(lseek), SCMP_SYS(fstat), SCMP_SYS(newfstatat), SCMP_SYS(statx), SCMP_SYS(fstatfs),
+        SCMP_SYS(statfs), SCMP_SYS(fcntl), SCMP_SYS(flock), SCMP_SYS(fsync), SCMP_SYS(fdatasync), SCMP_SYS(renameat),
+        SCMP_SYS(renameat2), SCMP_SYS(mkdirat), SCMP_SYS(unlinkat), SCMP_SYS(fchown), SCMP_SYS(fchmod),
+        SCMP_SYS(getdents64), SCMP_SYS(readlink), SCMP_SYS(readlinkat),
+        /* mounts and quotas */
+        SCMP_SYS(open_tree), SCMP_SYS(move_mount), SCMP_SYS(mount_setattr), SCMP_SYS(umount2), SCMP_SYS(quotactl),
+        SCMP_SYS(quotactl_fd),
+        /* AF_UNIX sockets only (socket() below): nbmountd's SOCK_SEQPACKET, syslog's /dev/log */
+        SCMP_SYS(connect), SCMP_SYS(sendto), SCMP_SYS(sendmsg), SCMP_SYS(recvfrom), SCMP_SYS(recvmsg),
+};
+
+static int add_conditional_rules(scmp_filter_ctx ctx) {
+        const struct scmp_arg_cmp no_exec = { .arg = 2, .op = SCMP_CMP_MASKED_EQ, .datum_a = PROT_EXEC, .datum_b = 0 };
+        const struct scmp_arg_cmp socket_level = arg_equals(1, SOL_SOCKET);
+        int r;
+
+        if ((r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1, no_exec)) < 0 ||
+            (r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1, no_exec)) < 0 ||
+            (r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(setns), 1, arg_equals(1, CLONE_NEWNS))) < 0 ||
+            (r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1, arg_equals(0, AF_UNIX))) < 0 ||
+            (r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(setsockopt), 2, socket_level,
+                                  arg_equals(2, SO_RCVTIMEO))) < 0 ||
+            (r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(setsockopt), 2, socket_level,
+                                  arg_equals(2, SO_SNDTIMEO))) < 0 ||
+            (r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, arg_equals(1, FS_IOC_FSGETXATTR))) < 0 ||
+            (r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, arg_equals(1, FS_IOC_FSSETXATTR))) < 0)
+                return r;
+        return 0;
+}
+
+/* LeakSanitizer at exit: a tracer task (clone) that checks its parent (getppid), ptrace-stops the
+ * others and reads /proc/self/task and maps with raw open and getdents (found with
+ * -DNBMOUNT_SECCOMP_LOG; denied, the tracer quits and the hook spins in sched_yield for ever). */
+static int add_sanitizer_rules(scmp_filter_ctx ctx) {
+        static const int calls[] = { SCMP_SYS(clone), SCMP_SYS(ptrace), SCMP_SYS(wait4), SCMP_SYS(sched_yield),
+                                     SCMP_SYS(getppid), SCMP_SYS(open), SCMP_SYS(getdents), SCMP_SYS(sigaltstack),
+                                     SCMP_SYS(rt_sigaction), SCMP_SYS(rt_sigprocmask), SCMP_SYS(prctl),
+                                     SCMP_SYS(futex), SCMP_SYS(kill), SCMP_SYS(tgkill), SCMP_SYS(set_robust_list),
+                                     SCMP_SYS(nanosleep) };
+        int r;
+
+        for (size_t i = 0; i < ARRAY_SIZE(calls); i++)
+                if ((r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, calls[i], 0)) < 0)
+                        return r;
+        return 0;
+}
+
+static int install_filter(struct nb_error *err) {
+        _cleanup_(seccomp_releasep) scmp_filter_ctx ctx = seccomp_init(HOOK_DEFAULT_ACTION);
+        int r = 0;
+
+        if (!ctx)
+                return nb_fail(err, ENOMEM, "seccomp_init failed");
+        for (size_t i = 0; i < ARRAY_SIZE(plain_calls) && r >= 0; i++)
+                r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, plain_calls[i], 0);
+        if (r < 0 || (r = add_conditional_rules(ctx)) < 0 || (SANITIZER_BUILD && (r = add_sanitizer_rules(ctx)) < 0) ||
+            (r = seccomp_load(ctx)) < 0)
+                return nb_fail(err, r, "cannot install the seccomp filter: %s", strerror(-r));
+        return 0;
+}
+
+static int set_process_flags(struct nb_error *err) {
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+                return nb_fail(err, errno, "prctl: %s", strerror(errno));
+        return 0;
+}
+
+int harden_hook(struct nb_error *err) {
+        int r;
+
+        testmode_harden_prepare();
+        if ((r = drop_capabilities(err)) < 0 || (r = set_process_flags(err)) < 0 || (r = install_filter(err)) < 0)
+                return nb_wrap(err, r, "cannot harden the hook: ");
+        return testmode_harden_act(err);
+}
