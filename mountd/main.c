@@ -283,7 +283,7 @@ int main(int argc, char **argv) {
         d->sweep_interval_s = o.sweep_interval_s;
         d->spawner.sock = -1;
         d->debug = o.debug;
-        if ((signal_fd = block_signals()) < 0 || start(d, &o, &listen_fd, &err) < 0) {
+        if ((signal_fd = block_signals()) < 0 || start(d, &o, &listen_fd, &err) < 0 || mountd_confine(&err) < 0) {
                 mountd_log(LOG_ERR, "%s", err.msg[0] ? err.msg : strerror(errno));
                 return 1;
         }

@@ -101,6 +101,9 @@ int state_load(struct mountd *d, struct nb_error *err);
 /* After state_load(): adopts what still lives, stops what does not, removes leftovers. */
 void state_recover(struct mountd *d);
 
+/* confine.c: after start-up, before the first request */
+int mountd_confine(struct nb_error *err);
+
 /* server.c */
 int server_open_socket(const struct mountd *d, struct nb_error *err);
 void server_handle(struct mountd *d, int conn);

@@ -14,8 +14,10 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <syslog.h>
 #include <unistd.h>
 
+#include "confine.h"
 #include "mountd.h"
 #include "util.h"
 
@@ -116,11 +118,21 @@ static void reap_children(void) {
                 ;
 }
 
+/* What s3fs needs as root: mount /dev/fuse (CAP_SYS_ADMIN) and use files it did not create. */
+static const cap_value_t s3fs_caps[] = { CAP_SYS_ADMIN, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_CHOWN,
+                                         CAP_FOWNER, CAP_FSETID, CAP_KILL };
+
 static void spawner_main(int sock, const char *program) {
+        struct nb_error err = {};
         sigset_t chld;
         struct pollfd fds[2];
 
         prctl(PR_SET_NAME, "nbmountd-spawn", 0, 0, 0);
+        if (confine_capabilities(s3fs_caps, ARRAY_SIZE(s3fs_caps), &err) < 0 ||
+            prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+                mountd_log(LOG_ERR, "the spawner cannot drop capabilities: %s", err.msg[0] ? err.msg : strerror(errno));
+                _exit(1);
+        }
         sigemptyset(&chld);
         sigaddset(&chld, SIGCHLD);
         sigprocmask(SIG_BLOCK, &chld, NULL);

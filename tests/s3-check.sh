@@ -125,6 +125,16 @@ mountd_start "$config" --sweep-interval 1 || { not_ok "harness: nbmountd" "$(tai
 expect_eq "nbmountd: socket is root's, mode 0600" "600 root" "$(stat -c '%a %U' "$run_dir/mountd.sock")"
 expect_eq "nbmountd: the passwd-file folder is a tmpfs, mode 0700" "tmpfs 700" \
         "$(stat -f -c %T "$run_dir/keys") $(stat -c %a "$run_dir/keys")"
+# status_of PID FIELD: a field of /proc/PID/status
+status_of() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"; }
+spawner_pid=$(pgrep -P "$MOUNTD_PID" -x nbmountd-spawn)
+expect_eq "confinement: nbmountd runs under its seccomp filter, no new privileges" "2 1" \
+        "$(status_of "$MOUNTD_PID" Seccomp) $(status_of "$MOUNTD_PID" NoNewPrivs)"
+expect_eq "confinement: nbmountd keeps CAP_SYS_ADMIN, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_KILL only" \
+        "0000000000200026 0000000000200026" "$(status_of "$MOUNTD_PID" CapEff) $(status_of "$MOUNTD_PID" CapBnd)"
+expect_eq "confinement: the spawner (the only process that runs s3fs) has no filter, a bounding set for s3fs" \
+        "0 1 000000000020003f" \
+        "$(status_of "$spawner_pid" Seccomp) $(status_of "$spawner_pid" NoNewPrivs) $(status_of "$spawner_pid" CapBnd)"
 expect_eq "nbmountd: uid 1000 cannot use the socket" "Permission denied" \
         "$(setpriv --reuid 1000 --regid 1000 --clear-groups "$NBMOUNT" mounts --config "$config" 2>&1 | grep -o 'Permission denied' | head -1)"
 

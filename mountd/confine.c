@@ -1,0 +1,89 @@
+/* nbmountd after start-up: the capabilities its own code paths need and a seccomp allowlist of their
+ * system calls. s3fs is run by the spawner (spawner.c), forked before this, so nbmountd never execs.
+ * A call outside the list fails with EPERM (a request fails with its error; nbmountd goes on);
+ * execve and ptrace kill it. Build with -DNBMOUNT_SECCOMP_LOG to log misses to the kernel log. */
+#include <errno.h>
+#include <linux/sched.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+
+#include "confine.h"
+#include "mountd.h"
+#include "util.h"
+
+#ifdef NBMOUNT_SECCOMP_LOG
+#define MOUNTD_DEFAULT_ACTION SCMP_ACT_LOG
+#else
+#define MOUNTD_DEFAULT_ACTION SCMP_ACT_ERRNO(EPERM)
+#endif
+
+/* CAP_SYS_ADMIN    open_tree (the clone a hook gets), umount2
+ * CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH  secrets, state and mount points in folders an operator
+ *                  may have given other modes, /proc of other processes
+ * CAP_KILL         stopping an s3fs that was adopted (another process's child) */
+static const cap_value_t kept_caps[] = { CAP_SYS_ADMIN, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_KILL };
+
+static const int allowed[] = {
+        /* threads, memory, time, identity, signals */
+        SCMP_SYS(clone3), SCMP_SYS(set_robust_list), SCMP_SYS(rseq), SCMP_SYS(futex), SCMP_SYS(madvise),
+        SCMP_SYS(mmap), SCMP_SYS(munmap), SCMP_SYS(mprotect), SCMP_SYS(mremap), SCMP_SYS(brk), SCMP_SYS(exit),
+        SCMP_SYS(exit_group), SCMP_SYS(rt_sigprocmask), SCMP_SYS(rt_sigreturn), SCMP_SYS(rt_sigaction),
+        SCMP_SYS(restart_syscall), SCMP_SYS(sched_yield), SCMP_SYS(getpid), SCMP_SYS(gettid), SCMP_SYS(getuid),
+        SCMP_SYS(geteuid), SCMP_SYS(getgid), SCMP_SYS(getegid), SCMP_SYS(clock_gettime), SCMP_SYS(gettimeofday),
+        SCMP_SYS(clock_nanosleep), SCMP_SYS(nanosleep), SCMP_SYS(getrandom), SCMP_SYS(uname),
+        /* files: state, secrets, passwd files, logs, mount points, /proc */
+        SCMP_SYS(openat), SCMP_SYS(openat2), SCMP_SYS(open), SCMP_SYS(close), SCMP_SYS(read), SCMP_SYS(pread64),
+        SCMP_SYS(write), SCMP_SYS(writev), SCMP_SYS(lseek), SCMP_SYS(fstat), SCMP_SYS(newfstatat), SCMP_SYS(stat),
+        SCMP_SYS(lstat), SCMP_SYS(statx), SCMP_SYS(statfs), SCMP_SYS(fstatfs), SCMP_SYS(fcntl), SCMP_SYS(fsync),
+        SCMP_SYS(rename), SCMP_SYS(renameat), SCMP_SYS(renameat2), SCMP_SYS(unlink), SCMP_SYS(unlinkat),
+        SCMP_SYS(mkdir), SCMP_SYS(mkdirat), SCMP_SYS(rmdir), SCMP_SYS(getdents64), SCMP_SYS(readlink),
+        SCMP_SYS(readlinkat), SCMP_SYS(access), SCMP_SYS(faccessat), SCMP_SYS(faccessat2), SCMP_SYS(umask),
+        /* mounts */
+        SCMP_SYS(open_tree), SCMP_SYS(umount2),
+        /* processes: s3fs through pidfds, the probe child */
+        SCMP_SYS(pidfd_open), SCMP_SYS(pidfd_send_signal), SCMP_SYS(waitid), SCMP_SYS(wait4), SCMP_SYS(kill),
+        /* sockets (their families: below): the hooks, the spawner, syslog, DNS for endpoint names */
+        SCMP_SYS(accept4), SCMP_SYS(connect), SCMP_SYS(sendto), SCMP_SYS(sendmsg), SCMP_SYS(sendmmsg),
+        SCMP_SYS(recvfrom), SCMP_SYS(recvmsg), SCMP_SYS(getsockopt), SCMP_SYS(setsockopt), SCMP_SYS(getsockname),
+        SCMP_SYS(getpeername), SCMP_SYS(bind), SCMP_SYS(shutdown), SCMP_SYS(poll), SCMP_SYS(ppoll),
+};
+
+#define ARG_EQ(n, v) { .arg = (n), .op = SCMP_CMP_EQ, .datum_a = (v) }
+#define ARG_MASKED_EQ(n, mask, v) { .arg = (n), .op = SCMP_CMP_MASKED_EQ, .datum_a = (mask), .datum_b = (v) }
+
+static const struct confine_rule rules[] = {
+        { SCMP_SYS(socket), 1, { ARG_EQ(0, AF_UNIX) } },
+        { SCMP_SYS(socket), 1, { ARG_EQ(0, AF_INET) } },  /* the resolver (getaddrinfo) */
+        { SCMP_SYS(socket), 1, { ARG_EQ(0, AF_INET6) } },
+        { SCMP_SYS(ioctl), 1, { ARG_EQ(1, FIONREAD) } },  /* the resolver */
+        /* fork() of the probe child is clone without CLONE_THREAD; threads come through clone3 */
+        { SCMP_SYS(clone), 1, { ARG_MASKED_EQ(0, CLONE_THREAD, 0) } },
+};
+
+static const int killed[] = { SCMP_SYS(execve), SCMP_SYS(execveat), SCMP_SYS(ptrace), SCMP_SYS(process_vm_writev) };
+static const int sanitizer_allowed[] = { SCMP_SYS(ptrace), SCMP_SYS(prctl), SCMP_SYS(sigaltstack), SCMP_SYS(tgkill),
+                                         SCMP_SYS(clone) };
+
+int mountd_confine(struct nb_error *err) {
+        const struct confine_policy policy = {
+                .default_action = MOUNTD_DEFAULT_ACTION,
+                .allowed = allowed,
+                .n_allowed = ARRAY_SIZE(allowed),
+                .rules = rules,
+                .n_rules = ARRAY_SIZE(rules),
+                .killed = CONFINE_SANITIZER_BUILD ? NULL : killed,
+                .n_killed = CONFINE_SANITIZER_BUILD ? 0 : ARRAY_SIZE(killed),
+        };
+        const struct confine_policy sanitizer = {
+                .default_action = SCMP_ACT_ALLOW, /* unused: only its list is added */
+                .allowed = sanitizer_allowed,
+                .n_allowed = ARRAY_SIZE(sanitizer_allowed),
+        };
+        int r;
+
+        if ((r = confine_capabilities(kept_caps, ARRAY_SIZE(kept_caps), err)) < 0 ||
+            (r = confine_syscalls(&policy, CONFINE_SANITIZER_BUILD ? &sanitizer : NULL, err)) < 0)
+                return nb_wrap(err, r, "cannot confine nbmountd: ");
+        return 0;
+}
