@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "checks.h"
 #include "safeopen.h"
 #include "sandbox.h"
 #include "util.h"
@@ -31,19 +32,6 @@ int oci_config_load_bundle(const char *bundle, struct oci_config *ret, struct nb
         if (fd < 0)
                 return nb_fail(err, errno, "%s: cannot open: %s", file, strerror(errno));
         return oci_config_load_fd(fd, file, ret, err);
-}
-
-/* Grants and secrets are trusted because only root can write them: check that it is so. */
-static int check_root_only(int fd, const char *path, const char *what, struct nb_error *err) {
-        struct stat st;
-
-        if (fstat(fd, &st) < 0)
-                return nb_fail(err, errno, "%s: cannot stat: %s", path, strerror(errno));
-        if (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)))
-                return nb_fail(err, EPERM,
-                               "%s: %s must be owned by root and writable by no one else (it is owned by uid %u, mode %04o); the operator must run chown root: %s && chmod go-w %s",
-                               path, what, (unsigned) st.st_uid, (unsigned) (st.st_mode & 07777), path, path);
-        return 0;
 }
 
 static int check_root_only_dir(const char *path, const char *what, struct nb_error *err) {
@@ -131,7 +119,7 @@ static enum secret_state find_secret(const struct node_config *config, const cha
                 return SECRET_MISSING;
         if (!S_ISREG(st.st_mode))
                 return SECRET_NOT_A_FILE;
-        if (st.st_uid != 0 || ((st.st_mode & 07777) != 0600 && (st.st_mode & 07777) != 0400))
+        if (!secret_stat_trusted(&st))
                 return SECRET_UNSAFE;
         return SECRET_PRESENT;
 }

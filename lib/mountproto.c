@@ -184,10 +184,8 @@ int mountd_request_parse(const char *text, size_t len, struct mountd_request *re
         }
 }
 
-int mountd_send(int sock, struct json_object *message, int fd) {
-        size_t len;
-        const char *text = json_object_to_json_string_length(message, JSON_C_TO_STRING_PLAIN, &len);
-        struct iovec iov = { .iov_base = (void *) text, .iov_len = len };
+int send_with_fd(int sock, const void *data, size_t len, int fd) {
+        struct iovec iov = { .iov_base = (void *) data, .iov_len = len };
         union {
                 char buf[CMSG_SPACE(sizeof(int))];
                 struct cmsghdr align;
@@ -205,9 +203,14 @@ int mountd_send(int sock, struct json_object *message, int fd) {
                 cmsg->cmsg_len = CMSG_LEN(sizeof(int));
                 memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
         }
-        if (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0)
-                return -errno;
-        return 0;
+        return sendmsg(sock, &msg, MSG_NOSIGNAL) < 0 ? -errno : 0;
+}
+
+int mountd_send(int sock, struct json_object *message, int fd) {
+        size_t len;
+        const char *text = json_object_to_json_string_length(message, JSON_C_TO_STRING_PLAIN, &len);
+
+        return send_with_fd(sock, text, len, fd);
 }
 
 static int take_fd(struct msghdr *msg) {

@@ -56,7 +56,9 @@ extern const char *const s3_spec_keys[];
 struct json_object *mountd_request_to_json(const struct mountd_request *req);
 int mountd_request_parse(const char *text, size_t len, struct mountd_request *ret, struct nb_error *err);
 
-/* One message, with fd attached when fd >= 0. Returns 0 or -errno. */
+/* One message of len bytes, with fd attached (SCM_RIGHTS) when fd >= 0. Returns 0 or -errno. */
+int send_with_fd(int sock, const void *data, size_t len, int fd);
+/* The same for a JSON object. */
 int mountd_send(int sock, struct json_object *message, int fd);
 /* One message into buf (NUL-terminated; *ret_len without the NUL) and the fd it carried, or -1.
  * -EMSGSIZE when it does not fit, -ECONNRESET when the peer closed. */

@@ -70,24 +70,7 @@ static int split_args(char *buf, size_t len, const char *program, char **argv) {
 }
 
 static void answer(int sock, int32_t result, int fd) {
-        struct iovec iov = { .iov_base = &result, .iov_len = sizeof(result) };
-        union {
-                char buf[CMSG_SPACE(sizeof(int))];
-                struct cmsghdr align;
-        } control = {};
-        struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-
-        if (fd >= 0) {
-                struct cmsghdr *cmsg;
-
-                msg.msg_control = control.buf;
-                msg.msg_controllen = sizeof(control.buf);
-                cmsg = CMSG_FIRSTHDR(&msg);
-                *cmsg = (struct cmsghdr) { .cmsg_level = SOL_SOCKET, .cmsg_type = SCM_RIGHTS,
-                                           .cmsg_len = CMSG_LEN(sizeof(int)) };
-                memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
-        }
-        (void) sendmsg(sock, &msg, MSG_NOSIGNAL);
+        (void) send_with_fd(sock, &result, sizeof(result), fd);
 }
 
 /* One request: argv and the log fd in, the pid and a pidfd of it out (or -errno). */
@@ -198,23 +181,12 @@ static int pack_args(char *const argv[], char *buf, size_t size, size_t *ret_len
 
 /* One request at a time: a reply belongs to the request before it. */
 static int exchange(struct spawner *s, const char *args, size_t len, int log_fd, int32_t *ret, int *ret_pidfd) {
-        struct iovec iov = { .iov_base = (void *) args, .iov_len = len };
-        union {
-                char buf[CMSG_SPACE(sizeof(int))];
-                struct cmsghdr align;
-        } control = {};
-        struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
-                              .msg_controllen = sizeof(control.buf) };
-        struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
         char reply[sizeof(int32_t) + 1];
         size_t n = 0;
         int r;
 
-        *cmsg = (struct cmsghdr) { .cmsg_level = SOL_SOCKET, .cmsg_type = SCM_RIGHTS, .cmsg_len = CMSG_LEN(sizeof(int)) };
-        memcpy(CMSG_DATA(cmsg), &log_fd, sizeof(int));
-        if (sendmsg(s->sock, &msg, MSG_NOSIGNAL) < 0)
-                return -errno;
-        if ((r = mountd_receive(s->sock, reply, sizeof(reply), &n, ret_pidfd)) < 0)
+        if ((r = send_with_fd(s->sock, args, len, log_fd)) < 0 ||
+            (r = mountd_receive(s->sock, reply, sizeof(reply), &n, ret_pidfd)) < 0)
                 return r;
         if (n != sizeof(int32_t))
                 return -EPROTO;
