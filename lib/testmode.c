@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/capability.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -160,6 +161,34 @@ static int try_socket(const char *name, int family, int type, struct nb_error *e
         return nb_fail(err, EPERM, "test mode: socket(%s): allowed", name);
 }
 
+/* mount(2) on a path that does not exist: ENOENT where the filter lets the call through, EPERM where
+ * it does not (the hook holds CAP_SYS_ADMIN, so the kernel itself would not say EPERM). */
+static int try_mounts(struct nb_error *err) {
+        static const struct {
+                const char *name, *fstype;
+                unsigned long flags;
+        } tries[] = {
+                { "tmpfs", "tmpfs", 0 },
+                { "MS_MOVE", NULL, MS_MOVE },
+                { "MS_BIND|MS_REC", NULL, MS_BIND | MS_REC },
+                { "MS_SHARED", NULL, MS_SHARED },
+                { "MS_REMOUNT|MS_BIND|MS_RDONLY", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY },
+                { "MS_BIND", NULL, MS_BIND },
+                { "MS_PRIVATE", NULL, MS_PRIVATE },
+                { "MS_REMOUNT|MS_BIND|MS_NOSUID|MS_NODEV", NULL, MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV },
+        };
+        char text[512] = "";
+        size_t used = 0;
+
+        for (size_t i = 0; i < ARRAY_SIZE(tries) && used < sizeof(text); i++) {
+                int r = mount("none", "/nonexistent/nbmount-test", tries[i].fstype, tries[i].flags, NULL);
+
+                used += (size_t) snprintf(text + used, sizeof(text) - used, "%s%s %s", i ? ", " : "", tries[i].name,
+                                          r == 0 ? "mounted" : strerrorname_np(errno) ?: "?");
+        }
+        return nb_fail(err, EPERM, "test mode: mount: %s", text);
+}
+
 int testmode_harden_act(struct nb_error *err) {
         char status[4096], summary[NB_ERROR_MAX - 64];
         int fd;
@@ -174,6 +203,8 @@ int testmode_harden_act(struct nb_error *err) {
                 return try_socket("AF_INET6", AF_INET6, SOCK_DGRAM, err);
         if (streq(harden_action, "socket-netlink"))
                 return try_socket("AF_NETLINK", AF_NETLINK, SOCK_RAW, err);
+        if (streq(harden_action, "mount"))
+                return try_mounts(err);
         if (streq(harden_action, "socket-unix"))
                 return try_socket("AF_UNIX", AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, err);
         if (streq(harden_action, "status")) {

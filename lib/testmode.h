@@ -12,9 +12,10 @@
  *
  * The hook (harden.c) obeys NBMOUNT_TEST_HARDEN=ACTION in its initial environment (read from
  * /proc/self/environ: main() clears environ), with ACTION one of execve, socket-inet, socket-inet6,
- * socket-netlink, socket-unix, status: after hardening it tries that and fails the start with what
- * happened, e.g. "test mode: execve(/bin/true): Operation not permitted"; or without:CAP_NAME:
- * it drops that capability too and goes on (to show that the hook needs it). */
+ * socket-netlink, socket-unix, mount (mount(2) of each kind), status: after hardening it tries that
+ * and fails the start with what happened, e.g. "test mode: execve(/bin/true): Operation not
+ * permitted"; or without:CAP_NAME: it drops that capability too and goes on (to show that the hook
+ * needs it). */
 #pragma once
 
 #include <stdbool.h>

@@ -209,6 +209,10 @@ for family in inet inet6 netlink; do
         expect_eq "hook: the hardened hook cannot open an AF_${family^^} socket" \
                 "test mode: socket(AF_${family^^}): Operation not permitted" "$line"
 done
+harden_run mount
+expect_eq "hook: mount(2) only as a bind, to private, or a bind remount that keeps nosuid,nodev" \
+        "test mode: mount: tmpfs EPERM, MS_MOVE EPERM, MS_BIND|MS_REC EPERM, MS_SHARED EPERM, MS_REMOUNT|MS_BIND|MS_RDONLY EPERM, MS_BIND ENOENT, MS_PRIVATE ENOENT, MS_REMOUNT|MS_BIND|MS_NOSUID|MS_NODEV ENOENT" \
+        "$line"
 harden_run socket-unix
 expect_eq "hook: the hardened hook can open an AF_UNIX socket (nbmountd, syslog)" \
         "test mode: socket(AF_UNIX): allowed" "$line"
