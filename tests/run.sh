@@ -45,6 +45,7 @@ unit_tests() {
 
 suites=(unit_tests "tests/fixtures-check.sh $NBMOUNT" "tests/schema-check.sh" "tests/lint-check.sh"
         "tests/cli-check.sh $NBMOUNT" "tests/hook-check.sh $NBMOUNT" "tests/sandbox-check.sh $NBMOUNT"
+        "tests/valgrind-check.sh $NBMOUNT"
         "tests/attack-check.sh $NBMOUNT"
         "tests/quota-check.sh $NBMOUNT" "tests/s3-check.sh $NBMOUNT" "tests/check-check.sh $NBMOUNT"
         "tests/man-check.sh $NBMOUNT"
