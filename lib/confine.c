@@ -7,16 +7,6 @@
 
 #include "util.h"
 
-static void cap_freep(cap_t *caps) {
-        if (*caps)
-                cap_free(*caps);
-}
-
-static void seccomp_releasep(scmp_filter_ctx *ctx) {
-        if (*ctx)
-                seccomp_release(*ctx);
-}
-
 static bool in_set(const cap_value_t *set, size_t n, cap_value_t cap) {
         for (size_t i = 0; i < n; i++)
                 if (set[i] == cap)

@@ -23,6 +23,16 @@
 #define CONFINE_SANITIZER_BUILD 0
 #endif
 
+static inline void cap_freep(cap_t *caps) {
+        if (*caps)
+                cap_free(*caps);
+}
+
+static inline void seccomp_releasep(scmp_filter_ctx *ctx) {
+        if (*ctx)
+                seccomp_release(*ctx);
+}
+
 /* Every capability not in keep leaves the bounding set; permitted and effective keep only those of
  * keep the process had; inheritable and ambient end empty. */
 int confine_capabilities(const cap_value_t *keep, size_t n_keep, struct nb_error *err);

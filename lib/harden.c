@@ -12,21 +12,10 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 
+#include "confine.h"
 #include "testmode.h"
 #include "util.h"
 
-/* ASan and UBSan builds (make SANITIZE=1): LeakSanitizer's check at exit runs a thread that stops the
- * others with ptrace and reads /proc; these builds never ship. */
-#if defined(__SANITIZE_ADDRESS__)
-#define SANITIZER_BUILD 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SANITIZER_BUILD 1
-#endif
-#endif
-#ifndef SANITIZER_BUILD
-#define SANITIZER_BUILD 0
-#endif
 
 /* valgrind (tests/valgrind-check.sh runs the hook under it) cannot run a process under a seccomp
  * filter: its own calls would be refused. Under it, and only under it (the test is a no-op
@@ -61,44 +50,15 @@ static const cap_value_t kept_caps[] = {
         CAP_SYS_ADMIN, CAP_SYS_CHROOT, CAP_SYS_PTRACE, CAP_CHOWN, CAP_FOWNER, CAP_DAC_OVERRIDE,
 };
 
-static void cap_freep(cap_t *caps) {
-        if (*caps)
-                cap_free(*caps);
-}
-
-static void seccomp_releasep(scmp_filter_ctx *ctx) {
-        if (*ctx)
-                seccomp_release(*ctx);
-}
-
-static bool is_kept(cap_value_t cap) {
-        for (size_t i = 0; i < ARRAY_SIZE(kept_caps); i++)
-                if (kept_caps[i] == cap)
-                        return !testmode_harden_without(cap);
-        return false;
-}
-
-/* Every capability but the kept ones leaves the bounding set, then permitted and effective (which
- * keep only the kept ones the hook had); inheritable and ambient end empty. */
+/* The kept capabilities, less those a test build is told to drop as well. */
 static int drop_capabilities(struct nb_error *err) {
-        _cleanup_(cap_freep) cap_t current = cap_get_proc(), wanted = cap_init();
-        cap_flag_value_t have;
+        cap_value_t keep[ARRAY_SIZE(kept_caps)];
+        size_t n = 0;
 
-        if (!current || !wanted)
-                return nb_fail(err, errno, "cannot read the capabilities: %s", strerror(errno));
-        for (cap_value_t cap = 0; cap < (cap_value_t) cap_max_bits(); cap++)
-                if (!is_kept(cap) && cap_get_bound(cap) > 0 && cap_drop_bound(cap) < 0)
-                        return nb_fail(err, errno, "cannot drop capability %d from the bounding set: %s", cap,
-                                       strerror(errno));
         for (size_t i = 0; i < ARRAY_SIZE(kept_caps); i++)
-                if (is_kept(kept_caps[i]) && cap_get_flag(current, kept_caps[i], CAP_PERMITTED, &have) == 0 &&
-                    have == CAP_SET &&
-                    (cap_set_flag(wanted, CAP_PERMITTED, 1, &kept_caps[i], CAP_SET) < 0 ||
-                     cap_set_flag(wanted, CAP_EFFECTIVE, 1, &kept_caps[i], CAP_SET) < 0))
-                        return nb_fail(err, errno, "cap_set_flag: %s", strerror(errno));
-        if (cap_set_proc(wanted) < 0 || prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
-                return nb_fail(err, errno, "cannot drop capabilities: %s", strerror(errno));
-        return 0;
+                if (!testmode_harden_without(kept_caps[i]))
+                        keep[n++] = kept_caps[i];
+        return confine_capabilities(keep, n, err);
 }
 
 static struct scmp_arg_cmp arg_equals(unsigned arg, scmp_datum_t value) {
@@ -188,7 +148,7 @@ static int install_filter(struct nb_error *err) {
                 return nb_fail(err, ENOMEM, "seccomp_init failed");
         for (size_t i = 0; i < ARRAY_SIZE(plain_calls) && r >= 0; i++)
                 r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, plain_calls[i], 0);
-        if (r < 0 || (r = add_conditional_rules(ctx)) < 0 || (SANITIZER_BUILD && (r = add_sanitizer_rules(ctx)) < 0) ||
+        if (r < 0 || (r = add_conditional_rules(ctx)) < 0 || (CONFINE_SANITIZER_BUILD && (r = add_sanitizer_rules(ctx)) < 0) ||
             (r = seccomp_load(ctx)) < 0)
                 return nb_fail(err, r, "cannot install the seccomp filter: %s", strerror(-r));
         return 0;

@@ -19,20 +19,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "confine.h"
 #include "testmode.h"
 #include "util.h"
 
-/* ASan and UBSan builds (make SANITIZE=1) keep stderr for their reports; they never ship. */
-#if defined(__SANITIZE_ADDRESS__)
-#define SANITIZER_BUILD 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SANITIZER_BUILD 1
-#endif
-#endif
-#ifndef SANITIZER_BUILD
-#define SANITIZER_BUILD 0
-#endif
 
 /* valgrind (the memory checks of tests/cli-check.sh) cannot run a process under a seccomp filter, and
  * keeps fds of its own that RLIMIT_NOFILE 0 would cut off: under it, and only under it (the test is
@@ -61,16 +51,6 @@ struct answer_header {
 
 /* The most a child may send. */
 #define ANSWER_MAX (sizeof(struct answer_header) + sizeof(struct settings))
-
-static void seccomp_releasep(scmp_filter_ctx *ctx) {
-        if (*ctx)
-                seccomp_release(*ctx);
-}
-
-static void cap_freep(cap_t *caps) {
-        if (*caps)
-                cap_free(*caps);
-}
 
 /* ---- the child -------------------------------------------------------------------------------- */
 
@@ -123,7 +103,7 @@ static int close_all_but(const int *keep, size_t n) {
 static int close_inherited_fds(int input_fd, int answer_fd) {
         int keep[3] = { MIN(input_fd, answer_fd), MAX(input_fd, answer_fd) }, n = 2;
 
-        if (SANITIZER_BUILD && input_fd > STDERR_FILENO && answer_fd > STDERR_FILENO) {
+        if (CONFINE_SANITIZER_BUILD && input_fd > STDERR_FILENO && answer_fd > STDERR_FILENO) {
                 keep[2] = keep[1];
                 keep[1] = keep[0];
                 keep[0] = STDERR_FILENO;
@@ -249,7 +229,7 @@ static int add_filter_rules(scmp_filter_ctx ctx, int input_fd, int answer_fd) {
                                   arg_equals(0, (scmp_datum_t) answer_fd))) < 0 ||
             (r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1, no_exec)) < 0)
                 return r;
-        return SANITIZER_BUILD ? add_sanitizer_rules(ctx) : 0;
+        return CONFINE_SANITIZER_BUILD ? add_sanitizer_rules(ctx) : 0;
 }
 
 static int install_filter(int input_fd, int answer_fd, struct nb_error *err) {
