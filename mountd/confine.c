@@ -62,8 +62,12 @@ static const struct confine_rule rules[] = {
 };
 
 static const int killed[] = { SCMP_SYS(execve), SCMP_SYS(execveat), SCMP_SYS(ptrace), SCMP_SYS(process_vm_writev) };
+/* ASan at every thread start (pthread_getattr_np: the stack limit, the affinity) and LeakSanitizer at
+ * exit (a tracer thread that stops the others and reads /proc). */
 static const int sanitizer_allowed[] = { SCMP_SYS(ptrace), SCMP_SYS(prctl), SCMP_SYS(sigaltstack), SCMP_SYS(tgkill),
-                                         SCMP_SYS(clone) };
+                                         SCMP_SYS(clone), SCMP_SYS(prlimit64), SCMP_SYS(getrlimit),
+                                         SCMP_SYS(sched_getaffinity), SCMP_SYS(getppid), SCMP_SYS(getdents),
+                                         SCMP_SYS(wait4), SCMP_SYS(waitid) };
 
 int mountd_confine(struct nb_error *err) {
         const struct confine_policy policy = {

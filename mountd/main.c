@@ -265,11 +265,34 @@ static int start(struct mountd *d, const struct options *o, int *ret_listen_fd, 
         return 0;
 }
 
+/* At exit: the spawner goes (its s3fs processes stay), the table is freed unless a request thread
+ * still runs (a drain that timed out: then the process exit frees it). */
+static void mountd_freep(struct mountd **dp) {
+        struct mountd *d = *dp;
+        unsigned busy;
+
+        if (!d)
+                return;
+        spawner_stop(&d->spawner);
+        pthread_mutex_lock(&d->lock);
+        busy = d->busy;
+        pthread_mutex_unlock(&d->lock);
+        if (busy)
+                return;
+        while (d->mounts) {
+                struct shared_mount *next = d->mounts->next;
+
+                shared_mount_free(d->mounts);
+                d->mounts = next;
+        }
+        free(d);
+}
+
 int main(int argc, char **argv) {
         _cleanup_close_ int listen_fd = -1, signal_fd = -1;
+        _cleanup_(mountd_freep) struct mountd *d = NULL;
         struct options o;
         struct nb_error err = {};
-        struct mountd *d;
         int r;
 
         umask(0022);
@@ -293,7 +316,6 @@ int main(int argc, char **argv) {
         r = serve_forever(d, listen_fd, signal_fd);
         close(TAKE_FD(listen_fd));
         drain(d);
-        spawner_stop(&d->spawner);
         mountd_log(LOG_INFO, "stopped; %zu mounts keep serving their containers", count_mounts(d));
         return r < 0 ? 1 : 0;
 }

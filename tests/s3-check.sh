@@ -384,3 +384,6 @@ broken_line=$(timeout 10 "$NBMOUNTD" --config "$config" 2>&1 | tail -1)
 expect_match "state: an unreadable state file stops nbmountd with the fix" \
         "mountd.json:1:27: a mount is missing \"spec\"; add it; nbmountd will not guess: move .*/state/mountd.json away to start afresh" "$broken_line"
 cp "$work/state.good" "$node/state/mountd.json"
+
+# --- an ASan/UBSan build (make check SANITIZE=1) reports into nbmountd's log ------------------------------
+expect_eq "nbmountd's log has no sanitizer report" "" "$(grep -E 'Sanitizer|runtime error:' "$MOUNTD_LOG" | head -3)"
