@@ -20,7 +20,13 @@ cleanup() {
         local mp
         for mp in $(grep -o " $run_dir/[^ ]*" /proc/self/mountinfo | sort -r); do umount -l "$mp" 2>/dev/null; done
         pkill -KILL -f "s3fs .* $run_dir/mounts/" 2>/dev/null || true
-        rm -rf --one-file-system "$work" "$run_dir"
+        # a runtime interrupted mid-start may still be writing its state: try again until it is gone
+        local try
+        for try in 1 2 3 4 5 6 7 8 9 10; do
+                rm -rf --one-file-system "$work" "$run_dir" 2>/dev/null
+                [ -e "$work" ] || [ -e "$run_dir" ] || break
+                sleep 0.3
+        done
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
