@@ -13,7 +13,12 @@ cd "$(dirname "$0")/.."
 nbmount=${NBMOUNT:-$PWD/build/nbmount}
 work=$(mktemp -d /tmp/nbmount-demo.XXXXXX)
 run_dir=/run/nbmount-demo-$$
+holders=()
 cleanup() {
+        # containers started in the background: let them end (their barrier file) before removing them
+        [ -d "$work/node/notebooks/acme/nb1" ] && touch "$work/node/notebooks/acme/nb1/.demo-done"
+        local holder
+        for holder in "${holders[@]}"; do wait "$holder" 2>/dev/null || true; done
         bundle_cleanup >/dev/null 2>&1 || true
         mountd_stop TERM
         s3_server_stop
@@ -88,7 +93,6 @@ echo "== The operator's view: nbmount plan --team acme --notebook nb1 --user ali
 echo
 
 echo "== nbmount mounts: the S3 mounts nbmountd shares, while two containers of acme run"
-holders=()
 for holder in 1 2; do
         make_bundle "$work/holder$holder" --identity acme nb1 alice --config "$node/node.yaml" \
                 --cmd 'i=0; while [ ! -e /notebooks/.demo-done ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done'
