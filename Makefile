@@ -54,12 +54,18 @@ unit: $(UNIT_BIN)
 setup:
 	@SANITIZE=$(SANITIZE) ./setup.sh
 
+# `make check` also runs the unit and integration tests once more against the ASan+UBSan build
+# (build-sanitize/), in the same count; `make check SANITIZE=1` runs everything against that build.
 check: setup
 	@$(MAKE) --no-print-directory all unit test-mode
 ifeq ($(SANITIZE),1)
 	@$(MAKE) --no-print-directory SANITIZE= all # UML cannot run ASan builds: the quota tests use this one there
+	@SANITIZE=1 NBMOUNT=$(CURDIR)/$(BUILD)/nbmount UNIT_DIR=$(BUILD)/tests tests/run.sh
+else
+	@$(MAKE) --no-print-directory SANITIZE=1 all unit test-mode
+	@ASAN_NBMOUNT=$(CURDIR)/build-sanitize/nbmount ASAN_UNIT_DIR=build-sanitize/tests \
+		NBMOUNT=$(CURDIR)/$(BUILD)/nbmount UNIT_DIR=$(BUILD)/tests tests/run.sh
 endif
-	@SANITIZE=$(SANITIZE) NBMOUNT=$(CURDIR)/$(BUILD)/nbmount UNIT_DIR=$(BUILD)/tests tests/run.sh
 
 demo: setup all
 	@scripts/demo.sh

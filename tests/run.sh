@@ -59,5 +59,20 @@ for suite in "${suites[@]}"; do
         *) bash $suite ;;
         esac | count
 done
+# The second pass of `make check`: the unit and integration tests against the ASan+UBSan build
+# (the quota tests run in User-Mode Linux, where ASan cannot run; valgrind and ASan do not mix).
+if [ -n "${ASAN_NBMOUNT:-}" ]; then
+        asan_suites=(unit_tests "tests/fixtures-check.sh $ASAN_NBMOUNT" "tests/cli-check.sh $ASAN_NBMOUNT"
+                     "tests/hook-check.sh $ASAN_NBMOUNT" "tests/sandbox-check.sh $ASAN_NBMOUNT"
+                     "tests/attack-check.sh $ASAN_NBMOUNT" "tests/s3-check.sh $ASAN_NBMOUNT"
+                     "tests/check-check.sh $ASAN_NBMOUNT")
+        for suite in "${asan_suites[@]}"; do
+                echo "== ASan+UBSan: ${suite%% *}"
+                case $suite in
+                unit_tests) UNIT_DIR=$ASAN_UNIT_DIR unit_tests ;;
+                *) SANITIZE=1 bash $suite ;;
+                esac | count
+        done
+fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
