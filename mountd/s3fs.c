@@ -13,6 +13,7 @@
 #include <sys/mount.h>
 #include <sys/pidfd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <syslog.h>
 #include <time.h>
@@ -248,7 +249,20 @@ bool s3fs_mounted(const char *mountpoint) {
         return mounted;
 }
 
-/* stat(2) of the mount's root in a child: an s3fs still checking its bucket blocks it. */
+/* In the probe child (async-signal-safe calls only: nbmountd has threads): stat(2) of the root, which
+ * an s3fs still checking its bucket blocks, then one read of the root folder, which needs the bucket
+ * itself: s3fs answers stat from its own attributes and may still be about to give up. */
+static int probe_child(const char *mountpoint) {
+        char buf[4096] __attribute__((aligned(8)));
+        struct stat st;
+        int fd;
+
+        if (stat(mountpoint, &st) < 0 || (fd = open(mountpoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+                return 1;
+        return syscall(SYS_getdents64, fd, buf, sizeof(buf)) < 0 ? 1 : 0;
+}
+
+/* The probe, in a child with the deadline. */
 static int probe(const char *mountpoint, int64_t deadline_ms) {
         _cleanup_close_ int pidfd = -1;
         struct pollfd pfd;
@@ -258,10 +272,8 @@ static int probe(const char *mountpoint, int64_t deadline_ms) {
 
         if (pid < 0)
                 return -errno;
-        if (pid == 0) {
-                struct stat st;
-                _exit(stat(mountpoint, &st) == 0 ? 0 : 1);
-        }
+        if (pid == 0)
+                _exit(probe_child(mountpoint));
         if ((pidfd = pidfd_open(pid, 0)) < 0) {
                 kill(pid, SIGKILL);
                 waitpid(pid, NULL, 0);
