@@ -363,12 +363,18 @@ static uint64_t to_blocks(uint64_t bytes) {
         return bytes == UINT64_MAX ? 0 : bytes / QUOTA_BLOCK;
 }
 
+static uint64_t to_limit(uint64_t count) {
+        return count == UINT64_MAX ? 0 : count;
+}
+
 int quota_set_limits(int dir_fd, const char *path, uint32_t id, uint64_t soft_bytes, uint64_t hard_bytes,
-                     struct nb_error *err) {
+                     uint64_t files, struct nb_error *err) {
         struct if_dqblk limits = {
                 .dqb_bsoftlimit = to_blocks(soft_bytes),
                 .dqb_bhardlimit = to_blocks(hard_bytes),
-                .dqb_valid = QIF_BLIMITS,
+                .dqb_isoftlimit = to_limit(files), /* soft = hard: files are not billed, no grace */
+                .dqb_ihardlimit = to_limit(files),
+                .dqb_valid = QIF_BLIMITS | QIF_ILIMITS,
         };
         struct if_dqinfo info = {};
         int r;
@@ -406,6 +412,8 @@ int quota_read_all(int dir_fd, const char *path, struct quota_usage **ret, size_
                         .used_files = next.dqb_curinodes,
                         .soft_bytes = next.dqb_bsoftlimit * QUOTA_BLOCK,
                         .hard_bytes = next.dqb_bhardlimit * QUOTA_BLOCK,
+                        .soft_files = next.dqb_isoftlimit,
+                        .hard_files = next.dqb_ihardlimit,
                 };
                 if (next.dqb_id == UINT32_MAX)
                         break;
@@ -438,7 +446,7 @@ int quota_enforce_plan(int dir_fd, const char *path, const struct plan_quota *qu
                 return enforce == QUOTA_BEST_EFFORT ? 1 : r;
         if ((r = quota_project_id(fd, path, quota->project, &id, err)) < 0 ||
             (r = quota_assign_project(fd, path, id, err)) < 0 ||
-            (r = quota_set_limits(fd, path, id, quota->soft_bytes, quota->hard_bytes, err)) < 0)
+            (r = quota_set_limits(fd, path, id, quota->soft_bytes, quota->hard_bytes, quota->files, err)) < 0)
                 return r;
         return 0;
 }

@@ -29,15 +29,17 @@ int quota_project_id(int dir_fd, const char *path, const char *name, uint32_t *r
  * Never follows a symlink; FIFOs, sockets and devices are left alone. */
 int quota_assign_project(int dir_fd, const char *path, uint32_t id, struct nb_error *err);
 
-/* Soft and hard block limits in bytes (UINT64_MAX: none), and a grace period long enough that
- * the soft limit never turns into a hard stop. */
+/* Soft and hard block limits in bytes (UINT64_MAX: none), a grace period long enough that the
+ * soft limit never turns into a hard stop, and soft = hard limit of files and folders (inodes;
+ * UINT64_MAX: none). */
 int quota_set_limits(int dir_fd, const char *path, uint32_t id, uint64_t soft_bytes, uint64_t hard_bytes,
-                     struct nb_error *err);
+                     uint64_t files, struct nb_error *err);
 
 struct quota_usage {
         uint32_t id;
         uint64_t used_bytes, used_files;
         uint64_t soft_bytes, hard_bytes; /* 0: none */
+        uint64_t soft_files, hard_files; /* 0: none */
 };
 
 /* Every project of the filesystem of dir_fd in one Q_GETNEXTQUOTA pass; *ret is malloc'd. */

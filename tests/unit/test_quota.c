@@ -1,4 +1,5 @@
-/* The money side of `nbmount quota`: allowance, hard limit, overage and its monthly cost. */
+/* The money side of `nbmount quota`: allowance, hard limit, overage and its monthly cost; the file
+ * limit. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -41,6 +42,7 @@ static void seed_example(void **state) {
         assert_int_equal(row.hard_bytes, 15 * GB + 1000 * GB);
         assert_int_equal(row.over_bytes, 35 * GB);
         assert_true(row.overage_per_month > 10.149 && row.overage_per_month < 10.151);
+        assert_int_equal(row.file_limit, 915527); /* 15 GB / 16 KiB, with or without a card */
 }
 
 static void under_the_plan_costs_nothing(void **state) {
@@ -75,11 +77,28 @@ static void unlimited_and_unknown_plans(void **state) {
         assert_int_equal(row.allowance_bytes, NB_SIZE_UNLIMITED);
         assert_int_equal(row.hard_bytes, NB_SIZE_UNLIMITED);
         assert_int_equal(row.over_bytes, 0);
+        assert_int_equal(row.file_limit, NB_SIZE_UNLIMITED);
         quota_row_costs(&other, &config, &unknown);
         assert_string_equal(other.plan, "");
         assert_int_equal(other.allowance_bytes, NB_SIZE_UNLIMITED);
+        assert_int_equal(other.file_limit, NB_SIZE_UNLIMITED);
         quota_row_costs(&other, &config, NULL);
         assert_int_equal(other.over_bytes, 0);
+}
+
+static void explicit_file_limits(void **state) {
+        static const char yaml[] = "cluster: east-1\nplans:\n  small: {storage: 1GB, notebook: 2GB, storage_files: 40, notebook_files: 7}\n";
+        struct node_config config;
+        struct nb_error err = {};
+        struct team_grants grants = team("small", false);
+        struct quota_row storage = {}, notebook = {};
+
+        assert_int_equal(node_config_parse(yaml, strlen(yaml), "node.yaml", &config, &err), 0);
+        name_copy(notebook.notebook, "nb1");
+        quota_row_costs(&storage, &config, &grants);
+        quota_row_costs(&notebook, &config, &grants);
+        assert_int_equal(storage.file_limit, 40);
+        assert_int_equal(notebook.file_limit, 7);
 }
 
 int main(void) {
@@ -88,6 +107,7 @@ int main(void) {
                 cmocka_unit_test(under_the_plan_costs_nothing),
                 cmocka_unit_test(notebook_rows_use_the_notebook_allowance),
                 cmocka_unit_test(unlimited_and_unknown_plans),
+                cmocka_unit_test(explicit_file_limits),
         };
 
         setvbuf(stdout, NULL, _IONBF, 0);
