@@ -16,6 +16,7 @@
 #include "plan.h"
 #include "quota.h"
 #include "quotareport.h"
+#include "quotatree.h"
 #include "safeopen.h"
 #include "util.h"
 
@@ -29,7 +30,9 @@ static const char quota_usage[] =
         "they cost a month at billing.price_per_gb_month (1 GB = 10^9 bytes). One quotactl pass\n"
         "per filesystem.\n"
         "`apply TEAM` sets the team's storage and notebook quotas to its current plan at once\n"
-        "(otherwise a plan change takes effect at the next container start).\n"
+        "(otherwise a plan change takes effect at the next container start), walks each folder's\n"
+        "whole tree, puts back in the project every folder and file that left it, prints what it\n"
+        "repaired, and stamps the folder (the next start need not walk it).\n"
         "\n"
         "  --json  the rows as JSON (schemas/quota.schema.json)\n"
         "\n"
@@ -150,7 +153,9 @@ static void print_table(const struct quota_row *rows, size_t n) {
 static int apply_folder(const char *root, const char *a, const char *b, const struct plan_quota *quota,
                         struct nb_error *err) {
         _cleanup_close_ int root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC), fd = -1;
-        char relative[2 * NB_NAME_MAX + 2], path[NB_PATH_MAX + sizeof(relative) + 2];
+        char relative[2 * NB_NAME_MAX + 2], path[NB_PATH_MAX + sizeof(relative) + 2], what[256];
+        const struct quota_enforce_request req = { .enforce = QUOTA_REQUIRED, .guarded = true, .full_walk = true };
+        struct quota_walk walk = {};
 
         snprintf(relative, sizeof(relative), "%s/%s", a, b);
         snprintf(path, sizeof(path), "%s/%s", root, relative);
@@ -161,9 +166,11 @@ static int apply_folder(const char *root, const char *a, const char *b, const st
                 return 0; /* not used yet: the first start sets it */
         if (fd < 0)
                 return nb_fail(err, fd, "%s: cannot open: %s", path, strerror(-fd));
-        if (quota_enforce_plan(fd, path, quota, QUOTA_REQUIRED, false, NULL, err) < 0)
+        if (quota_enforce_plan(fd, path, quota, &req, &walk, NULL, err) < 0)
                 return -EINVAL;
-        printf("%s: %s set\n", path, quota->project);
+        quota_walk_describe(&walk, what, sizeof(what));
+        printf("%s: %s set; %s; %s%s%s\n", path, quota->project, what, walk.stamped ? "stamped" : "not stamped",
+               walk.unstamped[0] ? ": " : "", walk.unstamped);
         return 0;
 }
 

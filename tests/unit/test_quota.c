@@ -1,5 +1,5 @@
 /* The money side of `nbmount quota`: allowance, hard limit, overage and its monthly cost; the file
- * limit. */
+ * limit; the stamp of a walked tree (quotatree.h) and the walk's log line. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "quotareport.h"
+#include "quotatree.h"
 
 #define GB 1000000000ULL
 
@@ -101,6 +102,40 @@ static void explicit_file_limits(void **state) {
         assert_int_equal(notebook.file_limit, 7);
 }
 
+/* The stamp is "v<version> <id>", exactly: another version, id, or anything more is not it. */
+static void stamp_text(void **state) {
+        char buf[QUOTA_STAMP_MAX], expected[QUOTA_STAMP_MAX];
+
+        quota_stamp_format(10001, buf, sizeof(buf));
+        snprintf(expected, sizeof(expected), "v%u 10001", QUOTA_STAMP_VERSION);
+        assert_string_equal(buf, expected);
+        assert_true(quota_stamp_valid(buf, strlen(buf), 10001));
+        assert_false(quota_stamp_valid(buf, strlen(buf), 10000));
+        assert_false(quota_stamp_valid(buf, strlen(buf) - 1, 10001)); /* "v1 1000" */
+        assert_false(quota_stamp_valid(buf, strlen(buf) + 1, 10001)); /* with its NUL */
+        assert_false(quota_stamp_valid("", 0, 10001));
+        snprintf(buf, sizeof(buf), "v%u 10001", QUOTA_STAMP_VERSION - 1);
+        assert_false(quota_stamp_valid(buf, strlen(buf), 10001));
+        snprintf(buf, sizeof(buf), "v%u 10001", QUOTA_STAMP_VERSION + 1);
+        assert_false(quota_stamp_valid(buf, strlen(buf), 10001));
+        quota_stamp_format(UINT32_MAX, buf, sizeof(buf));
+        assert_true(strlen(buf) < QUOTA_STAMP_MAX);
+}
+
+static void walk_lines(void **state) {
+        struct quota_walk walk = { .walked = true, .folders = 1, .files = 0 };
+        char line[256];
+
+        quota_walk_describe(&walk, line, sizeof(line));
+        assert_string_equal(line, "walked 1 folder and 0 files: all in the project");
+        walk = (struct quota_walk) { .folders = 12, .files = 340, .repaired_folders = 1, .repaired_files = 20,
+                                     .repaired_links = 2 };
+        quota_walk_describe(&walk, line, sizeof(line));
+        assert_string_equal(line, "walked 12 folders and 340 files: repaired 1 folder and 20 files (2 hard links)");
+        quota_walk_describe(&walk, line, 10);
+        assert_string_equal(line, "walked 12");
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(seed_example),
@@ -108,6 +143,8 @@ int main(void) {
                 cmocka_unit_test(notebook_rows_use_the_notebook_allowance),
                 cmocka_unit_test(unlimited_and_unknown_plans),
                 cmocka_unit_test(explicit_file_limits),
+                cmocka_unit_test(stamp_text),
+                cmocka_unit_test(walk_lines),
         };
 
         setvbuf(stdout, NULL, _IONBF, 0);
