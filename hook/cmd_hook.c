@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "checks.h"
 #include "harden.h"
 #include "inputs.h"
 #include "mount.h"
@@ -153,33 +154,30 @@ static void trace_plan(const struct plan *plan) {
         }
 }
 
-/* file_setattr(2) (Linux 6.17) sets a project id like the ioctl does. */
-static bool kernel_has_file_setattr(void) {
-        return syscall(469 /* SYS_file_setattr, x86_64 */, -1, NULL, NULL, 0, 0) < 0 && errno != ENOSYS;
-}
-
-/* A container user who owns files can take a folder out of its project (chattr -p 0: the ioctl
- * FS_IOC_FSSETXATTR, or file_setattr(2)) and write past the limit; the kernel refuses that only
- * inside a user namespace, or where seccomp denies both. A rule naming file_setattr is not enough:
- * a runtime whose libseccomp does not know the name drops it without a word; a profile that
- * denies by default (and does not allow it) is. */
-static bool quota_escape_closed(const struct oci_config *c) {
+/* A container user who owns files can take a folder out of its project and write past the limit:
+ * chattr -p 0 (ioctl FS_IOC_FSSETXATTR), chattr -P (FS_IOC_SETFLAGS, FS_IOC32_SETFLAGS: new files
+ * then get project 0), or file_setattr(2) on Linux 6.17 and later. The kernel refuses all of it
+ * inside a user namespace; elsewhere the seccomp profile must deny every one (seccompcheck.h). */
+static int quota_escape_problem(const struct oci_config *c, struct nb_error *ret) {
         if (c->user_namespace)
-                return true;
-        if (c->seccomp_allows_projid_ioctl || !(c->seccomp_denies_projid_ioctl || c->seccomp_default_denies))
-                return false;
-        return !kernel_has_file_setattr() || (c->seccomp_default_denies && !c->seccomp_allows_file_setattr);
+                return 0;
+        if (!c->seccomp.ioctls_closed)
+                return nb_fail(ret, EPERM, "%s", c->seccomp.ioctl_problem.msg);
+        if (!c->seccomp.file_setattr_closed && kernel_probe_file_setattr() != -ENOSYS)
+                return nb_fail(ret, EPERM, "this kernel has file_setattr(2): %s", c->seccomp.file_setattr_problem.msg);
+        return 0;
 }
 
 static int check_quota_escape(const struct hook_run *run, struct nb_error *err) {
-        if (run->config.quota_enforce != QUOTA_REQUIRED || quota_escape_closed(&run->bundle))
+        struct nb_error problem = {};
+
+        if (run->config.quota_enforce != QUOTA_REQUIRED || quota_escape_problem(&run->bundle, &problem) == 0)
                 return 0;
         for (size_t i = 0; i < run->plan.n_mounts; i++)
                 if (run->plan.mounts[i].has_quota)
                         return nb_fail(err, EPERM,
-                                       "%s: the container could leave its quota with chattr -p (ioctl FS_IOC_FSSETXATTR%s); run it in a user namespace or add the seccomp rule of nbmount-quota.json%s (quota.enforce is required)",
-                                       run->plan.mounts[i].target, kernel_has_file_setattr() ? ", file_setattr" : "",
-                                       kernel_has_file_setattr() ? " to a profile that denies by default" : " to config.json");
+                                       "%s: the container could leave its quota project: %s; or run the container in a user namespace (quota.enforce is required)",
+                                       run->plan.mounts[i].target, problem.msg);
         return 0;
 }
 
