@@ -341,25 +341,6 @@ static bool has_capability(struct json_object *root, const char *capability) {
         return false;
 }
 
-/* The host's id for a container id, through mappings [{containerID, hostID, size}]. */
-static uint32_t map_id(struct json_object *mappings, uint32_t id) {
-        struct json_object *container_id, *host_id, *size;
-
-        for (size_t i = 0; json_object_is_type(mappings, json_type_array) && i < json_object_array_length(mappings); i++) {
-                struct json_object *m = json_object_array_get_idx(mappings, i);
-                int64_t first, count;
-
-                if (!json_object_object_get_ex(m, "containerID", &container_id) ||
-                    !json_object_object_get_ex(m, "hostID", &host_id) || !json_object_object_get_ex(m, "size", &size))
-                        continue;
-                first = json_object_get_int64(container_id);
-                count = json_object_get_int64(size);
-                if (id >= first && id < first + count)
-                        return (uint32_t) (json_object_get_int64(host_id) + (id - first));
-        }
-        return id;
-}
-
 int oci_config_parse(const char *text, size_t len, const char *file, struct oci_config *ret, struct nb_error *err) {
         _cleanup_(json_object_putp) struct json_object *root = NULL;
         const struct jctx c = { .file = file, .text = text, .err = err };
@@ -374,8 +355,6 @@ int oci_config_parse(const char *text, size_t len, const char *file, struct oci_
         config.user_namespace = has_user_namespace(root);
         judge_seccomp(root, &config);
         config.cap_sys_resource = has_capability(root, "CAP_SYS_RESOURCE");
-        config.host_uid = config.user_namespace ? map_id(get_path(root, "linux", "uidMappings"), config.uid) : config.uid;
-        config.host_gid = config.user_namespace ? map_id(get_path(root, "linux", "gidMappings"), config.gid) : config.gid;
         *ret = config;
         return 0;
 }

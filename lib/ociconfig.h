@@ -29,11 +29,10 @@ struct oci_config {
         struct container_identity identity;
         char root_path[NB_PATH_MAX + 1]; /* root.path as written: absolute, or relative to the bundle */
         uint32_t uid, gid;               /* process.user, 0 when absent */
-        bool user_namespace;             /* linux.namespaces has a "user" namespace */
+        bool user_namespace;             /* linux.namespaces has a "user" namespace (what the container
+                                            really has is read at run time: container.h) */
         struct seccomp_guard seccomp;    /* whether linux.seccomp stops the ways out of a quota project */
         bool cap_sys_resource;           /* process.capabilities holds CAP_SYS_RESOURCE in some set */
-        uid_t host_uid;                  /* process.user.uid/gid as the host sees them: through */
-        gid_t host_gid;                  /* linux.uidMappings/gidMappings in a user namespace */
 };
 
 int oci_config_parse(const char *text, size_t len, const char *file, struct oci_config *ret, struct nb_error *err);
