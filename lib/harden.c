@@ -40,16 +40,17 @@
  * without each, in test mode, and sees the start fail):
  * CAP_SYS_ADMIN      open_tree, move_mount, mount_setattr, umount2, setns, quotactl
  * CAP_SYS_CHROOT     setns into a mount namespace
- * CAP_SYS_PTRACE     /proc/PID/ns/mnt of the container's process (not dumpable, or another uid)
  * CAP_CHOWN          the notebook and team folders it creates belong to the container's user
  * CAP_FOWNER         fchmod of those once chowned, project ids on files of other owners
  * CAP_DAC_OVERRIDE   mountpoints in image folders of other owners, folders of the container's user
  * CAP_SYS_RESOURCE   on ext4, a tree walk (quotatree.c): folders moved into the walk's own id, over
  *                    its limit by design, and files put back into a project over its limit (XFS lets
  *                    CAP_FOWNER do both)
- * CAP_DAC_READ_SEARCH is not needed (CAP_DAC_OVERRIDE covers searching folders). */
+ * CAP_DAC_READ_SEARCH is not needed (CAP_DAC_OVERRIDE covers searching folders), nor CAP_SYS_PTRACE:
+ * the container's /proc/PID (its namespaces and id maps, of a process that is not dumpable or of
+ * another uid) is opened and held before the hook hardens (container.h). */
 static const cap_value_t kept_caps[] = {
-        CAP_SYS_ADMIN, CAP_SYS_CHROOT, CAP_SYS_PTRACE, CAP_CHOWN, CAP_FOWNER, CAP_DAC_OVERRIDE, CAP_SYS_RESOURCE,
+        CAP_SYS_ADMIN, CAP_SYS_CHROOT, CAP_CHOWN, CAP_FOWNER, CAP_DAC_OVERRIDE, CAP_SYS_RESOURCE,
 };
 
 /* The kept capabilities, less those a test build is told to drop as well. */
