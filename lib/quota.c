@@ -1,10 +1,8 @@
 #include "quota.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libmount.h>
-#include <linux/fs.h>
 #include <linux/dqblk_xfs.h>
 #include <linux/magic.h>
 #include <linux/quota.h>
@@ -12,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/statfs.h>
@@ -25,7 +22,6 @@
 
 #define QUOTA_BLOCK 1024ULL /* QIF_DQBLKSIZE: quotactl counts limits in 1 KiB blocks */
 #define QUOTA_GRACE_SECONDS (100ULL * 365 * 24 * 3600) /* a soft limit never turns into a hard stop */
-#define ASSIGN_MAX_DEPTH 256 /* two fds a level */
 
 /* The block device of the filesystem of fd, for quotactl(2) on kernels without quotactl_fd. */
 static int device_of(int fd, char *buf, size_t size) {
