@@ -246,7 +246,7 @@ static int start(struct mountd *d, const struct options *o, int *ret_listen_fd, 
         int r;
 
         if ((r = node_config_load_path(o->config_path, &d->config, err)) < 0 || (r = set_paths(d, o, err)) < 0 ||
-            (r = server_open_socket(d, err)) < 0)
+            (r = peer_own_namespaces(&d->namespaces, err)) < 0 || (r = server_open_socket(d, err)) < 0)
                 return r;
         *ret_listen_fd = r;
         if ((r = spawner_start(&d->spawner, d->paths.s3fs, err)) < 0)
@@ -306,7 +306,8 @@ int main(int argc, char **argv) {
         d->sweep_interval_s = o.sweep_interval_s;
         d->spawner.sock = -1;
         d->debug = o.debug;
-        if ((signal_fd = block_signals()) < 0 || start(d, &o, &listen_fd, &err) < 0 || mountd_confine(&err) < 0) {
+        if (mountd_undumpable(&err) < 0 || (signal_fd = block_signals()) < 0 || start(d, &o, &listen_fd, &err) < 0 ||
+            mountd_confine(&err) < 0) {
                 mountd_log(LOG_ERR, "%s", err.msg[0] ? err.msg : strerror(errno));
                 return 1;
         }

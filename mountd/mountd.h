@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include "error.h"
@@ -58,8 +59,19 @@ int spawner_start(struct spawner *ret, const char *program, struct nb_error *err
 int spawner_run(struct spawner *s, char *const argv[], int log_fd, pid_t *ret_pid, int *ret_pidfd);
 void spawner_stop(struct spawner *s);
 
+/* A namespace, as stat(2) of /proc/PID/ns/NAME tells it. */
+struct ns_id {
+        dev_t dev;
+        ino_t ino;
+};
+
+struct mountd_namespaces {
+        struct ns_id mnt, user;
+};
+
 struct mountd {
         struct node_config config;
+        struct mountd_namespaces namespaces; /* nbmountd's own: a peer must share them */
         struct spawner spawner;
         struct mountd_paths paths;
         unsigned sweep_interval_s;
@@ -101,8 +113,17 @@ int state_load(struct mountd *d, struct nb_error *err);
 /* After state_load(): adopts what still lives, stops what does not, removes leftovers. */
 void state_recover(struct mountd *d);
 
-/* confine.c: after start-up, before the first request */
+/* confine.c: not dumpable (no core dump, no /proc/PID/mem or ptrace without CAP_SYS_PTRACE) from the
+ * start, so its children inherit it; the capabilities and seccomp filter after start-up, before the
+ * first request. */
+int mountd_undumpable(struct nb_error *err);
 int mountd_confine(struct nb_error *err);
+
+/* peer.c: only root in nbmountd's own mount and user namespaces is served. */
+int peer_own_namespaces(struct mountd_namespaces *ret, struct nb_error *err);
+/* 0 when the peer of conn may use nbmountd, else -errno with the reason in err; peer holds what
+ * SO_PEERCRED says (for the log), also on a refusal. */
+int peer_check(const struct mountd *d, int conn, struct ucred *peer, struct nb_error *err);
 
 /* server.c */
 int server_open_socket(const struct mountd *d, struct nb_error *err);
