@@ -35,8 +35,11 @@ struct shared_mount {
         uint64_t s3fs_start_time;
         size_t n_refs, cap_refs;
         struct mount_ref *refs;
+        uint64_t mnt_id;                 /* the mount's id (STATX_MNT_ID, mountinfo) once ready; 0 unknown */
         unsigned waiters;                /* requests waiting for this mount to be ready */
         char error[NB_ERROR_MAX];        /* SHARED_FAILED: why */
+        uint64_t sweep_round;            /* registry_sweep(): this mount was judged in that round ... */
+        size_t sweep_slot;               /* ... at this index of its snapshot */
 };
 
 struct mountd_paths {
@@ -80,6 +83,9 @@ struct mountd {
         pthread_cond_t changed;
         struct shared_mount *mounts; /* guarded by lock */
         unsigned busy;               /* requests being served, guarded by lock */
+        uint64_t sweep_round;        /* registry_sweep()'s, guarded by lock */
+        bool stopping;               /* the sweep thread ends, guarded by lock */
+        pthread_cond_t sweep_wakeup; /* (CLOCK_MONOTONIC) wakes the sweep thread to stop */
 };
 
 /* log.c: one line to stderr and to syslog. */
@@ -91,10 +97,28 @@ uint64_t process_start_time(pid_t pid);
 bool process_is(pid_t pid, uint64_t start_time);
 void kill_s3fs_of(const char *mountpoint);
 
+/* mounted.c: whether a shared mount is still in place. */
+struct mount_entry {
+        char name[MOUNTD_NAME_LEN + 1];
+        uint64_t id;
+};
+/* The fuse.s3fs mounts under RUN/mounts, from one parse of /proc/self/mountinfo, sorted by name. */
+struct mount_set {
+        size_t n;
+        struct mount_entry *entries;
+};
+/* The id of the mount at m's mount point (statx; one parse of mountinfo on kernels before 5.8), or
+ * -ENOENT when no mount's root is there. */
+int mount_id_of(const struct mountd *d, const struct shared_mount *m, uint64_t *ret_id);
+/* The ready mount m is still attached at its mount point: the same mount, by its id. */
+bool mount_in_place(const struct mountd *d, const struct shared_mount *m);
+int mount_set_load(const char *mounts_dir, struct mount_set *ret);
+uint64_t mount_set_find(const struct mount_set *set, const char *name, uint64_t expected_id);
+void mount_set_free(struct mount_set *set);
+
 /* s3fs.c */
 int s3fs_mount(struct mountd *d, struct shared_mount *m, struct nb_error *err);
 void s3fs_unmount(const struct mountd *d, const struct shared_mount *m);
-bool s3fs_mounted(const char *mountpoint);
 /* A detached clone of the mount, for the hook to attach in a container. */
 int s3fs_clone(const struct shared_mount *m);
 
@@ -107,7 +131,7 @@ struct json_object *registry_list(struct mountd *d);
 void shared_mount_free(struct shared_mount *m);
 
 /* state.c: STATE/mountd.json, written atomically at every change; the caller holds the lock. */
-struct json_object *shared_mount_to_json(const struct shared_mount *m, bool with_health);
+struct json_object *shared_mount_to_json(const struct shared_mount *m);
 int state_save(const struct mountd *d);
 int state_load(struct mountd *d, struct nb_error *err);
 /* After state_load(): adopts what still lives, stops what does not, removes leftovers. */

@@ -405,6 +405,88 @@ expect_eq "load: all 30 ran and read their bucket" 30 "$listed"
 wait_until 15 no_s3fs
 expect_eq "load: all stop cleanly: no s3fs, no mount, no reference" "0 0 " "$(s3fs_count) $(s3_mounts) $(refs)"
 
+# --- limits: shared mounts per team and per node (issue 11, item 5) ---------------------------------------
+mountd_stop TERM
+sed -i 's|^s3: .*|s3: {allow_http: true, allow_private_endpoints: true, mount_timeout: 6, max_mounts_per_team: 3, max_mounts_per_node: 5}|' "$config"
+mountd_start "$config" --sweep-interval 1
+# many_buckets TEAM FIRST LAST [SECRET]: TEAM's settings.yaml mounts bFIRST..bLAST, each its own prefix
+# pNNN of the bucket TEAM-data (so each is a mount of its own).
+many_buckets() {
+        local team=$1 first=$2 last=$3 secret=${4:-} i
+        [ -n "$secret" ] || secret=$([ "$team" = acme ] && echo s3key || echo beta-key)
+        for ((i = first; i <= last; i++)); do
+                printf 'b%03d:\n  type: s3\n  url: s3://%s-data/p%03d\n  accessKeyId: S3RVER\n  secretAccessKey: secret:%s\n  endpoint: %s\n' \
+                        "$i" "$team" "$i" "$secret" "$S3_ENDPOINT"
+        done >"$node/notebooks/$team/nb1/.gradient/settings.yaml"
+}
+team_limit_line() { # team_limit_line CONTAINER TARGET
+        echo "nbmount: container $1 (team acme, notebook nb1, user alice): $2: team acme already has 3 S3 mounts on this node (s3.max_mounts_per_team: 3); stop a notebook that uses buckets, or ask the operator to raise the limit"
+}
+many_buckets acme 1 256
+start_bg lim256 acme 'echo started'
+expect_eq "limits: a settings.yaml with 256 buckets: the start fails" 1 "$(wait_rc lim256)"
+expect_eq "limits: 256 buckets: the start stops at the team's limit, with the reason" \
+        "$(team_limit_line lim256 /datasets/b004)" "$(hook_line_of lim256)"
+wait_until 10 no_s3fs
+expect_eq "limits: 256 buckets: nothing is left (no s3fs, no mount, no reference)" "0 0 " "$(s3fs_count) $(s3_mounts) $(refs)"
+expect_match "limits: 256 buckets: nbmountd logs the refusal" \
+        "container lim256 \(team acme\): s3://acme-data/p004 refused: team acme already has 3 S3 mounts on this node" "$(cat "$MOUNTD_LOG")"
+
+reset_barrier
+many_buckets acme 1 3
+start_bg la acme 'echo ready; '"$barrier"
+wait_until 30 in_container la
+expect_eq "limits: a container of acme holds 3 mounts" "3 3" "$(s3fs_count) $(s3_mounts)"
+many_buckets acme 1 4
+start_bg lb acme 'echo started'
+expect_eq "limits: a 4th bucket of acme while acme holds 3: the start fails" 1 "$(wait_rc lb)"
+expect_eq "limits: the 3 shared ones cost nothing, the 4th is refused with the reason" \
+        "$(team_limit_line lb /datasets/b004)" "$(hook_line_of lb)"
+many_buckets acme 1 3
+start_bg lc acme 'echo ready; '"$barrier"
+wait_until 30 in_container lc
+expect_eq "limits: at its limit, acme still starts a container that shares its 3 mounts" "ready 3" \
+        "$(out_of lc | head -1) $(s3fs_count)"
+many_buckets beta 1 1
+start_bg ld beta 'echo ready; '"$barrier"
+wait_until 30 in_container ld
+expect_eq "limits: while acme is at its limit, team beta gets its mount" "ready 4" "$(out_of ld | head -1) $(s3fs_count)"
+many_buckets gamma 1 2 beta-key
+start_bg le gamma 'echo started'
+expect_eq "limits: gamma's second bucket would be the node's 6th mount: the start fails" 1 "$(wait_rc le)"
+expect_eq "limits: the node's limit, with the reason" \
+        "nbmount: container le (team gamma, notebook nb1, user alice): /datasets/b002: this node already has 5 S3 mounts (s3.max_mounts_per_node: 5); start the notebook on another node, or ask the operator to raise the limit" \
+        "$(hook_line_of le)"
+wait_until 10 sh -c "[ \$(pgrep -f '^/usr/bin/s3fs .* $run_dir/mounts/' | wc -l) = 4 ]"
+expect_eq "limits: gamma's refused start leaves nothing of its own" "4 4" "$(s3fs_count) $(s3_mounts)"
+release_barrier
+expect_eq "limits: the containers that started end well" "0 0 0" "$(wait_rc la) $(wait_rc lc) $(wait_rc ld)"
+wait_until 15 no_s3fs
+reset_barrier
+expect_eq "limits: afterwards nothing is left" "0 0 " "$(s3fs_count) $(s3_mounts) $(refs)"
+
+# 20 requests at once for 20 new mounts of acme: mounts being made count, so exactly 3 are granted.
+sleep 300 &
+holder=$!
+par_pids=()
+for i in $(seq 1 20); do
+        printf -v request '{"op": "mount", "container": "par%d", "pid": %d, "team": "acme", "bucket": "acme-data", "prefix": "q%02d", "endpoint": "%s", "region": "", "access_key_id": "S3RVER", "secret": "s3key", "read_only": true, "uid": 0, "gid": 0}' \
+                "$i" "$holder" "$i" "$S3_ENDPOINT"
+        python3 tests/lib/mountd_peer.py "$run_dir/mountd.sock" "$request" >"$work/par$i.out" 2>&1 &
+        par_pids+=($!)
+done
+wait "${par_pids[@]}"
+expect_eq "limits: 20 parallel requests for new mounts of acme: 3 granted, 17 refused with the reason, 3 s3fs" "3 17 3" \
+        "$(grep -l '"ok":true' "$work"/par*.out | wc -l) $(grep -l 'team acme already has 3 S3 mounts on this node' "$work"/par*.out | wc -l) $(s3fs_count)"
+for i in $(seq 1 20); do peer -- "{\"op\": \"release\", \"container\": \"par$i\"}" >/dev/null; done
+kill $holder; wait $holder 2>/dev/null
+wait_until 15 no_s3fs
+expect_eq "limits: released, nothing is left" "0 0 " "$(s3fs_count) $(s3_mounts) $(refs)"
+mountd_stop TERM
+sed -i 's|^s3: .*|s3: {allow_http: true, allow_private_endpoints: true, mount_timeout: 6}|' "$config"
+mountd_start "$config" --sweep-interval 1
+settings acme; settings beta; settings gamma gamma-data S3RVER beta-key
+
 # --- hygiene on the host ----------------------------------------------------------------------------
 expect_eq "hygiene: the key is in no log of nbmountd" 0 "$(grep -c -F -f "$work/secret.pattern" "$MOUNTD_LOG")"
 expect_eq "hygiene: the key is in no state file" 0 "$(grep -c -F -f "$work/secret.pattern" "$node/state/mountd.json")"
