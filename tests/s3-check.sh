@@ -487,6 +487,19 @@ sed -i 's|^s3: .*|s3: {allow_http: true, allow_private_endpoints: true, mount_ti
 mountd_start "$config" --sweep-interval 1
 settings acme; settings beta; settings gamma gamma-data S3RVER beta-key
 
+# --- the sweep runs outside the table's lock: requests go on while it reads 2,000 mounts (item 5) ----
+sweep_bench=$(dirname "$NBMOUNTD")/bench/sweep
+if [ -x "$sweep_bench" ]; then
+        sweep_out=$("$sweep_bench" --check --mounts 2000 --seconds 2 2>&1)
+        if [[ $sweep_out =~ ^(not )?ok\ -\ sweep: ]] && [ "$(wc -l <<<"$sweep_out")" = 1 ]; then
+                sed 's/^ok - sweep:/ok - s3 sweep:/; s/^not ok - sweep:/not ok - s3 sweep:/' <<<"$sweep_out"
+        else
+                not_ok "sweep: a request completes while sweeps of 2000 mounts run" "$sweep_out"
+        fi
+else
+        not_ok "sweep: a request completes while sweeps of 2000 mounts run" "$sweep_bench is not built (make unit)"
+fi
+
 # --- hygiene on the host ----------------------------------------------------------------------------
 expect_eq "hygiene: the key is in no log of nbmountd" 0 "$(grep -c -F -f "$work/secret.pattern" "$MOUNTD_LOG")"
 expect_eq "hygiene: the key is in no state file" 0 "$(grep -c -F -f "$work/secret.pattern" "$node/state/mountd.json")"
