@@ -1,6 +1,8 @@
 /* mountproto.c: nbmountd's requests, spec ids and the fd passing (docs/FORMATS.md §6). */
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 
 #include "mountproto.h"
 #include "testutil.h"
@@ -187,11 +189,63 @@ static void fd_counts(void **state) {
         close(pair[1]);
 }
 
+/* A fake nbmountd that answers one request with {"ok":true} and n_fds descriptors. */
+struct fake_mountd {
+        int listen_fd;
+        size_t n_fds;
+};
+
+static void *fake_mountd(void *arg) {
+        struct fake_mountd *f = arg;
+        char buf[256];
+        int conn = accept4(f->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+
+        if (conn < 0)
+                return NULL;
+        (void) !read(conn, buf, sizeof(buf));
+        send_fds(conn, f->n_fds);
+        close(conn);
+        return NULL;
+}
+
+/* The hook's side: an answer with more than one fd is refused, and none of them stays open. */
+static void reply_with_two_fds(void **state) {
+        struct sockaddr_un addr = { .sun_family = AF_UNIX };
+        struct mountd_request req = { .op = MOUNTD_LIST };
+        struct fake_mountd f = { .n_fds = 2 };
+        struct json_object *reply = NULL;
+        struct nb_error err = {};
+        char dir[] = "/tmp/nbmount-test-mountproto.XXXXXX", expected[256];
+        int fd = -2, before;
+        pthread_t thread;
+
+        assert_non_null(mkdtemp(dir));
+        snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/s.sock", dir);
+        assert_true((f.listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0)) >= 0);
+        assert_int_equal(bind(f.listen_fd, (struct sockaddr *) &addr, sizeof(addr)), 0);
+        assert_int_equal(listen(f.listen_fd, 1), 0);
+        assert_int_equal(pthread_create(&thread, NULL, fake_mountd, &f), 0);
+        before = next_fd();
+        assert_int_equal(mountd_call(addr.sun_path, &req, 5, &reply, &fd, &err), -EPROTO);
+        pthread_join(thread, NULL);
+        snprintf(expected, sizeof(expected),
+                 "nbmountd at %s answered with more than one file descriptor (all closed); is it the same version as nbmount?",
+                 addr.sun_path);
+        assert_string_equal(err.msg, expected);
+        assert_null(reply);
+        assert_int_equal(fd, -2);
+        assert_int_equal(next_fd(), before);
+        close(f.listen_fd);
+        unlink(addr.sun_path);
+        rmdir(dir);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(parse_mount_request), cmocka_unit_test(round_trip),
                 cmocka_unit_test(refused_requests),    cmocka_unit_test(spec_ids),
                 cmocka_unit_test(fd_passing),    cmocka_unit_test(fd_counts),
+                cmocka_unit_test(reply_with_two_fds),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
