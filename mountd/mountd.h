@@ -110,7 +110,8 @@ struct mount_set {
 /* The id of the mount at m's mount point (statx; one parse of mountinfo on kernels before 5.8), or
  * -ENOENT when no mount's root is there. */
 int mount_id_of(const struct mountd *d, const struct shared_mount *m, uint64_t *ret_id);
-/* The ready mount m is still attached at its mount point: the same mount, by its id. */
+/* The ready mount m is still attached at its mount point: the same mount, by its id (true when that
+ * cannot be told: an error other than ENOENT). */
 bool mount_in_place(const struct mountd *d, const struct shared_mount *m);
 int mount_set_load(const char *mounts_dir, struct mount_set *ret);
 uint64_t mount_set_find(const struct mount_set *set, const char *name, uint64_t expected_id);

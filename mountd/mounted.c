@@ -46,10 +46,15 @@ int mount_id_of(const struct mountd *d, const struct shared_mount *m, uint64_t *
         return 0;
 }
 
+/* A mount is never taken down on a doubt: an error other than "no mount there" counts as in place
+ * (the sweep judges again, from mountinfo). */
 bool mount_in_place(const struct mountd *d, const struct shared_mount *m) {
         uint64_t id = 0;
+        int r = mount_id_of(d, m, &id);
 
-        return mount_id_of(d, m, &id) == 0 && (m->mnt_id == 0 || id == m->mnt_id);
+        if (r < 0)
+                return r != -ENOENT && r != -ENOTDIR;
+        return m->mnt_id == 0 || id == m->mnt_id;
 }
 
 static int compare_entries(const void *a, const void *b) {
