@@ -22,7 +22,7 @@ expect_match() {
         if [[ $3 =~ $2 ]]; then ok "$1"; else not_ok "$1" "expected to match «$2», got «$(oneline "$3")»"; fi
 }
 
-for tool in runc busybox jq s3fs node curl pgrep; do
+for tool in runc busybox jq s3fs node curl pgrep python3 unshare; do
         command -v $tool >/dev/null || { not_ok "prerequisites" "$tool is not installed (run ./setup.sh)"; exit 0; }
 done
 [ -e "$S3RVER_JS" ] || { not_ok "prerequisites" "$S3RVER_JS is missing (run ./setup.sh)"; exit 0; }
