@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "container.h"
+#include "checks.h"
 #include "harden.h"
 #include "inputs.h"
 #include "mount.h"
@@ -44,7 +46,10 @@ struct hook_options {
 /* Everything one start needs, allocated once (the plan is large). */
 struct hook_run {
         struct oci_state state;
+        struct container_process container; /* the state's pid, held from the start */
         struct oci_config bundle;
+        uid_t host_uid;                     /* process.user as the host sees it (the container's */
+        gid_t host_gid;                     /* uid_map and gid_map) */
         struct node_config config;
         struct gathered_inputs inputs;
         struct plan plan;
@@ -59,14 +64,17 @@ static struct hook_run *hook_run_new(void) {
                 return NULL;
         memset(&run->state, 0, sizeof(run->state));
         memset(&run->bundle, 0, sizeof(run->bundle));
+        run->container = (struct container_process) { .pidfd = -1, .proc_pid_fd = -1, .mnt_ns_fd = -1 };
         gathered_inputs_init(&run->inputs);
         run->rootfs[0] = '\0';
         return run;
 }
 
 static void hook_run_free(struct hook_run **run) {
-        if (*run)
+        if (*run) {
                 gathered_inputs_done(&(*run)->inputs);
+                container_process_close(&(*run)->container);
+        }
         free(*run);
 }
 
@@ -153,33 +161,36 @@ static void trace_plan(const struct plan *plan) {
         }
 }
 
-/* file_setattr(2) (Linux 6.17) sets a project id like the ioctl does. */
-static bool kernel_has_file_setattr(void) {
-        return syscall(469 /* SYS_file_setattr, x86_64 */, -1, NULL, NULL, 0, 0) < 0 && errno != ENOSYS;
-}
+/* A container user who owns files can take a folder out of its project and write past the limit:
+ * chattr -p 0 (ioctl FS_IOC_FSSETXATTR), chattr -P (FS_IOC_SETFLAGS, FS_IOC32_SETFLAGS: new files
+ * then get project 0), or file_setattr(2) on Linux 6.17 and later. The kernel refuses all of it
+ * outside the initial user namespace: a container whose user namespace (seen at run time, not as
+ * config.json describes it: one joined by path may be the host's) is not the hook's is safe. Else
+ * the seccomp profile must deny every one (seccompcheck.h). */
+static int quota_escape_problem(const struct hook_run *run, struct nb_error *ret) {
+        const struct oci_config *c = &run->bundle;
+        const char *userns_note = c->user_namespace ? "config.json names a user namespace, but the container's is nbmount's own (joined by path?): " : "";
 
-/* A container user who owns files can take a folder out of its project (chattr -p 0: the ioctl
- * FS_IOC_FSSETXATTR, or file_setattr(2)) and write past the limit; the kernel refuses that only
- * inside a user namespace, or where seccomp denies both. A rule naming file_setattr is not enough:
- * a runtime whose libseccomp does not know the name drops it without a word; a profile that
- * denies by default (and does not allow it) is. */
-static bool quota_escape_closed(const struct oci_config *c) {
-        if (c->user_namespace)
-                return true;
-        if (c->seccomp_allows_projid_ioctl || !(c->seccomp_denies_projid_ioctl || c->seccomp_default_denies))
-                return false;
-        return !kernel_has_file_setattr() || (c->seccomp_default_denies && !c->seccomp_allows_file_setattr);
+        if (run->container.own_user_namespace)
+                return 0;
+        if (!c->seccomp.ioctls_closed)
+                return nb_fail(ret, EPERM, "%s%s", userns_note, c->seccomp.ioctl_problem.msg);
+        if (!c->seccomp.file_setattr_closed && kernel_probe_file_setattr() != -ENOSYS)
+                return nb_fail(ret, EPERM, "%sthis kernel has file_setattr(2): %s", userns_note,
+                               c->seccomp.file_setattr_problem.msg);
+        return 0;
 }
 
 static int check_quota_escape(const struct hook_run *run, struct nb_error *err) {
-        if (run->config.quota_enforce != QUOTA_REQUIRED || quota_escape_closed(&run->bundle))
+        struct nb_error problem = {};
+
+        if (run->config.quota_enforce != QUOTA_REQUIRED || quota_escape_problem(run, &problem) == 0)
                 return 0;
         for (size_t i = 0; i < run->plan.n_mounts; i++)
                 if (run->plan.mounts[i].has_quota)
                         return nb_fail(err, EPERM,
-                                       "%s: the container could leave its quota with chattr -p (ioctl FS_IOC_FSSETXATTR%s); run it in a user namespace or add the seccomp rule of nbmount-quota.json%s (quota.enforce is required)",
-                                       run->plan.mounts[i].target, kernel_has_file_setattr() ? ", file_setattr" : "",
-                                       kernel_has_file_setattr() ? " to a profile that denies by default" : " to config.json");
+                                       "%s: the container could leave its quota project: %s; or run the container in a user namespace (quota.enforce is required)",
+                                       run->plan.mounts[i].target, problem.msg);
         return 0;
 }
 
@@ -189,6 +200,8 @@ static int decide(struct hook_run *run, const struct hook_options *o, struct nb_
             oci_config_load_bundle(run->state.bundle, &run->bundle, err) < 0 || resolve_rootfs(run, err) < 0 ||
             plan_from_files(&run->config, &run->bundle.identity, &run->inputs, &run->plan, err) < 0)
                 return EXIT_INVALID;
+        if (container_host_ids(&run->container, run->bundle.uid, run->bundle.gid, &run->host_uid, &run->host_gid, err) < 0)
+                return EXIT_REFUSED;
         if (o->debug)
                 trace_plan(&run->plan);
         return check_plan(&run->plan, err) < 0 || check_quota_escape(run, err) < 0 ? EXIT_REFUSED : 0;
@@ -213,9 +226,10 @@ static int mount_all(struct hook_run *run, const struct hook_options *o, const i
                      struct mount_result *ret, struct nb_error *err) {
         const struct mount_request req = {
                 .pid = run->state.pid,
+                .mnt_ns_fd = run->container.mnt_ns_fd,
                 .rootfs = run->rootfs,
-                .uid = run->bundle.host_uid,
-                .gid = run->bundle.host_gid,
+                .uid = run->host_uid,
+                .gid = run->host_gid,
                 .quota_enforce = run->config.quota_enforce,
                 .cap_sys_resource = run->bundle.cap_sys_resource,
                 .debug = o->debug,
@@ -229,7 +243,7 @@ static int mount_all(struct hook_run *run, const struct hook_options *o, const i
 static int mount_with_s3(struct hook_run *run, const struct hook_options *o, struct mount_result *ret,
                          struct nb_error *err) {
         const struct s3_holder holder = { .container = run->state.id, .pid = run->state.pid,
-                                          .uid = run->bundle.host_uid, .gid = run->bundle.host_gid, .debug = o->debug };
+                                          .uid = run->host_uid, .gid = run->host_gid, .debug = o->debug };
         int tree_fds[PLAN_MAX_MOUNTS];
         int r;
 
@@ -249,15 +263,16 @@ static int create_runtime(struct hook_run *run, const struct hook_options *o) {
         struct nb_error err = {};
         struct mount_result result = {};
         struct timespec start;
-        int exit_code;
+        int exit_code = 0;
 
         clock_gettime(CLOCK_MONOTONIC, &start);
         if (run->state.pid <= 0) {
                 nb_fail(&err, EINVAL, "the OCI state has no pid; nbmount runs as a createRuntime or prestart hook");
                 exit_code = EXIT_INVALID;
-        } else if ((exit_code = decide(run, o, &err)) == 0 &&
-                   (harden_hook(&err) < 0 || mount_with_s3(run, o, &result, &err) < 0)) {
-                exit_code = EXIT_REFUSED;
+        } else if (container_process_open(run->state.pid, &run->container, &err) < 0 ||
+                   ((exit_code = decide(run, o, &err)) == 0 &&
+                    (harden_hook(&err) < 0 || mount_with_s3(run, o, &result, &err) < 0))) {
+                exit_code = exit_code == EXIT_INVALID ? EXIT_INVALID : EXIT_REFUSED;
         }
         if (exit_code != 0) {
                 report_failure(run, &err);

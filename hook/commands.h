@@ -10,6 +10,7 @@ int cmd_quota(int argc, char **argv);
 int cmd_mounts(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
+int cmd_seccomp(int argc, char **argv);
 
 /* Prints "nbmount: MESSAGE" on stderr. */
 void print_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

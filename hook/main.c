@@ -23,6 +23,7 @@ static const char usage_text[] =
         "  mounts     list the S3 mounts nbmountd shares, their containers and health\n"
         "  validate   check a node config, grants, settings.yaml or config.json file\n"
         "  check      check this node's setup: folders, kernel, quotas, nbmountd, hooks.d\n"
+        "  seccomp    print a seccomp profile that keeps containers in their quota projects\n"
         "\n"
         "Options:\n"
         "  -h, --help     show this help (nbmount COMMAND --help for a command's)\n"
@@ -40,6 +41,7 @@ static const struct command {
         { "mounts", cmd_mounts },
         { "validate", cmd_validate },
         { "check", cmd_check },
+        { "seccomp", cmd_seccomp },
 };
 
 void print_error(const char *fmt, ...) {

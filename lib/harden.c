@@ -40,14 +40,15 @@
  * without each, in test mode, and sees the start fail):
  * CAP_SYS_ADMIN      open_tree, move_mount, mount_setattr, umount2, setns, quotactl
  * CAP_SYS_CHROOT     setns into a mount namespace
- * CAP_SYS_PTRACE     /proc/PID/ns/mnt of the container's process (not dumpable, or another uid)
  * CAP_CHOWN          the notebook and team folders it creates belong to the container's user
  * CAP_FOWNER         fchmod of those once chowned, project ids on files of other owners
  * CAP_DAC_OVERRIDE   mountpoints in image folders of other owners, folders of the container's user
  * CAP_DAC_READ_SEARCH is not needed (CAP_DAC_OVERRIDE covers searching folders), nor is
- * CAP_SYS_RESOURCE (setting quota limits takes CAP_SYS_ADMIN). */
+ * CAP_SYS_RESOURCE (setting quota limits takes CAP_SYS_ADMIN), nor CAP_SYS_PTRACE: the container's
+ * /proc/PID (its namespaces and id maps, of a process that is not dumpable or of another uid) is
+ * opened and held before the hook hardens (container.h). */
 static const cap_value_t kept_caps[] = {
-        CAP_SYS_ADMIN, CAP_SYS_CHROOT, CAP_SYS_PTRACE, CAP_CHOWN, CAP_FOWNER, CAP_DAC_OVERRIDE,
+        CAP_SYS_ADMIN, CAP_SYS_CHROOT, CAP_CHOWN, CAP_FOWNER, CAP_DAC_OVERRIDE,
 };
 
 /* The kept capabilities, less those a test build is told to drop as well. */

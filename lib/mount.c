@@ -56,6 +56,7 @@ struct mount_run {
         struct mount_result *result;
         struct nb_error *err;
         const char *no_new_api;  /* the new mount API call this kernel lacks, NULL if none: then mount(2) */
+        struct statx host_rootfs; /* the bundle's root in the hook's own mount namespace */
         int proc_fd;             /* the host's /proc */
         int fd_dir_fd;           /* the host's /proc/self/fd: the cwd while mount(2) mounts */
         size_t n_jobs, n_created;
@@ -348,31 +349,19 @@ static int check_procfs(int proc_fd) {
         return sfs.f_type == PROC_SUPER_MAGIC ? 0 : -EPERM;
 }
 
-/* Joins the mount namespace of req->pid; *ret_host_ns_fd brings us back. run->proc_fd keeps the
- * host's /proc, and for mount(2) run->fd_dir_fd its /proc/self/fd. */
+/* Joins the container's mount namespace (req->mnt_ns_fd); *ret_host_ns_fd brings us back.
+ * run->proc_fd keeps the host's /proc, and for mount(2) run->fd_dir_fd its /proc/self/fd. */
 static int enter_container(struct mount_run *run, int *ret_host_ns_fd) {
-        _cleanup_close_ int ns_fd = -1, host_ns_fd = -1;
+        _cleanup_close_ int host_ns_fd = -1;
         int proc_fd = run->proc_fd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
-        char relative[32];
-        struct stat container_ns, host_ns;
 
         if (proc_fd < 0 || check_procfs(proc_fd) < 0)
                 return nb_fail(run->err, EPERM, "/proc is not procfs; nbmount needs the host's /proc");
         if (run->no_new_api && (run->fd_dir_fd = openat(proc_fd, "self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
                 return nb_fail(run->err, errno, "/proc/self/fd: %s", strerror(errno));
-        snprintf(relative, sizeof(relative), "%d/ns/mnt", (int) run->req->pid);
-        ns_fd = openat(proc_fd, relative, O_RDONLY | O_CLOEXEC);
-        host_ns_fd = openat(proc_fd, "self/ns/mnt", O_RDONLY | O_CLOEXEC);
-        if (ns_fd < 0 || host_ns_fd < 0)
-                return nb_fail(run->err, errno, "/proc/%s: %s; is the container's process %d still there?", relative,
-                               strerror(errno), (int) run->req->pid);
-        if (fstat(ns_fd, &container_ns) < 0 || fstat(host_ns_fd, &host_ns) < 0)
-                return nb_fail(run->err, errno, "/proc/%s: %s", relative, strerror(errno));
-        if (container_ns.st_ino == host_ns.st_ino && container_ns.st_dev == host_ns.st_dev)
-                return nb_fail(run->err, EPERM,
-                               "process %d shares nbmount's mount namespace; call nbmount as a createRuntime hook",
-                               (int) run->req->pid);
-        if (setns(ns_fd, CLONE_NEWNS) < 0)
+        if ((host_ns_fd = openat(proc_fd, "self/ns/mnt", O_RDONLY | O_CLOEXEC)) < 0)
+                return nb_fail(run->err, errno, "/proc/self/ns/mnt: %s", strerror(errno));
+        if (setns(run->req->mnt_ns_fd, CLONE_NEWNS) < 0)
                 return nb_fail(run->err, errno, "cannot join the mount namespace of process %d: %s",
                                (int) run->req->pid, strerror(errno));
         trace(run, "joined the mount namespace of process %d", (int) run->req->pid);
@@ -525,11 +514,29 @@ static int check_targets(struct mount_run *run) {
         return 0;
 }
 
+/* The container's root, opened in its namespace: the folder the hook saw at that path in its own
+ * (run->host_rootfs). Another one means the namespace is not this bundle's container's: its process
+ * ended and another got its pid, say. */
+static int open_rootfs(struct mount_run *run) {
+        _cleanup_close_ int fd = open(run->req->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        struct statx seen;
+
+        if (fd < 0)
+                return nb_fail(run->err, errno, "the container's root %s: %s", run->req->rootfs, strerror(errno));
+        if (inode_of(fd, &seen) < 0)
+                return nb_fail(run->err, errno, "the container's root %s: %s", run->req->rootfs, strerror(errno));
+        if (!same_inode(&seen, &run->host_rootfs))
+                return nb_fail(run->err, EPERM,
+                               "the mount namespace of process %d has another folder at %s than the bundle's root: it is not this container's (did its process end, and another get its pid?); nothing was mounted",
+                               (int) run->req->pid, run->req->rootfs);
+        return TAKE_FD(fd);
+}
+
 static int open_targets(struct mount_run *run) {
-        _cleanup_close_ int rootfs_fd = open(run->req->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_close_ int rootfs_fd = open_rootfs(run);
 
         if (rootfs_fd < 0)
-                return nb_fail(run->err, errno, "the container's root %s: %s", run->req->rootfs, strerror(errno));
+                return rootfs_fd;
         for (size_t i = 0; i < run->n_jobs; i++) {
                 struct mount_job *job = &run->jobs[i];
 
@@ -747,11 +754,21 @@ static void roll_back(struct mount_run *run) {
                         trace(run, "cannot remove the mountpoint folder %s: %m, ignoring", run->created[i].name);
 }
 
+/* The bundle's root as the hook's own namespace shows it, to know it again in the container's. */
+static int identify_host_rootfs(struct mount_run *run) {
+        _cleanup_close_ int fd = open(run->req->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+        if (fd < 0 || inode_of(fd, &run->host_rootfs) < 0)
+                return nb_fail(run->err, errno, "the container's root %s (root.path of config.json): %s", run->req->rootfs,
+                               strerror(errno));
+        return 0;
+}
+
 static int apply_in_container(struct mount_run *run, size_t *ret_mounted) {
         _cleanup_close_ int host_ns_fd = -1;
         int r;
 
-        if ((r = enter_container(run, &host_ns_fd)) < 0)
+        if ((r = identify_host_rootfs(run)) < 0 || (r = enter_container(run, &host_ns_fd)) < 0)
                 return r;
         /* joining reset the cwd to the namespace's root; going back resets it to the host's */
         if (run->no_new_api && fchdir(run->fd_dir_fd) < 0)

@@ -12,8 +12,10 @@
 #include "plan.h"
 
 struct mount_request {
-        pid_t pid;          /* the container's init: its /proc/PID/ns/mnt is joined */
-        const char *rootfs; /* the root filesystem's absolute path, as the container's namespace sees it */
+        pid_t pid;          /* the container's init, for messages */
+        int mnt_ns_fd;      /* its mount namespace (container.h), which is joined */
+        const char *rootfs; /* the root filesystem's absolute path: in the container's namespace it must
+                               be the very folder it is in the hook's (same device and inode) */
         uid_t uid;          /* owner of a notebook or team folder created on first use */
         gid_t gid;
         enum quota_enforce quota_enforce;

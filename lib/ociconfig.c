@@ -1,7 +1,6 @@
 #include "ociconfig.h"
 
 #include <errno.h>
-#include <linux/fs.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -138,79 +137,198 @@ static bool in_string_array(struct json_object *array, const char *word) {
         return false;
 }
 
-static bool is_denying_action(struct json_object *action) {
-        static const char *const denying[] = { "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS",
-                                               "SCMP_ACT_KILL_THREAD", "SCMP_ACT_TRAP", NULL };
-        const char *name = json_object_get_string(action) ?: "";
+/* ---- linux.seccomp, as plain data for seccompcheck.c ---------------------------------------------- */
 
-        for (size_t i = 0; denying[i]; i++)
-                if (streq(name, denying[i]))
-                        return true;
-        return false;
+static bool is_uint(struct json_object *value) {
+        return json_object_is_type(value, json_type_int) && (json_object_get_int64(value) >= 0 ||
+                                                            json_object_get_uint64(value) > INT64_MAX);
 }
 
-/* {names: [ioctl], action: ERRNO|KILL*|TRAP, args: [{index: 1, value: FS_IOC_FSSETXATTR, op: EQ}]}
- * and no other condition: a second one (say, on the fd) would leave the ioctl open elsewhere. */
-static bool rule_denies_projid_ioctl(struct json_object *rule) {
-        struct json_object *names, *action, *args, *arg, *index, *value, *op;
+/* The names of a rule; 0 when they are readable, -EINVAL when not (then it may name anything). */
+static int read_names(struct json_object *names, struct seccomp_rule *r) {
+        if (!json_object_is_type(names, json_type_array))
+                return -EINVAL;
+        for (size_t i = 0; i < json_object_array_length(names); i++) {
+                struct json_object *name = json_object_array_get_idx(names, i);
 
-        if (!json_object_object_get_ex(rule, "names", &names) || !in_string_array(names, "ioctl") ||
-            !json_object_object_get_ex(rule, "action", &action) || !is_denying_action(action) ||
-            !json_object_object_get_ex(rule, "args", &args) || !json_object_is_type(args, json_type_array) ||
-            json_object_array_length(args) != 1)
-                return false;
-        arg = json_object_array_get_idx(args, 0);
-        return json_object_object_get_ex(arg, "index", &index) && json_object_get_int64(index) == 1 &&
-               json_object_object_get_ex(arg, "value", &value) && json_object_get_uint64(value) == FS_IOC_FSSETXATTR &&
-               json_object_object_get_ex(arg, "op", &op) && streq(json_object_get_string(op) ?: "", "SCMP_CMP_EQ");
-}
-
-/* An allowing ioctl rule is safe only when a condition on the request excludes FS_IOC_FSSETXATTR:
- * libseccomp lets an unconditional ALLOW beat a conditional ERRNO, in whatever order. */
-static bool allow_rule_excludes_projid(struct json_object *rule) {
-        struct json_object *args, *index, *value, *op;
-
-        if (!json_object_object_get_ex(rule, "args", &args) || !json_object_is_type(args, json_type_array))
-                return false;
-        for (size_t i = 0; i < json_object_array_length(args); i++) {
-                struct json_object *arg = json_object_array_get_idx(args, i);
-                const char *operation;
-                bool is_projid;
-
-                if (!json_object_object_get_ex(arg, "index", &index) || json_object_get_int64(index) != 1 ||
-                    !json_object_object_get_ex(arg, "value", &value) || !json_object_object_get_ex(arg, "op", &op))
-                        continue;
-                operation = json_object_get_string(op) ?: "";
-                is_projid = json_object_get_uint64(value) == FS_IOC_FSSETXATTR;
-                if ((streq(operation, "SCMP_CMP_NE") && is_projid) || (streq(operation, "SCMP_CMP_EQ") && !is_projid))
-                        return true;
+                if (!json_object_is_type(name, json_type_string))
+                        return -EINVAL;
+                r->names_ioctl |= streq(json_object_get_string(name), "ioctl");
+                r->names_file_setattr |= streq(json_object_get_string(name), "file_setattr");
         }
-        return false;
+        return 0;
 }
 
-static bool rule_allows(struct json_object *rule, const char *syscall_name) {
-        struct json_object *names, *action;
+/* {index, value, valueTwo, op}: 0, or -EINVAL with what is wrong in r->not_understood. */
+static int read_condition(struct json_object *arg, struct seccomp_condition *ret, struct seccomp_rule *r) {
+        static const char *const keys[] = { "index", "value", "valueTwo", "op" };
+        struct json_object *index, *value, *value_two, *op = NULL;
 
-        return json_object_object_get_ex(rule, "names", &names) && in_string_array(names, syscall_name) &&
-               json_object_object_get_ex(rule, "action", &action) && !is_denying_action(action);
-}
+        if (!json_object_is_type(arg, json_type_object))
+                return snprintf(r->not_understood, sizeof(r->not_understood), "an argument that is not an object"), -EINVAL;
+        json_object_object_foreach(arg, key, member) {
+                bool known = false;
 
-static void read_seccomp(struct json_object *root, struct oci_config *ret) {
-        struct json_object *seccomp = get_path(root, "linux", "seccomp"), *action, *rules;
-
-        if (!seccomp)
-                return;
-        ret->seccomp_default_denies = json_object_object_get_ex(seccomp, "defaultAction", &action) &&
-                                      is_denying_action(action);
-        if (!json_object_object_get_ex(seccomp, "syscalls", &rules) || !json_object_is_type(rules, json_type_array))
-                return;
-        for (size_t i = 0; i < json_object_array_length(rules); i++) {
-                struct json_object *rule = json_object_array_get_idx(rules, i);
-
-                ret->seccomp_denies_projid_ioctl |= rule_denies_projid_ioctl(rule);
-                ret->seccomp_allows_projid_ioctl |= rule_allows(rule, "ioctl") && !allow_rule_excludes_projid(rule);
-                ret->seccomp_allows_file_setattr |= rule_allows(rule, "file_setattr");
+                (void) member;
+                for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+                        known |= streq(key, keys[i]);
+                if (!known)
+                        return snprintf(r->not_understood, sizeof(r->not_understood), "the argument key \"%.40s\"", key),
+                               -EINVAL;
         }
+        if (!json_object_object_get_ex(arg, "index", &index) || !is_uint(index) ||
+            json_object_get_uint64(index) >= SECCOMP_ARGS_MAX)
+                return snprintf(r->not_understood, sizeof(r->not_understood), "an argument index that is not 0 to 5"), -EINVAL;
+        if (!json_object_object_get_ex(arg, "op", &op) || !json_object_is_type(op, json_type_string) ||
+            seccomp_op_parse(json_object_get_string(op), &ret->op) < 0)
+                return snprintf(r->not_understood, sizeof(r->not_understood), "an unknown comparison \"%.40s\"",
+                                op ? json_object_get_string(op) : ""), -EINVAL;
+        if ((json_object_object_get_ex(arg, "value", &value) && !is_uint(value)) ||
+            (json_object_object_get_ex(arg, "valueTwo", &value_two) && !is_uint(value_two)))
+                return snprintf(r->not_understood, sizeof(r->not_understood), "a value that is not an integer from 0 to 2^64-1"),
+                       -EINVAL;
+        ret->index = (unsigned) json_object_get_uint64(index);
+        ret->value = json_object_object_get_ex(arg, "value", &value) ? json_object_get_uint64(value) : 0;
+        ret->value_two = json_object_object_get_ex(arg, "valueTwo", &value_two) ? json_object_get_uint64(value_two) : 0;
+        return 0;
+}
+
+static void read_conditions(struct json_object *args, struct seccomp_rule *r) {
+        if (!args || json_object_is_type(args, json_type_null))
+                return;
+        if (!json_object_is_type(args, json_type_array)) {
+                snprintf(r->not_understood, sizeof(r->not_understood), "\"args\" that is not an array");
+                return;
+        }
+        if (json_object_array_length(args) > SECCOMP_ARGS_MAX) {
+                snprintf(r->not_understood, sizeof(r->not_understood), "more than 6 conditions (crun reads 6)");
+                return;
+        }
+        for (size_t i = 0; i < json_object_array_length(args); i++)
+                if (read_condition(json_object_array_get_idx(args, i), &r->conditions[r->n_conditions++], r) < 0)
+                        return;
+}
+
+static void read_action(struct json_object *rule, struct seccomp_rule *r) {
+        struct json_object *action, *errno_ret;
+        int denies;
+
+        if (!json_object_object_get_ex(rule, "action", &action) || !json_object_is_type(action, json_type_string)) {
+                snprintf(r->not_understood, sizeof(r->not_understood), "no action");
+                return;
+        }
+        snprintf(r->action, sizeof(r->action), "%s", json_object_get_string(action));
+        if ((denies = seccomp_action_denies(json_object_get_string(action))) < 0)
+                snprintf(r->not_understood, sizeof(r->not_understood), "the action \"%.40s\"", json_object_get_string(action));
+        r->denies = denies > 0;
+        if (json_object_object_get_ex(rule, "errnoRet", &errno_ret) && !is_uint(errno_ret))
+                snprintf(r->not_understood, sizeof(r->not_understood), "an errnoRet that is not a number");
+}
+
+/* One entry of linux.seccomp.syscalls; false when it names neither ioctl nor file_setattr. */
+static bool read_rule(struct json_object *rule, size_t position, struct seccomp_rule *r) {
+        static const char *const keys[] = { "names", "action", "errnoRet", "args", "comment" };
+        struct json_object *names, *args = NULL;
+
+        *r = (struct seccomp_rule) { .position = position };
+        if (!json_object_is_type(rule, json_type_object)) {
+                r->names_ioctl = r->names_file_setattr = true;
+                snprintf(r->not_understood, sizeof(r->not_understood), "a rule that is not an object");
+                return true;
+        }
+        if (!json_object_object_get_ex(rule, "names", &names) || read_names(names, r) < 0) {
+                r->names_ioctl = r->names_file_setattr = true;
+                snprintf(r->not_understood, sizeof(r->not_understood), "\"names\" that is not an array of names");
+        }
+        if (!r->names_ioctl && !r->names_file_setattr)
+                return false;
+        json_object_object_foreach(rule, key, member) {
+                bool known = false;
+
+                (void) member;
+                for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+                        known |= streq(key, keys[i]);
+                if (!known && !r->not_understood[0])
+                        snprintf(r->not_understood, sizeof(r->not_understood), "the key \"%.40s\"", key);
+        }
+        read_action(rule, r);
+        json_object_object_get_ex(rule, "args", &args);
+        if (!r->not_understood[0])
+                read_conditions(args, r);
+        if (r->not_understood[0])
+                r->n_conditions = 0; /* the rule counts as one without conditions */
+        return true;
+}
+
+static int read_rules(struct json_object *rules, struct seccomp_profile *ret) {
+        size_t n = json_object_array_length(rules);
+
+        if (n == 0)
+                return 0;
+        if (!(ret->rules = calloc(n, sizeof(*ret->rules))))
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                if (read_rule(json_object_array_get_idx(rules, i), i, &ret->rules[ret->n_rules]))
+                        ret->n_rules++;
+        return 0;
+}
+
+static void read_architectures(struct json_object *architectures, struct seccomp_profile *ret) {
+        if (!architectures || json_object_is_type(architectures, json_type_null))
+                return;
+        if (!json_object_is_type(architectures, json_type_array)) {
+                ret->has_32bit_arch = true;
+                return;
+        }
+        for (size_t i = 0; i < json_object_array_length(architectures); i++) {
+                const char *arch = json_object_get_string(json_object_array_get_idx(architectures, i));
+
+                ret->has_32bit_arch |= seccomp_arch_is_32bit(arch ?: "");
+        }
+}
+
+int oci_seccomp_read(struct json_object *seccomp, struct seccomp_profile *ret) {
+        static const char *const keys[] = { "defaultAction", "defaultErrnoRet", "architectures", "flags",
+                                            "listenerPath",  "listenerMetadata", "syscalls" };
+        struct json_object *action, *architectures = NULL, *rules = NULL;
+
+        *ret = (struct seccomp_profile) { .present = true };
+        if (!json_object_is_type(seccomp, json_type_object))
+                return snprintf(ret->not_understood, sizeof(ret->not_understood), "a profile that is not an object"), 0;
+        json_object_object_foreach(seccomp, key, member) {
+                bool known = false;
+
+                (void) member;
+                for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+                        known |= streq(key, keys[i]);
+                if (!known && !ret->not_understood[0])
+                        snprintf(ret->not_understood, sizeof(ret->not_understood), "the key \"%.40s\"", key);
+        }
+        if (json_object_object_get_ex(seccomp, "defaultAction", &action) && json_object_is_type(action, json_type_string)) {
+                snprintf(ret->default_action, sizeof(ret->default_action), "%s", json_object_get_string(action));
+                ret->default_denies = seccomp_action_denies(ret->default_action) > 0;
+        } else {
+                snprintf(ret->default_action, sizeof(ret->default_action), "missing");
+        }
+        json_object_object_get_ex(seccomp, "architectures", &architectures);
+        read_architectures(architectures, ret);
+        json_object_object_get_ex(seccomp, "syscalls", &rules);
+        if (!rules || json_object_is_type(rules, json_type_null))
+                return 0;
+        if (!json_object_is_type(rules, json_type_array))
+                return snprintf(ret->not_understood, sizeof(ret->not_understood), "\"syscalls\" that is not an array"), 0;
+        return read_rules(rules, ret);
+}
+
+/* The guard decided from linux.seccomp; a profile that could not be read whole is not one. */
+static void judge_seccomp(struct json_object *root, struct oci_config *ret) {
+        struct json_object *seccomp = get_path(root, "linux", "seccomp");
+        struct seccomp_profile profile = {};
+
+        if (seccomp && oci_seccomp_read(seccomp, &profile) < 0)
+                snprintf(profile.not_understood, sizeof(profile.not_understood), "more rules than memory allows");
+        seccomp_guard_judge(&profile, &ret->seccomp);
+        free(profile.rules);
 }
 
 static bool has_capability(struct json_object *root, const char *capability) {
@@ -221,25 +339,6 @@ static bool has_capability(struct json_object *root, const char *capability) {
                 if (json_object_object_get_ex(capabilities, sets[i], &set) && in_string_array(set, capability))
                         return true;
         return false;
-}
-
-/* The host's id for a container id, through mappings [{containerID, hostID, size}]. */
-static uint32_t map_id(struct json_object *mappings, uint32_t id) {
-        struct json_object *container_id, *host_id, *size;
-
-        for (size_t i = 0; json_object_is_type(mappings, json_type_array) && i < json_object_array_length(mappings); i++) {
-                struct json_object *m = json_object_array_get_idx(mappings, i);
-                int64_t first, count;
-
-                if (!json_object_object_get_ex(m, "containerID", &container_id) ||
-                    !json_object_object_get_ex(m, "hostID", &host_id) || !json_object_object_get_ex(m, "size", &size))
-                        continue;
-                first = json_object_get_int64(container_id);
-                count = json_object_get_int64(size);
-                if (id >= first && id < first + count)
-                        return (uint32_t) (json_object_get_int64(host_id) + (id - first));
-        }
-        return id;
 }
 
 int oci_config_parse(const char *text, size_t len, const char *file, struct oci_config *ret, struct nb_error *err) {
@@ -254,10 +353,8 @@ int oci_config_parse(const char *text, size_t len, const char *file, struct oci_
             (r = parse_user(&c, root, &config)) < 0)
                 return r;
         config.user_namespace = has_user_namespace(root);
-        read_seccomp(root, &config);
+        judge_seccomp(root, &config);
         config.cap_sys_resource = has_capability(root, "CAP_SYS_RESOURCE");
-        config.host_uid = config.user_namespace ? map_id(get_path(root, "linux", "uidMappings"), config.uid) : config.uid;
-        config.host_gid = config.user_namespace ? map_id(get_path(root, "linux", "gidMappings"), config.gid) : config.gid;
         *ret = config;
         return 0;
 }

@@ -7,7 +7,10 @@
 #include <sys/types.h>
 
 #include "error.h"
+#include "seccompcheck.h"
 #include "values.h"
+
+struct json_object;
 
 #define OCI_CONFIG_MAX_BYTES ((size_t) 4 * 1024 * 1024)
 
@@ -26,18 +29,17 @@ struct oci_config {
         struct container_identity identity;
         char root_path[NB_PATH_MAX + 1]; /* root.path as written: absolute, or relative to the bundle */
         uint32_t uid, gid;               /* process.user, 0 when absent */
-        bool user_namespace;             /* linux.namespaces has a "user" namespace */
-        bool seccomp_denies_projid_ioctl; /* a rule refuses ioctl(fd, FS_IOC_FSSETXATTR, ...) for any fd */
-        bool seccomp_allows_projid_ioctl; /* a rule lets ioctl through without excluding that request */
-        bool seccomp_default_denies;     /* linux.seccomp.defaultAction refuses what no rule names */
-        bool seccomp_allows_file_setattr; /* a rule lets file_setattr(2) through */
+        bool user_namespace;             /* linux.namespaces has a "user" namespace (what the container
+                                            really has is read at run time: container.h) */
+        struct seccomp_guard seccomp;    /* whether linux.seccomp stops the ways out of a quota project */
         bool cap_sys_resource;           /* process.capabilities holds CAP_SYS_RESOURCE in some set */
-        uid_t host_uid;                  /* process.user.uid/gid as the host sees them: through */
-        gid_t host_gid;                  /* linux.uidMappings/gidMappings in a user namespace */
 };
 
 int oci_config_parse(const char *text, size_t len, const char *file, struct oci_config *ret, struct nb_error *err);
 int oci_config_load_fd(int fd, const char *file, struct oci_config *ret, struct nb_error *err);
+/* linux.seccomp (an OCI profile) as seccompcheck.c reads it: what nbmount cannot read is marked
+ * not understood, never an error. *ret->rules is malloc'd (free it); -ENOMEM if it cannot be. */
+int oci_seccomp_read(struct json_object *seccomp, struct seccomp_profile *ret);
 /* Only the identity, for callers that need nothing else. */
 int oci_identity_parse(const char *text, size_t len, const char *file, struct container_identity *ret,
                        struct nb_error *err);

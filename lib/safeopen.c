@@ -133,7 +133,14 @@ int open_regular_beneath(const char *root_dir, const char *relative, struct nb_e
                                root_dir, relative);
         if (!S_ISREG(st.st_mode)) /* never open a FIFO or a device: opening one can block or act */
                 return nb_fail(err, EINVAL, "%s/%s: is not a regular file; replace it with a file", root_dir, relative);
-        fd = reopen_fd(path_fd, O_RDONLY);
+        /* A file's owner can hold a lease on it (fcntl F_SETLEASE): another open then waits until the
+         * lease is broken, up to /proc/sys/fs/lease-break-time (45 s). O_NONBLOCK fails at once instead
+         * (and reads of a regular file do not mind it). */
+        fd = reopen_fd(path_fd, O_RDONLY | O_NONBLOCK);
+        if (fd == -EWOULDBLOCK)
+                return nb_fail(err, EWOULDBLOCK,
+                               "%s/%s: another process holds a lease on it (fcntl F_SETLEASE: a running container of this notebook?), and nbmount does not wait for a lease to break; release it, or stop that process, and start again",
+                               root_dir, relative);
         if (fd < 0)
                 return nb_fail(err, fd, "%s/%s: cannot open: %s", root_dir, relative, strerror(-fd));
         return fd;

@@ -20,8 +20,9 @@ int open_beneath(const char *root_dir, const char *relative, int flags, struct n
  * fails with -ELOOP. Returns the fd or -errno. */
 int openat_in_root(int root_fd, const char *path, int flags);
 
-/* A regular file for reading: opened O_PATH, checked, then reopened, so that a FIFO or a device
- * planted in its place is refused without ever being opened. */
+/* A regular file for reading: opened O_PATH, checked, then reopened (O_NONBLOCK), so that a FIFO or
+ * a device planted in its place is refused without ever being opened, and a file someone holds a
+ * lease on is refused at once (-EWOULDBLOCK) instead of waiting for the lease to break. */
 int open_regular_beneath(const char *root_dir, const char *relative, struct nb_error *err);
 
 /* The file behind fd (often an O_PATH fd, already checked) opened again with flags, through

@@ -568,4 +568,279 @@ expect_eq "runc: 50 parallel containers each see exactly their own notebook" "" 
 expect_eq "runc: no container left after the parallel runs" "" "$(runc --root "$work/state/runc" list -q)"
 expect_host_unchanged "runc: 50 parallel containers"
 rm -rf "$node"/notebooks/acme/nb{0..49}
+
+# --- the quota guard: what a container could do to leave its project, and what the hook accepts ---
+# The host kernel has no project quotas (TESTBED.md), but XFS keeps project ids and PROJINHERIT
+# without them, and seccomp answers before the file system is reached: so the escapes themselves are
+# tried here, in plain containers (no hook) whose /storage is a folder of an XFS loop file system,
+# project 10000 with PROJINHERIT, owned by uid 1000 (tests/lib/projescape.c tries each way out).
+# The hook's own judgement is seen through its refusals: with quota.enforce required, a start it
+# lets past the guard is then refused for want of prjquota on this kernel, with that other line.
+guard_work=$work/guard
+mkdir -p "$guard_work" "$node/notebooks/acme/nb1/.gradient"
+cp "$work/settings.good" "$settings" # the parallel runs above removed nb{0..49}, nb1 among them
+chmod 755 "$work" # a user namespace's root must reach the bundles
+required=$node/node-required.yaml
+sed 's/^quota: .*/quota: {enforce: required}/' "$config" >"$required"
+kernel_has_file_setattr=no
+fsa_probe=$(mktemp -d "$guard_work/probe.XXXXXX")
+if cc -static -no-pie -O2 -o "$guard_work/projescape" tests/lib/projescape.c 2>"$guard_work/cc.err" &&
+        cc -O2 -o "$guard_work/lease" tests/lib/lease.c 2>>"$guard_work/cc.err"; then
+        [ "$("$guard_work/projescape" file_setattr "$fsa_probe")" != "file_setattr: errno ENOSYS" ] && kernel_has_file_setattr=yes
+        guard_tools=ok
+else
+        not_ok "guard: harness: static helpers" "$(cat "$guard_work/cc.err")"
+        guard_tools=""
+fi
+echo "# guard: this kernel ($(uname -r)) has file_setattr(2): $kernel_has_file_setattr"
+
+# The profiles. The pre-fix shipped rule; the README's old podman recipe (allow ioctl when the
+# request is not FS_IOC_FSSETXATTR, in an allowlist); the shipped rules less FS_IOC_SETFLAGS; the
+# profile `nbmount seccomp` makes of the stock one, in podman's format and as config.json's.
+shipped=packaging/seccomp/nbmount-quota.json
+cat >"$guard_work/old-eq.json" <<'EOT'
+{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+  {"names": ["ioctl"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1, "args": [{"index": 1, "value": 1075599392, "op": "SCMP_CMP_EQ"}]},
+  {"names": ["file_setattr"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]}
+EOT
+jq '[.syscalls[] | select(.action == "SCMP_ACT_ALLOW" and (.args | length) == 0) | .names[]] | unique as $allowed
+    | {defaultAction: "SCMP_ACT_ERRNO", defaultErrnoRet: 38, architectures: ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+       syscalls: [{names: ($allowed - ["ioctl"]), action: "SCMP_ACT_ALLOW"},
+                  {names: ["ioctl"], action: "SCMP_ACT_ALLOW", args: [{index: 1, value: 1075599392, op: "SCMP_CMP_NE"}]}]}' \
+        /usr/share/containers/seccomp.json >"$guard_work/old-ne.json"
+jq 'del(.syscalls[] | select(.args[0].valueTwo == 1074292226))' "$shipped" >"$guard_work/no-setflags.json"
+"$NBMOUNT" seccomp --oci >"$guard_work/nbmount-oci.json" 2>"$guard_work/seccomp.err"
+expect_eq "guard: nbmount seccomp --oci writes a profile" "0 yes" \
+        "$? $(jq -e '.defaultAction == "SCMP_ACT_ERRNO" and (.syscalls | length) > 69' "$guard_work/nbmount-oci.json" >/dev/null 2>&1 && echo yes || echo "no: $(head -c 300 "$guard_work/seccomp.err")")"
+"$NBMOUNT" seccomp >"$guard_work/nbmount-podman.json" 2>>"$guard_work/seccomp.err"
+expect_eq "guard: nbmount seccomp writes podman's profile: ioctl allowed only under one masked condition per rule, the three denied" \
+        "0 69 3 0" \
+        "$? $(jq '[.syscalls[] | select((.names | index("ioctl")) and .action == "SCMP_ACT_ALLOW" and (.args | length) == 1 and .args[0].op == "SCMP_CMP_MASKED_EQ" and .args[0].value < 4294967296)] | length' "$guard_work/nbmount-podman.json") $(jq '[.syscalls[] | select((.names | index("ioctl")) and .action == "SCMP_ACT_ERRNO" and .args[0].value == 4294967295)] | length' "$guard_work/nbmount-podman.json") $(jq '[.syscalls[] | select((.names | index("ioctl")) and (.args // [] | length) == 0 and .action != "SCMP_ACT_ERRNO")] | length' "$guard_work/nbmount-podman.json")"
+"$NBMOUNT" seccomp --profile "$guard_work/old-ne.json" >/dev/null 2>"$guard_work/seccomp-ne.err"
+expect_eq "guard: nbmount seccomp refuses a profile with conditions of its own on ioctl" \
+        "2|nbmount: $guard_work/old-ne.json: syscalls[1] has conditions of its own on ioctl (args, includes, excludes or a denying action); nbmount seccomp rewrites only a profile that allows ioctl without condition" \
+        "$?|$(cat "$guard_work/seccomp-ne.err")"
+
+# set_seccomp FILE: $bundle's linux.seccomp is FILE's profile (its comment left out).
+set_seccomp() {
+        jq --slurpfile p "$1" '.linux.seccomp = ($p[0] | del(.comment))' "$bundle/config.json" >"$bundle/c" &&
+                mv "$bundle/c" "$bundle/config.json"
+}
+# set_userns [PATH]: a user namespace for $bundle (container 0 is host 100000), or the one at PATH.
+set_userns() {
+        if [ -n "${1:-}" ]; then
+                jq --arg p "$1" '.linux.namespaces += [{type: "user", path: $p}]' "$bundle/config.json" >"$bundle/c"
+        else
+                jq '.linux.namespaces += [{type: "user"}] | .linux.uidMappings = [{containerID: 0, hostID: 100000, size: 65536}]
+                    | .linux.gidMappings = [{containerID: 0, hostID: 100000, size: 65536}]' "$bundle/config.json" >"$bundle/c"
+        fi
+        mv "$bundle/c" "$bundle/config.json"
+}
+escape_line() { echo "nbmount: container $run_id (team acme, notebook nb1, user alice): /notebooks: the container could leave its quota project: $1; or run the container in a user namespace (quota.enforce is required)"; }
+prjquota_line() { echo "nbmount: container $run_id (team acme, notebook nb1, user alice): /notebooks: $node/notebooks/acme/nb1: project quotas are not enabled on the filesystem mounted at $(findmnt -n -o TARGET -T "$node/notebooks/acme/nb1"); mount it with -o prjquota (ext4: mkfs.ext4 -O quota,project)"; }
+FSA_DEFAULT_ALLOW="this kernel has file_setattr(2): linux.seccomp.defaultAction is SCMP_ACT_ALLOW, and a rule naming file_setattr(2) is dropped without a word by a runtime whose libseccomp does not know the name (libseccomp 2.5.4 does not): only a profile that denies by default stops it (nbmount seccomp writes one)"
+EQ_PROBLEM="linux.seccomp.syscalls[0] (ioctl, SCMP_ACT_ERRNO, SCMP_CMP_EQ 1075599392) misses requests with bits above 31 set (the kernel reads bits 0-31 only); use SCMP_CMP_MASKED_EQ value 4294967295 valueTwo 1075599392 (see packaging/seccomp/nbmount-quota.json)"
+# guard_start RUNTIME LABEL PROFILE|none|userns WANT: a uid-1000 start under the required node, with
+# that guard; WANT is "escape:PROBLEM" (refused by the guard) or "prjquota" (let past it).
+guard_start() {
+        local rt=$1 label=$2 guard=$3 want=$4 expected
+        new_bundle "$rt" --user 1000:1000 --identity acme nb1 alice --config "$required" --cmd 'echo started'
+        case $guard in
+        none) ;;
+        userns) set_userns ;;
+        *) set_seccomp "$guard" ;;
+        esac
+        run "$rt"
+        if [ "$want" = prjquota ]; then expected=$(prjquota_line); else expected=$(escape_line "${want#escape:}"); fi
+        expect_refused_exactly "$rt: guard: $label" "$rt" "$expected"
+}
+for rt in runc crun; do
+        guard_start $rt "no seccomp profile, no user namespace: refused" none \
+                "escape:config.json has no linux.seccomp profile, so nothing stops chattr -p or chattr -P; add the rules of packaging/seccomp/nbmount-quota.json to linux.seccomp (runc, crun), or use the profile nbmount seccomp writes (podman, CRI-O)"
+        guard_start $rt "the old SCMP_CMP_EQ rule: refused, naming the rule and the fix" "$guard_work/old-eq.json" "escape:$EQ_PROBLEM"
+        guard_start $rt "the old SCMP_CMP_NE recipe: refused" "$guard_work/old-ne.json" \
+                "escape:linux.seccomp.syscalls[1] (ioctl, SCMP_ACT_ALLOW, SCMP_CMP_NE 1075599392) lets FS_IOC_FSSETXATTR (0x401c5820, chattr -p) through when bits above 31 of the request are set (the kernel reads bits 0-31 only); allow ioctl only through SCMP_CMP_MASKED_EQ conditions that ignore bits 32-63 and leave those requests out (nbmount seccomp writes such a profile)"
+        guard_start $rt "the shipped rules without FS_IOC_SETFLAGS: refused" "$guard_work/no-setflags.json" \
+                "escape:no rule of linux.seccomp (default action SCMP_ACT_ALLOW) denies FS_IOC_SETFLAGS (0x40086602, chattr -P); add the rules of packaging/seccomp/nbmount-quota.json (SCMP_CMP_MASKED_EQ value 4294967295 valueTwo 1074292226)"
+        if [ $kernel_has_file_setattr = yes ]; then
+                guard_start $rt "the shipped rules (allow by default) on a kernel with file_setattr: refused" "$shipped" "escape:$FSA_DEFAULT_ALLOW"
+        else
+                guard_start $rt "the shipped rules on a kernel without file_setattr: past the guard" "$shipped" prjquota
+        fi
+        guard_start $rt "the profile of nbmount seccomp --oci: past the guard" "$guard_work/nbmount-oci.json" prjquota
+        guard_start $rt "a user namespace of its own: past the guard" userns prjquota
+done
+
+# podman with the stock profile, and with the one nbmount seccomp makes of it.
+if [ -d "$work/podman/root" ]; then
+        mkdir -p "$guard_work/hooks.d"
+        jq --arg p "$NBMOUNT" --arg c "$required" '.hook.path = $p | .hook.args += ["--config", $c]' \
+                "$hooks_json" >"$guard_work/hooks.d/nbmount.json"
+        for profile in /usr/share/containers/seccomp.json "$guard_work/nbmount-podman.json"; do
+                run_podman "$guard_work/hooks.d" 'echo started' --user 1000:1000 --security-opt "seccomp=$profile" \
+                        --annotation io.nbmount.team=acme --annotation io.nbmount.notebook=nb1 --annotation io.nbmount.user=alice
+                if [ "$profile" = /usr/share/containers/seccomp.json ]; then
+                        expect_refused "podman: guard: the stock profile (ioctl allowed without condition): refused" podman \
+                                "/notebooks: the container could leave its quota project: linux.seccomp.syscalls[" \
+                                "(ioctl, SCMP_ACT_ALLOW) lets every ioctl request through, FS_IOC_FSSETXATTR (0x401c5820, chattr -p) among them"
+                else
+                        expect_refused "podman: guard: the profile of nbmount seccomp: past the guard" podman \
+                                "/notebooks: $node/notebooks/acme/nb1: project quotas are not enabled"
+                fi
+        done
+fi
+
+# The escapes themselves, in plain containers: every way out, and what each profile answers.
+vectors="fssetxattr fssetxattr-hi32 fssetxattr-hiall setflags setflags-hi32 setflags32 compat-setflags32 compat-setflags compat-fssetxattr file_setattr compat-file_setattr getflags fsgetxattr tcgets fionread"
+escape_cmd="for v in $vectors; do projescape \$v /storage; done; projescape get /storage"
+fsa_open="ok"
+[ $kernel_has_file_setattr = yes ] || fsa_open="errno ENOSYS"
+# expected_escapes IOCTL_RESULT FILE_SETATTR_RESULT FINAL: the output of escape_cmd when every
+# escaping ioctl answers IOCTL_RESULT ("ok" or "errno EPERM") and file_setattr FILE_SETATTR_RESULT.
+expected_escapes() {
+        local v out="" result
+        for v in $vectors; do
+                case $v in
+                file_setattr | compat-file_setattr) result=$2 ;;
+                getflags | fsgetxattr | fionread) result=ok ;;
+                tcgets) result="errno ENOTTY" ;; # stdin is no terminal: the tty layer answers, not seccomp
+                setflags32) [ "$1" = ok ] && result="errno ENOTTY" || result=$1 ;; # a 32-bit number, 64-bit call
+                *) result=$1 ;;
+                esac
+                out+="$v: $result|"
+        done
+        echo "$out$3"
+}
+xfs_img=$guard_work/xfs.img xfs_dir=$guard_work/xfs
+mkdir -p "$xfs_dir"
+if [ -n "$guard_tools" ] && truncate -s 320M "$xfs_img" && mkfs.xfs -q -f "$xfs_img" &&
+        mount -o loop "$xfs_img" "$xfs_dir" 2>"$guard_work/loop.err"; then
+        team_dir=$xfs_dir/team
+        mkdir "$team_dir" && chown 1000:1000 "$team_dir"
+        cp "$guard_work/projescape" "$work/rootfs.base/bin/projescape"
+        reset_team() { xfs_io -c "chproj 10000" -c "chattr +P" "$team_dir"; }
+        # escapes RUNTIME LABEL PROFILE|none WANT: a uid-1000 container without the hook.
+        escapes() {
+                local rt=$1 label=$2 profile=$3 want=$4
+                reset_team
+                if [ "$rt" = podman ]; then
+                        local -a opt=()
+                        [ "$profile" != none ] && opt=(--security-opt "seccomp=$profile")
+                        run_podman "" "$escape_cmd" --user 1000:1000 "${opt[@]}" -v "$team_dir:/storage" \
+                                -v "$guard_work/projescape:/bin/projescape:ro"
+                else
+                        new_bundle "$rt" --user 1000:1000 --cmd "$escape_cmd"
+                        [ "$profile" != none ] && set_seccomp "$profile"
+                        jq --arg s "$team_dir" '.mounts += [{destination: "/storage", type: "bind", source: $s, options: ["rbind", "rw"]}]' \
+                                "$bundle/config.json" >"$bundle/c" && mv "$bundle/c" "$bundle/config.json"
+                        run "$rt"
+                fi
+                expect_eq "$rt: escapes: $label" "0|$want" "$run_rc|$(oneline "$run_out")"
+        }
+        for rt in runc crun; do
+                escapes $rt "without seccomp, every way out works (project 0, PROJINHERIT cleared)" none \
+                        "$(expected_escapes ok "$fsa_open" "projid=0 inherit=0")"
+                escapes $rt "the shipped rules: every ioctl, with high bits or from 32-bit code, fails with EPERM; file_setattr is not stopped (its rule is dropped)" \
+                        "$shipped" "$(expected_escapes "errno EPERM" "$fsa_open" "$([ $kernel_has_file_setattr = yes ] && echo "projid=0 inherit=0" || echo "projid=10000 inherit=1")")"
+                escapes $rt "the profile of nbmount seccomp --oci: each fails (EPERM; file_setattr the default's ENOSYS), ordinary ioctls work" \
+                        "$guard_work/nbmount-oci.json" "$(expected_escapes "errno EPERM" "errno ENOSYS" "projid=10000 inherit=1")"
+        done
+        # (it lists no architecture: the 32-bit calls are killed, SIGSYS, and print nothing)
+        escapes runc "the old SCMP_CMP_EQ rule: the plain request fails, the same with bit 32 set does not" "$guard_work/old-eq.json" \
+                "$(expected_escapes ok "$fsa_open" "projid=0 inherit=0" | sed 's/^fssetxattr: ok/fssetxattr: errno EPERM/; s/compat-[^|]*|//g')"
+        if [ -d "$work/podman/root" ]; then
+                escapes podman "the stock profile: every ioctl way out works" /usr/share/containers/seccomp.json \
+                        "$(expected_escapes ok "errno ENOSYS" "projid=0 inherit=0")"
+                escapes podman "the profile of nbmount seccomp: each fails, ordinary ioctls work" "$guard_work/nbmount-podman.json" \
+                        "$(expected_escapes "errno EPERM" "errno ENOSYS" "projid=10000 inherit=1")"
+        fi
+        umount "$xfs_dir"
+else
+        not_ok "guard: harness: XFS on a loop device" "$(cat "$guard_work/loop.err" 2>/dev/null)"
+fi
+rm -f "$xfs_img"
+
+# --- the container's process: the state's pid is held and checked ---------------------------------
+# hook_direct BUNDLE PID CONFIG: the hook called as a runtime would, on a process we made.
+hook_direct() {
+        printf '{"ociVersion": "1.0.2", "id": "direct-%s", "pid": %s, "bundle": "%s", "status": "creating"}' "$2" "$2" "$1" |
+                "$NBMOUNT" hook createRuntime --config "$3" >"$work/out/direct.out" 2>"$work/out/direct.err"
+        direct_rc=$?
+        direct_err=$(cat "$work/out/direct.err")
+}
+# A process whose mount namespace has another folder where the bundle's root is (what a pid reused
+# by another process would show): nothing is mounted there, the start is refused.
+new_bundle runc --identity acme nb1 alice --config "$config"
+other_root=$work/out/other-root
+mkdir -p "$other_root"
+unshare -m --propagation private sh -c 'mount --bind "$1" "$2" && exec sleep 60' sh "$other_root" "$bundle/rootfs" &
+sleeper=$!
+for _ in $(seq 50); do grep -q " $bundle/rootfs " /proc/$sleeper/mountinfo 2>/dev/null && break; sleep 0.1; done
+take_snapshots
+hook_direct "$bundle" $sleeper "$config"
+expect_eq "process: a pid whose mount namespace has another folder at the bundle's root is refused, nothing mounted there" \
+        "1|nbmount: container direct-$sleeper (team acme, notebook nb1, user alice): the mount namespace of process $sleeper has another folder at $bundle/rootfs than the bundle's root: it is not this container's (did its process end, and another get its pid?); nothing was mounted|0|" \
+        "$direct_rc|$direct_err|$(grep -c -F " $bundle/rootfs/" /proc/$sleeper/mountinfo)|$(ls -A "$other_root")"
+kill $sleeper 2>/dev/null
+wait $sleeper 2>/dev/null
+expect_host_unchanged "process: another folder at the bundle's root"
+# A pid that is gone by the time the hook runs.
+sleep 0.01 &
+gone=$!
+wait $gone
+hook_direct "$bundle" $gone "$config"
+expect_eq "process: a pid that is gone is refused" \
+        "1|nbmount: container direct-$gone: process $gone of the OCI state: No such process; is the container still there?" \
+        "$direct_rc|$direct_err"
+# The init of another, running container (its root is not this bundle's).
+new_bundle runc --cmd 'sleep 60'
+other_bundle=$bundle
+runc --root "$work/state/runc" run -d --bundle "$other_bundle" "nbt-$$-other" </dev/null >/dev/null 2>"$work/out/other.err"
+other_pid=$(runc --root "$work/state/runc" state "nbt-$$-other" 2>/dev/null | jq -r .pid)
+new_bundle runc --identity acme nb1 alice --config "$config"
+take_snapshots
+hook_direct "$bundle" "${other_pid:-0}" "$config"
+expect_eq "process: the pid of another container is refused" \
+        "1|nbmount: container direct-$other_pid (team acme, notebook nb1, user alice): the container's root $bundle/rootfs: No such file or directory" \
+        "$direct_rc|$direct_err"
+runc --root "$work/state/runc" delete -f "nbt-$$-other" >/dev/null 2>&1
+expect_host_unchanged "process: the pid of another container"
+
+# A user namespace joined by path counts only when it is not nbmount's own: runc and crun cannot join
+# their own (setns: EINVAL), so the hook is called directly, on a process in the host's user
+# namespace whose config.json names that namespace by path.
+unshare -m --propagation private sleep 60 &
+sleeper=$!
+sleep 0.2
+new_bundle runc --user 1000:1000 --identity acme nb1 alice --config "$required"
+set_userns "/proc/$sleeper/ns/user"
+hook_direct "$bundle" $sleeper "$required"
+expect_eq "process: a user namespace joined by path to the host's is no guard" \
+        "1|nbmount: container direct-$sleeper (team acme, notebook nb1, user alice): /notebooks: the container could leave its quota project: config.json names a user namespace, but the container's is nbmount's own (joined by path?): config.json has no linux.seccomp profile, so nothing stops chattr -p or chattr -P; add the rules of packaging/seccomp/nbmount-quota.json to linux.seccomp (runc, crun), or use the profile nbmount seccomp writes (podman, CRI-O); or run the container in a user namespace (quota.enforce is required)" \
+        "$direct_rc|$direct_err"
+kill $sleeper 2>/dev/null
+wait $sleeper 2>/dev/null
+
+# --- a lease on settings.yaml --------------------------------------------------------------------
+# The notebook's user owns settings.yaml and may hold a write lease on it (from a running container
+# of the notebook): an open for reading would wait until the lease breaks (45 s). The hook refuses
+# at once instead.
+if [ -n "$guard_tools" ]; then
+        chown 1000:1000 "$settings"
+        setpriv --reuid 1000 --regid 1000 --clear-groups "$guard_work/lease" "$settings" >"$guard_work/lease.out" 2>&1 &
+        leaser=$!
+        for _ in $(seq 50); do grep -q leased "$guard_work/lease.out" && break; sleep 0.1; done
+        for rt in runc crun; do
+                new_bundle $rt --cmd 'echo started' --identity acme nb1 alice --config "$config"
+                lease_start=$SECONDS
+                BB_TIMEOUT=40 run $rt
+                expect_refused_exactly "$rt: settings.yaml under a lease of its owner: refused at once, with the reason" $rt \
+                        "nbmount: container $run_id (team acme, notebook nb1, user alice): $settings: another process holds a lease on it (fcntl F_SETLEASE: a running container of this notebook?), and nbmount does not wait for a lease to break; release it, or stop that process, and start again"
+                expect_eq "$rt: settings.yaml under a lease: answered within 5 s" yes \
+                        "$( ((SECONDS - lease_start <= 5)) && echo yes || echo "no: $((SECONDS - lease_start)) s")"
+        done
+        kill $leaser 2>/dev/null
+        wait $leaser 2>/dev/null
+        chown 0:0 "$settings"
+fi
 exit 0

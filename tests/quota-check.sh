@@ -135,12 +135,14 @@ host_tests() {
         # Linux 6.17 added file_setattr(2), which changes a project id like the ioctl. A rule naming
         # it is dropped without a word by a runtime whose libseccomp does not know the name (runc
         # 1.1.5 with libseccomp 2.5.4): there, only a profile that denies by default stops it, and
-        # the hook refuses the shipped rules in an allow-by-default profile (tested below).
+        # the hook refuses the shipped rules in an allow-by-default profile (tested below). The
+        # default-deny profile is the one `nbmount seccomp --oci` makes of podman's stock one.
         local kver k shipped=$SECCOMP
         k=$(uname -r)
         kver=$(uname -r | awk -F. '{ print $1 * 1000 + $2 }')
-        seccomp_allowlist "$work/host/allowlist-ne.json" ne
-        [ "$kver" -ge 6017 ] && SECCOMP=$work/host/allowlist-ne.json
+        "$NBMOUNT" seccomp --oci >"$work/host/nbmount-oci.json" 2>"$work/host/seccomp.err" ||
+                not_ok "host kernel: nbmount seccomp --oci" "$(cat "$work/host/seccomp.err")"
+        [ "$kver" -ge 6017 ] && SECCOMP=$work/host/nbmount-oci.json
         host_start required
         folder=$host_node/notebooks/acme/nb1
         expect_eq "host kernel: required refuses the start; the line names the folder and says prjquota" \
@@ -164,7 +166,7 @@ host_tests() {
         if [ "$kver" -ge 6017 ]; then
                 host_start required # the shipped rules in an allow-by-default profile
                 expect_eq "host kernel $k (file_setattr): the shipped rules in an allow-by-default profile are refused" \
-                        "not started|nbmount: container $run_id (team acme, notebook nb1, user alice): /notebooks: the container could leave its quota with chattr -p (ioctl FS_IOC_FSSETXATTR, file_setattr); run it in a user namespace or add the seccomp rule of nbmount-quota.json to a profile that denies by default (quota.enforce is required)" \
+                        "not started|nbmount: container $run_id (team acme, notebook nb1, user alice): /notebooks: the container could leave its quota project: this kernel has file_setattr(2): linux.seccomp.defaultAction is SCMP_ACT_ALLOW, and a rule naming file_setattr(2) is dropped without a word by a runtime whose libseccomp does not know the name (libseccomp 2.5.4 does not): only a profile that denies by default stops it (nbmount seccomp writes one); or run the container in a user namespace (quota.enforce is required)" \
                         "$(started && echo started || echo not started)|$hook_err"
                 xfs_img=$work/host/xfs.img xfs_dir=$work/host/xfs
                 mkdir -p "$xfs_dir"
@@ -173,7 +175,7 @@ host_tests() {
                         mkdir "$xfs_dir/team" && chown 1000:1000 "$xfs_dir/team" && "$fsx" set "$xfs_dir/team" 10000 >/dev/null
                         local profile
                         # a plain container (no hook) with /storage bound from the XFS
-                        for profile in "$SECCOMP" "$work/host/allowlist-ne.json"; do
+                        for profile in "$SECCOMP" "$work/host/nbmount-oci.json"; do
                                 new_bundle --user 1000:1000 --cmd 'echo started; echo "ioctl $(fsx set /storage 0)"; echo "syscall $(fsx fset /storage 0)"'
                                 SECCOMP=$profile with_seccomp
                                 jq --arg s "$xfs_dir/team" '.mounts += [{destination: "/storage", type: "bind", source: $s, options: ["rbind", "rw"]}]' \
@@ -186,7 +188,7 @@ host_tests() {
                                 "nbmount-quota.json|fsx: /storage: set projid 0: Operation not permitted (errno EPERM)|fsx: /storage: projid set to 0 (file_setattr)|projid=0" \
                                 "$(sed -n 1p "$work/host/fsx.out")"
                         expect_eq "host kernel $k: the default-deny profile stops both" \
-                                "allowlist-ne.json|fsx: /storage: set projid 0: Operation not permitted (errno EPERM)|fsx: /storage: file_setattr projid 0: Function not implemented (errno ENOSYS)|projid=10000" \
+                                "nbmount-oci.json|fsx: /storage: set projid 0: Operation not permitted (errno EPERM)|fsx: /storage: file_setattr projid 0: Function not implemented (errno ENOSYS)|projid=10000" \
                                 "$(sed -n 2p "$work/host/fsx.out")"
                         umount "$xfs_dir"
                 else

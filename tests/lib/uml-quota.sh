@@ -308,7 +308,7 @@ uml_grant $node esc free false alice
 new_bundle --user 1000:1000 --identity esc nb1 alice --config $config --cmd 'echo started'
 run_runc $bundle
 expect_eq "escape: without seccomp rule or user namespace, required refuses the start" \
-        "nbmount: container $run_id (team esc, notebook nb1, user alice): /notebooks: the container could leave its quota with chattr -p (ioctl FS_IOC_FSSETXATTR); run it in a user namespace or add the seccomp rule of nbmount-quota.json to config.json (quota.enforce is required)|not started" \
+        "nbmount: container $run_id (team esc, notebook nb1, user alice): /notebooks: the container could leave its quota project: config.json has no linux.seccomp profile, so nothing stops chattr -p or chattr -P; add the rules of packaging/seccomp/nbmount-quota.json to linux.seccomp (runc, crun), or use the profile nbmount seccomp writes (podman, CRI-O); or run the container in a user namespace (quota.enforce is required)|not started" \
         "$(hook_line)|$(started && echo started || echo not started)"
 
 escape_cmd="$FILL_FN"'
@@ -354,13 +354,24 @@ if ! started; then ok "escape: a profile that also allows ioctl unconditionally 
         not_ok "escape: a profile that also allows ioctl unconditionally is not taken for protection (refused)" \
                 "the container started and: $(out_line 'set ') / $(out_line 'dd /storage ')"
 fi
-# The same profile with ioctl allowed only for requests other than FS_IOC_FSSETXATTR protects.
+# The same profile with ioctl allowed only for requests other than FS_IOC_FSSETXATTR (the old
+# README's recipe) lets FS_IOC_FSSETXATTR with a high bit set through, and every FS_IOC_SETFLAGS:
+# refused. The one `nbmount seccomp --oci` makes of it (ioctl allowed through masked conditions on
+# the low 32 bits only) protects.
 seccomp_allowlist $W/allowlist-ne.json ne
 uml_grant $node allowne free false alice
 new_bundle --user 1000:1000 --identity allowne nb1 alice --config $config --cmd "$escape_cmd"
 with_seccomp $W/allowlist-ne.json
 run_runc $bundle
-expect_started "escape: a default-deny profile allowing ioctl only when the request is not FS_IOC_FSSETXATTR: starts"
+expect_eq "escape: a default-deny profile allowing ioctl only when the request is SCMP_CMP_NE FS_IOC_FSSETXATTR: refused" \
+        "not started|nbmount: container $run_id (team allowne, notebook nb1, user alice): /notebooks: the container could leave its quota project: linux.seccomp.syscalls[" \
+        "$(started && echo started || echo not started)|$(hook_line | sed 's/\(linux\.seccomp\.syscalls\[\).*/\1/')"
+"$NBMOUNT" seccomp --oci >$W/nbmount-oci.json 2>$W/seccomp.err || not_ok "escape: nbmount seccomp --oci" "$(cat $W/seccomp.err)"
+uml_grant $node masked free false alice
+new_bundle --user 1000:1000 --identity masked nb1 alice --config $config --cmd "$escape_cmd"
+with_seccomp $W/nbmount-oci.json
+run_runc $bundle
+expect_started "escape: the profile of nbmount seccomp --oci (ioctl allowed through masked conditions): starts"
 expect_eq "escape: ... and chattr -p 0 fails with EPERM" \
         "fsx: /storage: set projid 0: Operation not permitted (errno EPERM)" "$(out_line 'set ')"
 expect_has "escape: ... and the writer stops at the limit" "$(out_line 'dd /storage ')" "rc=1" "$ERRNO_TEXT"
