@@ -49,7 +49,14 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libnbmount.a $(wildcard lib/*.h)
 	@echo "  LD $@"
 	@$(CC) $(CFLAGS) -Wno-unused-parameter $(LDFLAGS) -o $@ $< $(BUILD)/libnbmount.a $(LDLIBS) $(shell pkg-config --libs cmocka)
 
-unit: $(UNIT_BIN)
+# bench/sweep.c: nbmountd's registry in-process (bench/sweep.sh; tests/s3-check.sh runs its --check).
+$(BUILD)/bench/sweep: bench/sweep.c $(filter-out $(BUILD)/mountd/main.o,$(MOUNTD_OBJ)) $(BUILD)/libnbmount.a
+	@mkdir -p $(dir $@)
+	@echo "  LD $@"
+	@$(CC) $(CFLAGS) -Imountd $(LDFLAGS) -Wl,--wrap=pthread_mutex_lock,--wrap=pthread_mutex_unlock -pthread \
+		-o $@ $^ $(LDLIBS)
+
+unit: $(UNIT_BIN) $(BUILD)/bench/sweep
 
 setup:
 	@SANITIZE=$(SANITIZE) ./setup.sh

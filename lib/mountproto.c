@@ -213,37 +213,56 @@ int mountd_send(int sock, struct json_object *message, int fd) {
         return send_with_fd(sock, text, len, fd);
 }
 
-static int take_fd(struct msghdr *msg) {
-        int fd = -1;
+/* Every fd of every SCM_RIGHTS message in msg: the first is kept in *ret_first, every other one is closed.
+ * Returns how many there were. (The kernel installs what fits in the control buffer and closes the rest,
+ * which it flags with MSG_CTRUNC.) */
+static size_t take_fds(struct msghdr *msg, int *ret_first) {
+        size_t n = 0;
 
-        for (struct cmsghdr *cmsg = CMSG_FIRSTHDR(msg); cmsg; cmsg = CMSG_NXTHDR(msg, cmsg))
-                if (cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS &&
-                    cmsg->cmsg_len == CMSG_LEN(sizeof(int)))
-                        memcpy(&fd, CMSG_DATA(cmsg), sizeof(int));
-        return fd;
+        for (struct cmsghdr *cmsg = CMSG_FIRSTHDR(msg); cmsg; cmsg = CMSG_NXTHDR(msg, cmsg)) {
+                size_t count;
+
+                if (cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS || cmsg->cmsg_len < CMSG_LEN(0))
+                        continue;
+                count = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+                for (size_t i = 0; i < count; i++, n++) {
+                        int fd;
+
+                        memcpy(&fd, CMSG_DATA(cmsg) + i * sizeof(int), sizeof(int));
+                        if (n == 0)
+                                *ret_first = fd;
+                        else
+                                close(fd);
+                }
+        }
+        return n;
 }
 
 int mountd_receive(int sock, char *buf, size_t size, size_t *ret_len, int *ret_fd) {
         struct iovec iov = { .iov_base = buf, .iov_len = size - 1 };
         union {
-                char buf[CMSG_SPACE(sizeof(int))];
+                char buf[CMSG_SPACE(sizeof(int) * MOUNTD_FDS_SEEN)];
                 struct cmsghdr align;
         } control = {};
         struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
                               .msg_controllen = sizeof(control.buf) };
         _cleanup_close_ int fd = -1;
         ssize_t n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+        size_t n_fds;
 
         if (n < 0)
                 return -errno;
-        fd = take_fd(&msg);
+        n_fds = take_fds(&msg, &fd);
         if (n == 0)
                 return -ECONNRESET;
-        if (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC))
+        if ((msg.msg_flags & MSG_CTRUNC) || n_fds > (ret_fd ? 1 : 0))
+                return -EBADMSG;
+        if (msg.msg_flags & MSG_TRUNC)
                 return -EMSGSIZE;
         buf[n] = '\0';
         *ret_len = (size_t) n;
-        *ret_fd = TAKE_FD(fd);
+        if (ret_fd)
+                *ret_fd = TAKE_FD(fd);
         return 0;
 }
 
@@ -301,6 +320,9 @@ static int receive_reply(int sock, const char *socket_path, unsigned timeout_s, 
                                socket_path, timeout_s);
         if (r == -ECONNRESET)
                 return nb_fail(err, r, "nbmountd at %s closed the connection without an answer (did it stop?); see journalctl -u nbmountd",
+                               socket_path);
+        if (r == -EBADMSG)
+                return nb_fail(err, EPROTO, "nbmountd at %s answered with more than one file descriptor (all closed); is it the same version as nbmount?",
                                socket_path);
         if (r < 0)
                 return nb_fail(err, r, "cannot read nbmountd's answer from %s: %s", socket_path, strerror(-r));

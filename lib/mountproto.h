@@ -18,6 +18,7 @@
 #define MOUNTD_MESSAGE_MAX ((size_t) 64 * 1024)
 #define MOUNTD_LIST_MAX ((size_t) 4 * 1024 * 1024)
 #define MOUNTD_ID_LEN 16 /* hex digits of a shared mount's id */
+#define MOUNTD_FDS_SEEN 8 /* fds one receive takes in (and closes) at most: the kernel closes the rest */
 
 /* What makes two containers' S3 mounts the same shared mount. */
 struct s3_spec {
@@ -60,8 +61,11 @@ int mountd_request_parse(const char *text, size_t len, struct mountd_request *re
 int send_with_fd(int sock, const void *data, size_t len, int fd);
 /* The same for a JSON object. */
 int mountd_send(int sock, struct json_object *message, int fd);
-/* One message into buf (NUL-terminated; *ret_len without the NUL) and the fd it carried, or -1.
- * -EMSGSIZE when it does not fit, -ECONNRESET when the peer closed. */
+/* One message into buf (NUL-terminated; *ret_len without the NUL) and the one fd it may carry into
+ * *ret_fd (-1 without one); ret_fd NULL: the message may carry none. Every other fd it carries is
+ * closed and the message refused with -EBADMSG: more than one fd, an fd where none is expected, or
+ * control data the kernel had to cut (MSG_CTRUNC). -EMSGSIZE when the message does not fit in buf,
+ * -ECONNRESET when the peer closed. */
 int mountd_receive(int sock, char *buf, size_t size, size_t *ret_len, int *ret_fd);
 
 /* Client side: connects to nbmountd with a reply deadline of timeout_s seconds, sends request and

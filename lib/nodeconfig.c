@@ -46,6 +46,8 @@ static void set_defaults(struct node_config *c) {
         c->overage_cap_bytes = 1000ULL * 1000 * 1000 * 1000;
         c->quota_enforce = QUOTA_REQUIRED;
         c->s3_mount_timeout_s = S3_MOUNT_TIMEOUT_DEFAULT;
+        c->s3_max_mounts_per_team = S3_MAX_MOUNTS_PER_TEAM_DEFAULT;
+        c->s3_max_mounts_per_node = S3_MAX_MOUNTS_PER_NODE_DEFAULT;
 }
 
 static int get_size(const struct yctx *c, const struct ynode *map, const char *key, uint64_t *out) {
@@ -179,29 +181,35 @@ static int parse_quota(const struct yctx *c, const struct ynode *quota, struct n
         return 0;
 }
 
-static int parse_mount_timeout(const struct yctx *c, const struct ynode *s3, struct node_config *ret) {
-        const struct ynode *node = ymap_get(s3, "mount_timeout");
-        double seconds = ret->s3_mount_timeout_s;
-        int r = yget_number(c, s3, "mount_timeout", &seconds);
+/* A whole number from min to max at key of the s3 map, into *ret (unchanged when the key is absent). */
+static int get_whole(const struct yctx *c, const struct ynode *s3, const char *key, const char *unit, unsigned min,
+                     unsigned max, unsigned *ret) {
+        const struct ynode *node = ymap_get(s3, key);
+        double value = *ret;
+        int r = yget_number(c, s3, key, &value);
 
         if (r <= 0)
                 return r;
-        if (seconds != (double) (unsigned) seconds || seconds < 1 || seconds > S3_MOUNT_TIMEOUT_MAX)
-                return nb_fail_at(c->err, c->file, node->line, node->column,
-                                  "\"mount_timeout\" must be a whole number of seconds from 1 to %u",
-                                  S3_MOUNT_TIMEOUT_MAX);
-        ret->s3_mount_timeout_s = (unsigned) seconds;
+        if (value != (double) (unsigned) value || value < min || value > max)
+                return nb_fail_at(c->err, c->file, node->line, node->column, "\"%s\" must be a whole number of %s from %u to %u",
+                                  key, unit, min, max);
+        *ret = (unsigned) value;
         return 0;
 }
 
 static int parse_s3(const struct yctx *c, const struct ynode *s3, struct node_config *ret) {
-        static const char *const keys[] = { "allow_http", "allow_private_endpoints", "mount_timeout", NULL };
+        static const char *const keys[] = { "allow_http", "allow_private_endpoints", "mount_timeout",
+                                            "max_mounts_per_team", "max_mounts_per_node", NULL };
         int r;
 
         if ((r = yexpect_map(c, s3, "\"s3\"")) < 0 || (r = ycheck_keys(c, s3, "\"s3\"", keys)) < 0 ||
             (r = yget_bool(c, s3, "allow_http", &ret->s3_allow_http)) < 0 ||
             (r = yget_bool(c, s3, "allow_private_endpoints", &ret->s3_allow_private_endpoints)) < 0 ||
-            (r = parse_mount_timeout(c, s3, ret)) < 0)
+            (r = get_whole(c, s3, "mount_timeout", "seconds", 1, S3_MOUNT_TIMEOUT_MAX, &ret->s3_mount_timeout_s)) < 0 ||
+            (r = get_whole(c, s3, "max_mounts_per_team", "mounts", 1, S3_MAX_MOUNTS_LIMIT,
+                           &ret->s3_max_mounts_per_team)) < 0 ||
+            (r = get_whole(c, s3, "max_mounts_per_node", "mounts", 1, S3_MAX_MOUNTS_LIMIT,
+                           &ret->s3_max_mounts_per_node)) < 0)
                 return r;
         return 0;
 }

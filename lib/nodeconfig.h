@@ -14,6 +14,9 @@
 #define NODE_SOCKET_PATH_MAX 107
 #define S3_MOUNT_TIMEOUT_DEFAULT 15
 #define S3_MOUNT_TIMEOUT_MAX 600
+#define S3_MAX_MOUNTS_PER_TEAM_DEFAULT 32
+#define S3_MAX_MOUNTS_PER_NODE_DEFAULT 256
+#define S3_MAX_MOUNTS_LIMIT 100000 /* the largest value either key takes */
 /* A plan without storage_files or notebook_files allows one file per 16 KiB of its allowance:
  * ext4's default bytes-per-inode ratio, so a team at its file limit holds no larger share of the
  * filesystem's inodes than of its bytes. */
@@ -44,6 +47,8 @@ struct node_config {
         bool s3_allow_http;
         bool s3_allow_private_endpoints;
         unsigned s3_mount_timeout_s; /* nbmountd's deadline for a bucket to answer */
+        unsigned s3_max_mounts_per_team; /* shared S3 mounts (s3fs processes) a team may have on the node */
+        unsigned s3_max_mounts_per_node; /* ... and all teams together */
 };
 
 int node_config_parse(const char *text, size_t len, const char *file, struct node_config *ret,

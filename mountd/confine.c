@@ -4,6 +4,8 @@
  * execve and ptrace kill it. Build with -DNBMOUNT_SECCOMP_LOG to log misses to the kernel log. */
 #include <errno.h>
 #include <linux/sched.h>
+#include <string.h>
+#include <sys/prctl.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -21,8 +23,13 @@
 /* CAP_SYS_ADMIN    open_tree (the clone a hook gets), umount2
  * CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH  secrets, state and mount points in folders an operator
  *                  may have given other modes, /proc of other processes
- * CAP_KILL         stopping an s3fs that was adopted (another process's child) */
-static const cap_value_t kept_caps[] = { CAP_SYS_ADMIN, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_KILL };
+ * CAP_KILL         stopping an s3fs that was adopted (another process's child)
+ * CAP_SYS_PTRACE   /proc/PID/ns/{mnt,user} of a peer (peer.c): the hook is not dumpable and keeps
+ *                  capabilities nbmountd lacks, so the kernel's ptrace access check needs it. ptrace(2)
+ *                  and process_vm_writev stay fatal below, process_vm_readv is not allowed; what it
+ *                  adds to open(2) (/proc/PID/mem) CAP_DAC_OVERRIDE's writes to any file already give. */
+static const cap_value_t kept_caps[] = { CAP_SYS_ADMIN, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_KILL,
+                                         CAP_SYS_PTRACE };
 
 static const int allowed[] = {
         /* threads, memory, time, identity, signals */
@@ -68,6 +75,12 @@ static const int sanitizer_allowed[] = { SCMP_SYS(ptrace), SCMP_SYS(prctl), SCMP
                                          SCMP_SYS(clone), SCMP_SYS(prlimit64), SCMP_SYS(getrlimit),
                                          SCMP_SYS(sched_getaffinity), SCMP_SYS(getppid), SCMP_SYS(getdents),
                                          SCMP_SYS(wait4), SCMP_SYS(waitid) };
+
+int mountd_undumpable(struct nb_error *err) {
+        if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+                return nb_fail(err, errno, "cannot make nbmountd non-dumpable: %s", strerror(errno));
+        return 0;
+}
 
 int mountd_confine(struct nb_error *err) {
         const struct confine_policy policy = {

@@ -202,15 +202,33 @@ static size_t count_mounts(struct mountd *d) {
         return n;
 }
 
+/* The sweep has a thread of its own: while it reads /proc and mountinfo, or stops an s3fs (seconds),
+ * connections are still accepted and served. */
+static void *sweep_forever(void *arg) {
+        struct mountd *d = arg;
+        struct timespec next;
+
+        pthread_mutex_lock(&d->lock);
+        while (!d->stopping) {
+                clock_gettime(CLOCK_MONOTONIC, &next);
+                next.tv_sec += d->sweep_interval_s;
+                while (!d->stopping && pthread_cond_timedwait(&d->sweep_wakeup, &d->lock, &next) == 0)
+                        ;
+                if (d->stopping)
+                        break;
+                pthread_mutex_unlock(&d->lock);
+                registry_sweep(d);
+                pthread_mutex_lock(&d->lock);
+        }
+        pthread_mutex_unlock(&d->lock);
+        return NULL;
+}
+
 static int serve_forever(struct mountd *d, int listen_fd, int signal_fd) {
         struct pollfd fds[2] = { { .fd = listen_fd, .events = POLLIN }, { .fd = signal_fd, .events = POLLIN } };
-        time_t next_sweep = time(NULL) + d->sweep_interval_s;
 
         for (;;) {
-                time_t now = time(NULL);
-                int r = poll(fds, 2, next_sweep > now ? (int) (next_sweep - now) * 1000 : 0);
-
-                if (r < 0 && errno != EINTR)
+                if (poll(fds, 2, -1) < 0 && errno != EINTR)
                         return -errno;
                 if (fds[1].revents & POLLIN) {
                         struct signalfd_siginfo info;
@@ -221,11 +239,28 @@ static int serve_forever(struct mountd *d, int listen_fd, int signal_fd) {
                 }
                 if (fds[0].revents & POLLIN)
                         accept_one(d, listen_fd);
-                if (time(NULL) >= next_sweep) {
-                        registry_sweep(d);
-                        next_sweep = time(NULL) + d->sweep_interval_s;
-                }
         }
+}
+
+static int start_sweeping(struct mountd *d, pthread_t *ret) {
+        return -pthread_create(ret, NULL, sweep_forever, d);
+}
+
+static void stop_sweeping(struct mountd *d, pthread_t thread) {
+        pthread_mutex_lock(&d->lock);
+        d->stopping = true;
+        pthread_cond_broadcast(&d->sweep_wakeup);
+        pthread_mutex_unlock(&d->lock);
+        pthread_join(thread, NULL);
+}
+
+static void init_monotonic_cond(pthread_cond_t *cond) {
+        pthread_condattr_t attr;
+
+        pthread_condattr_init(&attr);
+        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+        pthread_cond_init(cond, &attr);
+        pthread_condattr_destroy(&attr);
 }
 
 static int block_signals(void) {
@@ -246,7 +281,7 @@ static int start(struct mountd *d, const struct options *o, int *ret_listen_fd, 
         int r;
 
         if ((r = node_config_load_path(o->config_path, &d->config, err)) < 0 || (r = set_paths(d, o, err)) < 0 ||
-            (r = server_open_socket(d, err)) < 0)
+            (r = peer_own_namespaces(&d->namespaces, err)) < 0 || (r = server_open_socket(d, err)) < 0)
                 return r;
         *ret_listen_fd = r;
         if ((r = spawner_start(&d->spawner, d->paths.s3fs, err)) < 0)
@@ -291,6 +326,7 @@ static void mountd_freep(struct mountd **dp) {
 int main(int argc, char **argv) {
         _cleanup_close_ int listen_fd = -1, signal_fd = -1;
         _cleanup_(mountd_freep) struct mountd *d = NULL;
+        pthread_t sweeper;
         struct options o;
         struct nb_error err = {};
         int r;
@@ -303,18 +339,25 @@ int main(int argc, char **argv) {
                 return 1;
         pthread_mutex_init(&d->lock, NULL);
         pthread_cond_init(&d->changed, NULL);
+        init_monotonic_cond(&d->sweep_wakeup);
         d->sweep_interval_s = o.sweep_interval_s;
         d->spawner.sock = -1;
         d->debug = o.debug;
-        if ((signal_fd = block_signals()) < 0 || start(d, &o, &listen_fd, &err) < 0 || mountd_confine(&err) < 0) {
+        if (mountd_undumpable(&err) < 0 || (signal_fd = block_signals()) < 0 || start(d, &o, &listen_fd, &err) < 0 ||
+            mountd_confine(&err) < 0) {
                 mountd_log(LOG_ERR, "%s", err.msg[0] ? err.msg : strerror(errno));
                 return 1;
         }
         unsetenv("LISTEN_PID");
         unsetenv("LISTEN_FDS");
+        if ((r = start_sweeping(d, &sweeper)) < 0) {
+                mountd_log(LOG_ERR, "cannot start the sweep's thread: %s", strerror(-r));
+                return 1;
+        }
         mountd_log(LOG_INFO, "listening on %s; %zu mounts adopted", d->config.mountd_socket, count_mounts(d));
         r = serve_forever(d, listen_fd, signal_fd);
         close(TAKE_FD(listen_fd));
+        stop_sweeping(d, sweeper);
         drain(d);
         mountd_log(LOG_INFO, "stopped; %zu mounts keep serving their containers", count_mounts(d));
         return r < 0 ? 1 : 0;

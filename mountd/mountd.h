@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include "error.h"
@@ -34,8 +35,11 @@ struct shared_mount {
         uint64_t s3fs_start_time;
         size_t n_refs, cap_refs;
         struct mount_ref *refs;
+        uint64_t mnt_id;                 /* the mount's id (STATX_MNT_ID, mountinfo) once ready; 0 unknown */
         unsigned waiters;                /* requests waiting for this mount to be ready */
         char error[NB_ERROR_MAX];        /* SHARED_FAILED: why */
+        uint64_t sweep_round;            /* registry_sweep(): this mount was judged in that round ... */
+        size_t sweep_slot;               /* ... at this index of its snapshot */
 };
 
 struct mountd_paths {
@@ -58,8 +62,19 @@ int spawner_start(struct spawner *ret, const char *program, struct nb_error *err
 int spawner_run(struct spawner *s, char *const argv[], int log_fd, pid_t *ret_pid, int *ret_pidfd);
 void spawner_stop(struct spawner *s);
 
+/* A namespace, as stat(2) of /proc/PID/ns/NAME tells it. */
+struct ns_id {
+        dev_t dev;
+        ino_t ino;
+};
+
+struct mountd_namespaces {
+        struct ns_id mnt, user;
+};
+
 struct mountd {
         struct node_config config;
+        struct mountd_namespaces namespaces; /* nbmountd's own: a peer must share them */
         struct spawner spawner;
         struct mountd_paths paths;
         unsigned sweep_interval_s;
@@ -68,6 +83,9 @@ struct mountd {
         pthread_cond_t changed;
         struct shared_mount *mounts; /* guarded by lock */
         unsigned busy;               /* requests being served, guarded by lock */
+        uint64_t sweep_round;        /* registry_sweep()'s, guarded by lock */
+        bool stopping;               /* the sweep thread ends, guarded by lock */
+        pthread_cond_t sweep_wakeup; /* (CLOCK_MONOTONIC) wakes the sweep thread to stop */
 };
 
 /* log.c: one line to stderr and to syslog. */
@@ -79,10 +97,29 @@ uint64_t process_start_time(pid_t pid);
 bool process_is(pid_t pid, uint64_t start_time);
 void kill_s3fs_of(const char *mountpoint);
 
+/* mounted.c: whether a shared mount is still in place. */
+struct mount_entry {
+        char name[MOUNTD_NAME_LEN + 1];
+        uint64_t id;
+};
+/* The fuse.s3fs mounts under RUN/mounts, from one parse of /proc/self/mountinfo, sorted by name. */
+struct mount_set {
+        size_t n;
+        struct mount_entry *entries;
+};
+/* The id of the mount at m's mount point (statx; one parse of mountinfo on kernels before 5.8), or
+ * -ENOENT when no mount's root is there. */
+int mount_id_of(const struct mountd *d, const struct shared_mount *m, uint64_t *ret_id);
+/* The ready mount m is still attached at its mount point: the same mount, by its id (true when that
+ * cannot be told: an error other than ENOENT). */
+bool mount_in_place(const struct mountd *d, const struct shared_mount *m);
+int mount_set_load(const char *mounts_dir, struct mount_set *ret);
+uint64_t mount_set_find(const struct mount_set *set, const char *name, uint64_t expected_id);
+void mount_set_free(struct mount_set *set);
+
 /* s3fs.c */
 int s3fs_mount(struct mountd *d, struct shared_mount *m, struct nb_error *err);
 void s3fs_unmount(const struct mountd *d, const struct shared_mount *m);
-bool s3fs_mounted(const char *mountpoint);
 /* A detached clone of the mount, for the hook to attach in a container. */
 int s3fs_clone(const struct shared_mount *m);
 
@@ -95,14 +132,23 @@ struct json_object *registry_list(struct mountd *d);
 void shared_mount_free(struct shared_mount *m);
 
 /* state.c: STATE/mountd.json, written atomically at every change; the caller holds the lock. */
-struct json_object *shared_mount_to_json(const struct shared_mount *m, bool with_health);
+struct json_object *shared_mount_to_json(const struct shared_mount *m);
 int state_save(const struct mountd *d);
 int state_load(struct mountd *d, struct nb_error *err);
 /* After state_load(): adopts what still lives, stops what does not, removes leftovers. */
 void state_recover(struct mountd *d);
 
-/* confine.c: after start-up, before the first request */
+/* confine.c: not dumpable (no core dump, no /proc/PID/mem or ptrace without CAP_SYS_PTRACE) from the
+ * start, so its children inherit it; the capabilities and seccomp filter after start-up, before the
+ * first request. */
+int mountd_undumpable(struct nb_error *err);
 int mountd_confine(struct nb_error *err);
+
+/* peer.c: only root in nbmountd's own mount and user namespaces is served. */
+int peer_own_namespaces(struct mountd_namespaces *ret, struct nb_error *err);
+/* 0 when the peer of conn may use nbmountd, else -errno with the reason in err; peer holds what
+ * SO_PEERCRED says (for the log), also on a refusal. */
+int peer_check(const struct mountd *d, int conn, struct ucred *peer, struct nb_error *err);
 
 /* server.c */
 int server_open_socket(const struct mountd *d, struct nb_error *err);

@@ -3,7 +3,6 @@
  * to the mount blocks: "ready" is decided here, from mountinfo and a probe with a deadline. */
 #include <errno.h>
 #include <fcntl.h>
-#include <libmount.h>
 #include <netdb.h>
 #include <arpa/inet.h>
 #include <poll.h>
@@ -234,21 +233,6 @@ static bool has_exited(int pidfd) {
         return poll(&pfd, 1, 0) > 0;
 }
 
-bool s3fs_mounted(const char *mountpoint) {
-        struct libmnt_table *table = mnt_new_table_from_file("/proc/self/mountinfo");
-        struct libmnt_fs *fs;
-        const char *type;
-        bool mounted;
-
-        if (!table)
-                return false;
-        fs = mnt_table_find_target(table, mountpoint, MNT_ITER_BACKWARD);
-        type = fs ? mnt_fs_get_fstype(fs) : NULL;
-        mounted = type && streq(type, "fuse.s3fs");
-        mnt_unref_table(table);
-        return mounted;
-}
-
 /* In the probe child (async-signal-safe calls only: nbmountd has threads): stat(2) of the root, which
  * an s3fs still checking its bucket blocks, then one read of the root folder, which needs the bucket
  * itself: s3fs answers stat from its own attributes and may still be about to give up. */
@@ -289,12 +273,13 @@ static int probe(const char *mountpoint, int64_t deadline_ms) {
         return info.si_code == CLD_EXITED && info.si_status == 0 ? 0 : -EIO;
 }
 
-/* -ETIMEDOUT, -ECHILD (s3fs exited) or 0 once the mount is in mountinfo. */
-static int wait_mounted(const struct shared_mount *m, int pidfd, int64_t deadline_ms) {
+/* -ETIMEDOUT, -ECHILD (s3fs exited) or 0 once a mount's root is at the mount point; its id goes to
+ * m->mnt_id (mounted.c: statx, not a parse of mountinfo every 10 ms). */
+static int wait_mounted(const struct mountd *d, struct shared_mount *m, int pidfd, int64_t deadline_ms) {
         for (;;) {
                 struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
 
-                if (s3fs_mounted(m->mountpoint))
+                if (mount_id_of(d, m, &m->mnt_id) == 0)
                         return 0;
                 if (now_ms() >= deadline_ms)
                         return -ETIMEDOUT;
@@ -357,11 +342,11 @@ static int explain(const struct mountd *d, const struct shared_mount *m, const c
 }
 
 /* 0 once the mount answers; -ETIMEDOUT, or -ECHILD when s3fs gave up (it exits 0 even then). */
-static int wait_ready(const struct mountd *d, const struct shared_mount *m, int pidfd) {
+static int wait_ready(const struct mountd *d, struct shared_mount *m, int pidfd) {
         int64_t deadline = now_ms() + (int64_t) d->config.s3_mount_timeout_s * 1000;
         int r;
 
-        if ((r = wait_mounted(m, pidfd, deadline)) < 0 || (r = probe(m->mountpoint, deadline)) < 0)
+        if ((r = wait_mounted(d, m, pidfd, deadline)) < 0 || (r = probe(m->mountpoint, deadline)) < 0)
                 return r == -EIO ? -ECHILD : r;
         return has_exited(pidfd) ? -ECHILD : 0;
 }

@@ -139,33 +139,37 @@ static void serve(struct mountd *d, int conn, const struct mountd_request *req) 
         }
 }
 
+static void refuse_request(int conn, const struct ucred *peer, const char *why) {
+        mountd_log(LOG_WARNING, "refused a request from pid %d: %s", (int) peer->pid, why);
+        reply_error(conn, why);
+}
+
+/* The request is read even from a peer that is refused: closing a connection with its request unread
+ * would reset it, and the peer would see ECONNRESET instead of the reason. */
 void server_handle(struct mountd *d, int conn) {
-        _cleanup_free_ char *buf = NULL;
-        _cleanup_close_ int stray_fd = -1;
+        _cleanup_free_ char *buf = malloc(MOUNTD_MESSAGE_MAX);
         struct mountd_request req;
         struct nb_error err = {};
-        struct ucred cred;
-        socklen_t len = sizeof(cred);
+        struct ucred peer;
         size_t n = 0;
-        int r;
+        int allowed, received;
 
-        if (getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || cred.uid != 0) {
-                mountd_log(LOG_WARNING, "refused a connection from uid %d (pid %d): only root may use nbmountd",
-                           (int) cred.uid, (int) cred.pid);
-                reply_error(conn, "only root may use nbmountd");
+        if (!buf)
                 return;
-        }
-        if (!(buf = malloc(MOUNTD_MESSAGE_MAX)))
-                return;
-        if ((r = mountd_receive(conn, buf, MOUNTD_MESSAGE_MAX, &n, &stray_fd)) < 0) {
-                if (r != -ECONNRESET)
-                        reply_error(conn, r == -EMSGSIZE ? "request too large" : "cannot read the request");
-                return;
-        }
-        if (mountd_request_parse(buf, n, &req, &err) < 0) {
-                mountd_log(LOG_WARNING, "refused a request from pid %d: %s", (int) cred.pid, err.msg);
+        allowed = peer_check(d, conn, &peer, &err);
+        received = mountd_receive(conn, buf, MOUNTD_MESSAGE_MAX, &n, NULL);
+        if (allowed < 0) {
+                mountd_log(LOG_WARNING, "refused a connection from uid %d (pid %d): %s", (int) peer.uid, (int) peer.pid,
+                           err.msg);
                 reply_error(conn, err.msg);
-                return;
+        } else if (received == -EBADMSG) {
+                refuse_request(conn, &peer, "a request to nbmountd carries no file descriptor; this one did (closed)");
+        } else if (received < 0) {
+                if (received != -ECONNRESET)
+                        reply_error(conn, received == -EMSGSIZE ? "request too large" : "cannot read the request");
+        } else if (mountd_request_parse(buf, n, &req, &err) < 0) {
+                refuse_request(conn, &peer, err.msg);
+        } else {
+                serve(d, conn, &req);
         }
-        serve(d, conn, &req);
 }

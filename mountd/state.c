@@ -38,8 +38,7 @@ static struct json_object *refs_to_json(const struct shared_mount *m) {
         return refs;
 }
 
-/* with_health: also whether s3fs lives and the mount is in place, for `nbmount mounts`. */
-struct json_object *shared_mount_to_json(const struct shared_mount *m, bool with_health) {
+struct json_object *shared_mount_to_json(const struct shared_mount *m) {
         struct json_object *o = json_object_new_object();
 
         json_object_object_add(o, "name", json_object_new_string(m->name));
@@ -49,12 +48,6 @@ struct json_object *shared_mount_to_json(const struct shared_mount *m, bool with
         json_object_object_add(o, "s3fs_pid", json_object_new_int64(m->s3fs_pid));
         json_object_object_add(o, "s3fs_start_time", json_object_new_uint64(m->s3fs_start_time));
         json_object_object_add(o, "containers", refs_to_json(m));
-        if (with_health) {
-                bool alive = process_is(m->s3fs_pid, m->s3fs_start_time);
-
-                json_object_object_add(o, "s3fs_alive", json_object_new_boolean(alive));
-                json_object_object_add(o, "mounted", json_object_new_boolean(s3fs_mounted(m->mountpoint)));
-        }
         return o;
 }
 
@@ -77,7 +70,7 @@ static struct json_object *state_to_json(const struct mountd *d) {
 
         for (const struct shared_mount *m = d->mounts; m; m = m->next)
                 if (m->state != SHARED_FAILED)
-                        json_object_array_add(mounts, shared_mount_to_json(m, false));
+                        json_object_array_add(mounts, shared_mount_to_json(m));
         json_object_object_add(root, "version", json_object_new_int(STATE_VERSION));
         json_object_object_add(root, "mounts", mounts);
         return root;
@@ -242,8 +235,12 @@ int state_load(struct mountd *d, struct nb_error *err) {
 
 /* ---- after a restart --------------------------------------------------------------------------- */
 
-static bool adoptable(const struct shared_mount *m) {
-        return m->state == SHARED_READY && process_is(m->s3fs_pid, m->s3fs_start_time) && s3fs_mounted(m->mountpoint);
+/* Its s3fs lives and its mount is in place (then its id is recorded for the checks per request). */
+static bool adoptable(struct shared_mount *m, const struct mount_set *mounted) {
+        if (m->state != SHARED_READY || !process_is(m->s3fs_pid, m->s3fs_start_time))
+                return false;
+        m->mnt_id = mount_set_find(mounted, m->name, 0);
+        return m->mnt_id != 0;
 }
 
 static bool in_table(const struct mountd *d, const char *name) {
@@ -284,12 +281,15 @@ static void remove_leftovers(const struct mountd *d, const char *dir, enum lefto
 }
 
 void state_recover(struct mountd *d) {
+        _cleanup_(mount_set_free) struct mount_set mounted = {};
         struct shared_mount **p = &d->mounts;
 
+        if (mount_set_load(d->paths.mounts_dir, &mounted) < 0)
+                mountd_log(LOG_ERR, "cannot read /proc/self/mountinfo: no mount is adopted");
         while (*p) {
                 struct shared_mount *m = *p;
 
-                if (adoptable(m)) {
+                if (adoptable(m, &mounted)) {
                         mountd_log(LOG_INFO, "%s: adopted the live mount of %s (s3fs pid %d, %zu containers)", m->name,
                                    m->spec.bucket, (int) m->s3fs_pid, m->n_refs);
                         p = &m->next;

@@ -22,7 +22,7 @@ expect_match() {
         if [[ $3 =~ $2 ]]; then ok "$1"; else not_ok "$1" "expected to match «$2», got «$(oneline "$3")»"; fi
 }
 
-for tool in runc busybox jq s3fs node curl pgrep; do
+for tool in runc busybox jq s3fs node curl pgrep python3 unshare; do
         command -v $tool >/dev/null || { not_ok "prerequisites" "$tool is not installed (run ./setup.sh)"; exit 0; }
 done
 [ -e "$S3RVER_JS" ] || { not_ok "prerequisites" "$S3RVER_JS is missing (run ./setup.sh)"; exit 0; }
@@ -41,7 +41,8 @@ cleanup() {
         for mp in $(grep -o " $run_dir/mounts/[^ ]*" /proc/self/mountinfo); do umount -l "$mp"; done
         pkill -KILL -f "s3fs .* $run_dir/mounts/" 2>/dev/null
         grep -q " $run_dir/keys " /proc/self/mountinfo && umount -l "$run_dir/keys"
-        rm -rf "$run_dir" "$work"
+        grep -q " $run_dir-dump/keys " /proc/self/mountinfo && umount -l "$run_dir-dump/keys"
+        rm -rf "$run_dir" "$run_dir-dump" "$work"
 }
 trap cleanup EXIT
 trap 'echo "# interrupted"; exit 1' INT TERM
@@ -130,13 +131,81 @@ status_of() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"; }
 spawner_pid=$(pgrep -P "$MOUNTD_PID" -x nbmountd-spawn)
 expect_eq "confinement: nbmountd runs under its seccomp filter, no new privileges" "2 1" \
         "$(status_of "$MOUNTD_PID" Seccomp) $(status_of "$MOUNTD_PID" NoNewPrivs)"
-expect_eq "confinement: nbmountd keeps CAP_SYS_ADMIN, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_KILL only" \
-        "0000000000200026 0000000000200026" "$(status_of "$MOUNTD_PID" CapEff) $(status_of "$MOUNTD_PID" CapBnd)"
+expect_eq "confinement: nbmountd keeps CAP_SYS_ADMIN, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_KILL, CAP_SYS_PTRACE only" \
+        "0000000000280026 0000000000280026" "$(status_of "$MOUNTD_PID" CapEff) $(status_of "$MOUNTD_PID" CapBnd)"
 expect_eq "confinement: the spawner (the only process that runs s3fs) has no filter, a bounding set for s3fs" \
         "0 1 000000000020003f" \
         "$(status_of "$spawner_pid" Seccomp) $(status_of "$spawner_pid" NoNewPrivs) $(status_of "$spawner_pid" CapBnd)"
 expect_eq "nbmountd: uid 1000 cannot use the socket" "Permission denied" \
         "$(setpriv --reuid 1000 --regid 1000 --clear-groups "$NBMOUNT" mounts --config "$config" 2>&1 | grep -o 'Permission denied' | head -1)"
+
+# --- who may ask: root in nbmountd's own mount and user namespaces, nothing else (issue 11, item 9) ---
+# peer [WRAPPER...] -- JSON [FDS]: a hand-made request, its reply and "fds: N" on one line.
+peer() {
+        local -a wrapper=()
+        while [ "$1" != -- ]; do wrapper+=("$1"); shift; done
+        shift
+        "${wrapper[@]}" python3 tests/lib/mountd_peer.py "$run_dir/mountd.sock" "$@" 2>&1 | tr '\n' '|' | sed 's/|$//'
+}
+# A mount request for acme's bucket, held by a process of the requester's own (it lives long enough).
+steal_request() {
+        printf '{"op": "mount", "container": "thief", "pid": %d, "team": "acme", "bucket": "acme-data", "prefix": "nb", "endpoint": "%s", "region": "", "access_key_id": "S3RVER", "secret": "s3key", "read_only": false, "uid": 0, "gid": 0}' \
+                "$1" "$S3_ENDPOINT"
+}
+ns_refusal() { # ns_refusal mount|user: the reply's regex
+        echo '^\{"ok":false,"error":"process [0-9]+ is in another '"$1"' namespace than nbmountd \(a container\?\); nbmountd serves only nbmount on the host"\}\|fds: 0$'
+}
+expect_eq "peers: root on the host is served" '{"ok":true,"mounts":[]}|fds: 0' "$(peer -- '{"op": "list"}')"
+sleep 300 &
+holder=$!
+expect_match "peers: root in another mount namespace (unshare -m) asking for acme's bucket is refused, with the reason" \
+        "$(ns_refusal mount)" "$(peer unshare -m -- "$(steal_request $holder)")"
+expect_match "peers: root in another user namespace (unshare -U -r: uid 0 is still 0) is refused, with the reason" \
+        "$(ns_refusal user)" "$(peer unshare -U -r -- "$(steal_request $holder)")"
+expect_match "peers: a list from another mount namespace is refused too" "$(ns_refusal mount)" \
+        "$(peer unshare -m -- '{"op": "list"}')"
+expect_match "peers: a release from another mount namespace is refused too" "$(ns_refusal mount)" \
+        "$(peer unshare -m -- '{"op": "release", "container": "c1"}')"
+kill $holder; wait $holder 2>/dev/null
+expect_eq "peers: the refused requests mounted nothing and hold no reference" "0 0 " "$(s3fs_count) $(s3_mounts) $(refs)"
+expect_match "peers: nbmount in another mount namespace prints the reason" \
+        "^nbmount: process [0-9]+ is in another mount namespace than nbmountd \(a container\?\); nbmountd serves only nbmount on the host$" \
+        "$(unshare -m "$NBMOUNT" mounts --config "$config" 2>&1)"
+expect_eq "peers: each refusal is logged with the peer" 5 \
+        "$(grep -c -E 'refused a connection from uid 0 \(pid [0-9]+\): process [0-9]+ is in another (mount|user) namespace than nbmountd' "$MOUNTD_LOG")"
+
+# --- file descriptors in a request: every one is closed, the request refused (item 13) -------------------
+# fd_count: nbmountd's open fds, once two readings 0.2 s apart agree (a sweep opens /proc files briefly).
+fd_count() {
+        local a b i
+        for ((i = 0; i < 25; i++)); do
+                a=$(ls "/proc/$MOUNTD_PID/fd" | wc -l); sleep 0.2; b=$(ls "/proc/$MOUNTD_PID/fd" | wc -l)
+                [ "$a" = "$b" ] && break
+        done
+        echo "$b"
+}
+fds_before=$(fd_count)
+fd_replies=""
+for n in 1 2 3 2 3 2 3 2 3 12; do fd_replies="$fd_replies$(peer -- '{"op": "list"}' $n)|"; done
+expect_eq "fds: requests carrying 1, 2, 3 or 12 fds are refused, with the reason" \
+        "$(for n in 1 2 3 2 3 2 3 2 3 12; do printf '%s|' '{"ok":false,"error":"a request to nbmountd carries no file descriptor; this one did (closed)"}|fds: 0'; done)" \
+        "$fd_replies"
+expect_eq "fds: none of the 33 fds stays open in nbmountd" "$fds_before" "$(fd_count)"
+expect_eq "fds: each is logged" 10 "$(grep -c 'refused a request from pid [0-9]*: a request to nbmountd carries no file descriptor' "$MOUNTD_LOG")"
+
+# --- nbmountd is not dumpable: a crash leaves no core dump with a secret in it (item 9) ------------------
+# (An ASan build turns core dumps off itself: the check means nothing there.)
+if [ -z "${SANITIZE:-}" ]; then
+        mkdir -p "$work/dumps/control" "$work/dumps/mountd"
+        expect_eq "coredump: this machine writes core dumps (a crashing sleep leaves one)" core \
+                "$(python3 tests/lib/coredump.py "$work/dumps/control" - -- sleep 100)"
+        sed "s|^mountd_socket: .*|mountd_socket: $run_dir-dump/mountd.sock|; s|^state: .*|state: $work/dumps/state|" \
+                "$config" >"$work/dumps/node.yaml"
+        expect_eq "coredump: a crashing nbmountd leaves none (it is not dumpable)" "no core" \
+                "$(python3 tests/lib/coredump.py "$work/dumps/mountd" "$run_dir-dump/mountd.sock" -- "$NBMOUNTD" --config "$work/dumps/node.yaml")"
+        grep -q " $run_dir-dump/keys " /proc/self/mountinfo && umount "$run_dir-dump/keys"
+        rm -rf "$run_dir-dump" "$work/dumps"
+fi
 
 # --- sharing: two containers of acme, one s3fs -------------------------------------------------------
 # Containers wait at $barrier until the test creates NOTEBOOK/go (their /notebooks/go), 30 s at most.
@@ -335,6 +404,101 @@ for i in $(seq 1 30); do [ "$(wait_rc l$i)" = 0 ] && out_of l$i | grep -q listed
 expect_eq "load: all 30 ran and read their bucket" 30 "$listed"
 wait_until 15 no_s3fs
 expect_eq "load: all stop cleanly: no s3fs, no mount, no reference" "0 0 " "$(s3fs_count) $(s3_mounts) $(refs)"
+
+# --- limits: shared mounts per team and per node (issue 11, item 5) ---------------------------------------
+mountd_stop TERM
+sed -i 's|^s3: .*|s3: {allow_http: true, allow_private_endpoints: true, mount_timeout: 6, max_mounts_per_team: 3, max_mounts_per_node: 5}|' "$config"
+mountd_start "$config" --sweep-interval 1
+# many_buckets TEAM FIRST LAST [SECRET]: TEAM's settings.yaml mounts bFIRST..bLAST, each its own prefix
+# pNNN of the bucket TEAM-data (so each is a mount of its own).
+many_buckets() {
+        local team=$1 first=$2 last=$3 secret=${4:-} i
+        [ -n "$secret" ] || secret=$([ "$team" = acme ] && echo s3key || echo beta-key)
+        for ((i = first; i <= last; i++)); do
+                printf 'b%03d:\n  type: s3\n  url: s3://%s-data/p%03d\n  accessKeyId: S3RVER\n  secretAccessKey: secret:%s\n  endpoint: %s\n' \
+                        "$i" "$team" "$i" "$secret" "$S3_ENDPOINT"
+        done >"$node/notebooks/$team/nb1/.gradient/settings.yaml"
+}
+team_limit_line() { # team_limit_line CONTAINER TARGET
+        echo "nbmount: container $1 (team acme, notebook nb1, user alice): $2: team acme already has 3 S3 mounts on this node (s3.max_mounts_per_team: 3); stop a notebook that uses buckets, or ask the operator to raise the limit"
+}
+many_buckets acme 1 256
+start_bg lim256 acme 'echo started'
+expect_eq "limits: a settings.yaml with 256 buckets: the start fails" 1 "$(wait_rc lim256)"
+expect_eq "limits: 256 buckets: the start stops at the team's limit, with the reason" \
+        "$(team_limit_line lim256 /datasets/b004)" "$(hook_line_of lim256)"
+wait_until 10 no_s3fs
+expect_eq "limits: 256 buckets: nothing is left (no s3fs, no mount, no reference)" "0 0 " "$(s3fs_count) $(s3_mounts) $(refs)"
+expect_match "limits: 256 buckets: nbmountd logs the refusal" \
+        "container lim256 \(team acme\): s3://acme-data/p004 refused: team acme already has 3 S3 mounts on this node" "$(cat "$MOUNTD_LOG")"
+
+reset_barrier
+many_buckets acme 1 3
+start_bg la acme 'echo ready; '"$barrier"
+wait_until 30 in_container la
+expect_eq "limits: a container of acme holds 3 mounts" "3 3" "$(s3fs_count) $(s3_mounts)"
+many_buckets acme 1 4
+start_bg lb acme 'echo started'
+expect_eq "limits: a 4th bucket of acme while acme holds 3: the start fails" 1 "$(wait_rc lb)"
+expect_eq "limits: the 3 shared ones cost nothing, the 4th is refused with the reason" \
+        "$(team_limit_line lb /datasets/b004)" "$(hook_line_of lb)"
+many_buckets acme 1 3
+start_bg lc acme 'echo ready; '"$barrier"
+wait_until 30 in_container lc
+expect_eq "limits: at its limit, acme still starts a container that shares its 3 mounts" "ready 3" \
+        "$(out_of lc | head -1) $(s3fs_count)"
+many_buckets beta 1 1
+start_bg ld beta 'echo ready; '"$barrier"
+wait_until 30 in_container ld
+expect_eq "limits: while acme is at its limit, team beta gets its mount" "ready 4" "$(out_of ld | head -1) $(s3fs_count)"
+many_buckets gamma 1 2 beta-key
+start_bg le gamma 'echo started'
+expect_eq "limits: gamma's second bucket would be the node's 6th mount: the start fails" 1 "$(wait_rc le)"
+expect_eq "limits: the node's limit, with the reason" \
+        "nbmount: container le (team gamma, notebook nb1, user alice): /datasets/b002: this node already has 5 S3 mounts (s3.max_mounts_per_node: 5); start the notebook on another node, or ask the operator to raise the limit" \
+        "$(hook_line_of le)"
+wait_until 10 sh -c "[ \$(pgrep -f '^/usr/bin/s3fs .* $run_dir/mounts/' | wc -l) = 4 ]"
+expect_eq "limits: gamma's refused start leaves nothing of its own" "4 4" "$(s3fs_count) $(s3_mounts)"
+release_barrier
+expect_eq "limits: the containers that started end well" "0 0 0" "$(wait_rc la) $(wait_rc lc) $(wait_rc ld)"
+wait_until 15 no_s3fs
+reset_barrier
+expect_eq "limits: afterwards nothing is left" "0 0 " "$(s3fs_count) $(s3_mounts) $(refs)"
+
+# 20 requests at once for 20 new mounts of acme: mounts being made count, so exactly 3 are granted.
+sleep 300 &
+holder=$!
+par_pids=()
+for i in $(seq 1 20); do
+        printf -v request '{"op": "mount", "container": "par%d", "pid": %d, "team": "acme", "bucket": "acme-data", "prefix": "q%02d", "endpoint": "%s", "region": "", "access_key_id": "S3RVER", "secret": "s3key", "read_only": true, "uid": 0, "gid": 0}' \
+                "$i" "$holder" "$i" "$S3_ENDPOINT"
+        python3 tests/lib/mountd_peer.py "$run_dir/mountd.sock" "$request" >"$work/par$i.out" 2>&1 &
+        par_pids+=($!)
+done
+wait "${par_pids[@]}"
+expect_eq "limits: 20 parallel requests for new mounts of acme: 3 granted, 17 refused with the reason, 3 s3fs" "3 17 3" \
+        "$(grep -l '"ok":true' "$work"/par*.out | wc -l) $(grep -l 'team acme already has 3 S3 mounts on this node' "$work"/par*.out | wc -l) $(s3fs_count)"
+for i in $(seq 1 20); do peer -- "{\"op\": \"release\", \"container\": \"par$i\"}" >/dev/null; done
+kill $holder; wait $holder 2>/dev/null
+wait_until 15 no_s3fs
+expect_eq "limits: released, nothing is left" "0 0 " "$(s3fs_count) $(s3_mounts) $(refs)"
+mountd_stop TERM
+sed -i 's|^s3: .*|s3: {allow_http: true, allow_private_endpoints: true, mount_timeout: 6}|' "$config"
+mountd_start "$config" --sweep-interval 1
+settings acme; settings beta; settings gamma gamma-data S3RVER beta-key
+
+# --- the sweep runs outside the table's lock: requests go on while it reads 2,000 mounts (item 5) ----
+sweep_bench=$(dirname "$NBMOUNTD")/bench/sweep
+if [ -x "$sweep_bench" ]; then
+        sweep_out=$("$sweep_bench" --check --mounts 2000 --seconds 2 2>&1)
+        if [[ $sweep_out =~ ^(not )?ok\ -\ sweep: ]] && [ "$(wc -l <<<"$sweep_out")" = 1 ]; then
+                sed 's/^ok - sweep:/ok - s3 sweep:/; s/^not ok - sweep:/not ok - s3 sweep:/' <<<"$sweep_out"
+        else
+                not_ok "sweep: a request completes while sweeps of 2000 mounts run" "$sweep_out"
+        fi
+else
+        not_ok "sweep: a request completes while sweeps of 2000 mounts run" "$sweep_bench is not built (make unit)"
+fi
 
 # --- hygiene on the host ----------------------------------------------------------------------------
 expect_eq "hygiene: the key is in no log of nbmountd" 0 "$(grep -c -F -f "$work/secret.pattern" "$MOUNTD_LOG")"

@@ -1,6 +1,8 @@
 /* mountproto.c: nbmountd's requests, spec ids and the fd passing (docs/FORMATS.md §6). */
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 
 #include "mountproto.h"
 #include "testutil.h"
@@ -106,11 +108,144 @@ static void fd_passing(void **state) {
         json_object_put(o);
 }
 
+/* Sends "{}" with n_fds descriptors of /dev/null in one SCM_RIGHTS message, as a hostile peer would. */
+static void send_fds(int sock, size_t n_fds) {
+        int fds[16];
+        union {
+                char buf[CMSG_SPACE(sizeof(fds))];
+                struct cmsghdr align;
+        } control = {};
+        struct iovec iov = { .iov_base = "{}", .iov_len = 2 };
+        struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+        assert_true(n_fds <= ARRAY_SIZE(fds));
+        for (size_t i = 0; i < n_fds; i++)
+                assert_true((fds[i] = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0);
+        if (n_fds > 0) {
+                struct cmsghdr *cmsg;
+
+                msg.msg_control = control.buf;
+                msg.msg_controllen = CMSG_SPACE(n_fds * sizeof(int));
+                cmsg = CMSG_FIRSTHDR(&msg);
+                cmsg->cmsg_level = SOL_SOCKET;
+                cmsg->cmsg_type = SCM_RIGHTS;
+                cmsg->cmsg_len = CMSG_LEN(n_fds * sizeof(int));
+                memcpy(CMSG_DATA(cmsg), fds, n_fds * sizeof(int));
+        }
+        assert_int_equal(sendmsg(sock, &msg, 0), 2);
+        for (size_t i = 0; i < n_fds; i++)
+                close(fds[i]);
+}
+
+/* The lowest free fd number: equal before and after a receive means nothing leaked into this process. */
+static int next_fd(void) {
+        int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+        close(fd);
+        return fd;
+}
+
+/* Every fd of a message is the receiver's to close: one is taken where one is expected, any other is
+ * closed and the message refused (-EBADMSG); none leaks. (Before issue 11, 2 fds leaked both.) */
+static void fd_counts(void **state) {
+        static const struct {
+                size_t sent;
+                bool expecting; /* ret_fd given */
+                int result;
+        } cases[] = {
+                { 0, true, 0 },         { 1, true, 0 },         { 2, true, -EBADMSG }, { 3, true, -EBADMSG },
+                { 4, true, -EBADMSG },  { 12, true, -EBADMSG }, /* more than MOUNTD_FDS_SEEN: MSG_CTRUNC */
+                { 0, false, 0 },        { 1, false, -EBADMSG }, { 2, false, -EBADMSG },
+                { 3, false, -EBADMSG },
+        };
+        int pair[2];
+
+        assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair), 0);
+        for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+                int before = next_fd(), received = -2;
+                char buf[64];
+                size_t len = 0;
+                int r;
+
+                send_fds(pair[0], cases[i].sent);
+                r = mountd_receive(pair[1], buf, sizeof(buf), &len, cases[i].expecting ? &received : NULL);
+                if (r != cases[i].result)
+                        fail_msg("%zu fds, %s: returned %d, not %d", cases[i].sent,
+                                 cases[i].expecting ? "one expected" : "none expected", r, cases[i].result);
+                if (r == 0 && cases[i].expecting && cases[i].sent == 1) {
+                        assert_true(received >= 0);
+                        assert_true(fcntl(received, F_GETFD) & FD_CLOEXEC);
+                        close(received);
+                } else if (r == 0 && cases[i].expecting) {
+                        assert_int_equal(received, -1);
+                } else {
+                        assert_int_equal(received, -2); /* untouched on failure */
+                }
+                if (next_fd() != before)
+                        fail_msg("%zu fds, %s: a descriptor leaked (next free fd %d, was %d)", cases[i].sent,
+                                 cases[i].expecting ? "one expected" : "none expected", next_fd(), before);
+        }
+        close(pair[0]);
+        close(pair[1]);
+}
+
+/* A fake nbmountd that answers one request with {"ok":true} and n_fds descriptors. */
+struct fake_mountd {
+        int listen_fd;
+        size_t n_fds;
+};
+
+static void *fake_mountd(void *arg) {
+        struct fake_mountd *f = arg;
+        char buf[256];
+        int conn = accept4(f->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+
+        if (conn < 0)
+                return NULL;
+        (void) !read(conn, buf, sizeof(buf));
+        send_fds(conn, f->n_fds);
+        close(conn);
+        return NULL;
+}
+
+/* The hook's side: an answer with more than one fd is refused, and none of them stays open. */
+static void reply_with_two_fds(void **state) {
+        struct sockaddr_un addr = { .sun_family = AF_UNIX };
+        struct mountd_request req = { .op = MOUNTD_LIST };
+        struct fake_mountd f = { .n_fds = 2 };
+        struct json_object *reply = NULL;
+        struct nb_error err = {};
+        char dir[] = "/tmp/nbmount-test-mountproto.XXXXXX", expected[256];
+        int fd = -2, before;
+        pthread_t thread;
+
+        assert_non_null(mkdtemp(dir));
+        snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/s.sock", dir);
+        assert_true((f.listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0)) >= 0);
+        assert_int_equal(bind(f.listen_fd, (struct sockaddr *) &addr, sizeof(addr)), 0);
+        assert_int_equal(listen(f.listen_fd, 1), 0);
+        assert_int_equal(pthread_create(&thread, NULL, fake_mountd, &f), 0);
+        before = next_fd();
+        assert_int_equal(mountd_call(addr.sun_path, &req, 5, &reply, &fd, &err), -EPROTO);
+        pthread_join(thread, NULL);
+        snprintf(expected, sizeof(expected),
+                 "nbmountd at %s answered with more than one file descriptor (all closed); is it the same version as nbmount?",
+                 addr.sun_path);
+        assert_string_equal(err.msg, expected);
+        assert_null(reply);
+        assert_int_equal(fd, -2);
+        assert_int_equal(next_fd(), before);
+        close(f.listen_fd);
+        unlink(addr.sun_path);
+        rmdir(dir);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(parse_mount_request), cmocka_unit_test(round_trip),
                 cmocka_unit_test(refused_requests),    cmocka_unit_test(spec_ids),
-                cmocka_unit_test(fd_passing),
+                cmocka_unit_test(fd_passing),    cmocka_unit_test(fd_counts),
+                cmocka_unit_test(reply_with_two_fds),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

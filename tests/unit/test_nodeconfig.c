@@ -72,6 +72,8 @@ static void defaults_with_only_cluster(void **state) {
         assert_false(c->s3_allow_http);
         assert_false(c->s3_allow_private_endpoints);
         assert_int_equal(c->s3_mount_timeout_s, 15);
+        assert_int_equal(c->s3_max_mounts_per_team, 32);
+        assert_int_equal(c->s3_max_mounts_per_node, 256);
         free(c);
 }
 
@@ -93,7 +95,8 @@ static void full_example_equals_defaults(void **state) {
                                    "  enterprise: {storage: unlimited, notebook: unlimited}\n"
                                    "billing: {price_per_gb_month: 0.29, overage_cap: 1TB}\n"
                                    "quota: {enforce: required}\n"
-                                   "s3: {allow_http: false, allow_private_endpoints: false}\n";
+                                   "s3: {allow_http: false, allow_private_endpoints: false, mount_timeout: 15,\n"
+                                   "     max_mounts_per_team: 32, max_mounts_per_node: 256}\n";
         struct node_config *full = parse_ok(text), *minimal = parse_ok("cluster: east-1\n");
 
         assert_default_plans(full);
@@ -102,6 +105,9 @@ static void full_example_equals_defaults(void **state) {
         assert_true(full->price_per_gb_month == minimal->price_per_gb_month);
         assert_true(full->overage_cap_bytes == minimal->overage_cap_bytes);
         assert_int_equal(full->quota_enforce, minimal->quota_enforce);
+        assert_int_equal(full->s3_mount_timeout_s, minimal->s3_mount_timeout_s);
+        assert_int_equal(full->s3_max_mounts_per_team, minimal->s3_max_mounts_per_team);
+        assert_int_equal(full->s3_max_mounts_per_node, minimal->s3_max_mounts_per_node);
         free(full);
         free(minimal);
 }
@@ -394,8 +400,34 @@ static void quota_and_s3_errors(void **state) {
         assert_node_error("cluster: c1\ns3:\n  allow_http: \"true\"\n",
                           "node.yaml:3:15: \"allow_http\" must be true or false, not a string");
         assert_node_error("cluster: c1\ns3:\n  allow_ftp: true\n",
-                          "node.yaml:3:3: unknown key \"allow_ftp\" in \"s3\" (allowed: allow_http, allow_private_endpoints, mount_timeout)");
+                          "node.yaml:3:3: unknown key \"allow_ftp\" in \"s3\" (allowed: allow_http, allow_private_endpoints, mount_timeout, max_mounts_per_team, max_mounts_per_node)");
         assert_node_error("cluster: c1\ns3: true\n", "node.yaml:2:5: \"s3\" must be a map of keys, not a boolean");
+}
+
+/* How many shared S3 mounts a team, and the node, may have (issue 11, item 5). */
+static void s3_mount_limits(void **state) {
+        struct node_config *c = parse_ok("cluster: c1\ns3: {max_mounts_per_team: 4, max_mounts_per_node: 100000}\n");
+
+        assert_int_equal(c->s3_max_mounts_per_team, 4);
+        assert_int_equal(c->s3_max_mounts_per_node, 100000);
+        assert_int_equal(c->s3_mount_timeout_s, 15);
+        free(c);
+        c = parse_ok("cluster: c1\ns3: {max_mounts_per_node: 1}\n");
+        assert_int_equal(c->s3_max_mounts_per_team, 32);
+        assert_int_equal(c->s3_max_mounts_per_node, 1);
+        free(c);
+        assert_node_error("cluster: c1\ns3: {max_mounts_per_team: 0}\n",
+                          "node.yaml:2:27: \"max_mounts_per_team\" must be a whole number of mounts from 1 to 100000");
+        assert_node_error("cluster: c1\ns3: {max_mounts_per_node: 100001}\n",
+                          "node.yaml:2:27: \"max_mounts_per_node\" must be a whole number of mounts from 1 to 100000");
+        assert_node_error("cluster: c1\ns3: {max_mounts_per_team: 2.5}\n",
+                          "node.yaml:2:27: \"max_mounts_per_team\" must be a whole number of mounts from 1 to 100000");
+        assert_node_error("cluster: c1\ns3: {max_mounts_per_team: -3}\n",
+                          "node.yaml:2:27: \"max_mounts_per_team\" must be a finite number of at least 0");
+        assert_node_error("cluster: c1\ns3: {max_mounts_per_team: \"16\"}\n",
+                          "node.yaml:2:27: \"max_mounts_per_team\" must be a number, not a string");
+        assert_node_error("cluster: c1\ns3: {mount_timeout: 601}\n",
+                          "node.yaml:2:21: \"mount_timeout\" must be a whole number of seconds from 1 to 600");
 }
 
 static void mountd_socket_length(void **state) {
@@ -471,6 +503,7 @@ int main(void) {
                 cmocka_unit_test(billing_numbers),
                 cmocka_unit_test(billing_price_octal),
                 cmocka_unit_test(quota_and_s3_errors),
+                cmocka_unit_test(s3_mount_limits),
                 cmocka_unit_test(mountd_socket_length),
                 cmocka_unit_test(output_untouched_on_error),
                 cmocka_unit_test(load_fd_size_cap),
