@@ -1,5 +1,6 @@
 /* nbmount hook: what runc, crun, podman and CRI-O call at container start and stop. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,6 +17,8 @@
 #include "inputs.h"
 #include "mount.h"
 #include "ocistate.h"
+#include "quota.h"
+#include "safeopen.h"
 #include "s3client.h"
 #include "util.h"
 
@@ -54,6 +57,7 @@ struct hook_run {
         struct gathered_inputs inputs;
         struct plan plan;
         char rootfs[2 * NB_PATH_MAX + 2];
+        bool quota_guarded; /* the container cannot leave a quota project: decided before hardening */
 };
 
 /* The plan and the settings are large: they stay untouched until they are filled. */
@@ -204,6 +208,7 @@ static int decide(struct hook_run *run, const struct hook_options *o, struct nb_
                 return EXIT_REFUSED;
         if (o->debug)
                 trace_plan(&run->plan);
+        run->quota_guarded = quota_escape_problem(run, &(struct nb_error) {}) == 0;
         return check_plan(&run->plan, err) < 0 || check_quota_escape(run, err) < 0 ? EXIT_REFUSED : 0;
 }
 
@@ -232,6 +237,7 @@ static int mount_all(struct hook_run *run, const struct hook_options *o, const i
                 .gid = run->host_gid,
                 .quota_enforce = run->config.quota_enforce,
                 .cap_sys_resource = run->bundle.cap_sys_resource,
+                .quota_guarded = run->quota_guarded,
                 .debug = o->debug,
                 .s3_tree_fds = s3_tree_fds,
         };
@@ -258,6 +264,16 @@ static int mount_with_s3(struct hook_run *run, const struct hook_options *o, str
         return r;
 }
 
+/* One line per folder whose tree this start walked: a warning when something had left its project. */
+static void log_walks(const struct hook_run *run, const struct mount_result *result) {
+        const struct container_identity *id = &run->bundle.identity;
+
+        for (size_t i = 0; i < result->n_walks; i++)
+                syslog(result->walks[i].repaired ? LOG_WARNING : LOG_INFO,
+                       "container %s (team %s, notebook %s, user %s): quota: %s", run->state.id, id->team, id->notebook,
+                       id->user, result->walks[i].line);
+}
+
 static int create_runtime(struct hook_run *run, const struct hook_options *o) {
         const struct container_identity *id = &run->bundle.identity;
         struct nb_error err = {};
@@ -278,6 +294,7 @@ static int create_runtime(struct hook_run *run, const struct hook_options *o) {
                 report_failure(run, &err);
                 return exit_code;
         }
+        log_walks(run, &result);
         if (result.quota_warning) {
                 print_error("warning: container %s: %s", run->state.id, result.warning.msg);
                 syslog(LOG_WARNING, "container %s (team %s, notebook %s, user %s): %s", run->state.id, id->team,
@@ -288,7 +305,44 @@ static int create_runtime(struct hook_run *run, const struct hook_options *o) {
         return 0;
 }
 
-/* Gives the container's S3 mounts back to nbmountd; never fails the runtime's cleanup. */
+/* A container that could leave its quota projects may have taken files out of them until it
+ * stopped, also after another start walked its folders and stamped them: the stamps go, so that the
+ * next guarded start walks again (quotatree.h). */
+static void forget_quota_trees(const struct hook_run *run, bool debug) {
+        const struct container_identity *id = &run->bundle.identity;
+        const struct {
+                const char *root, *a, *b;
+        } trees[] = {
+                { run->config.notebooks_root, id->team, id->notebook },
+                { run->config.storage_root, run->config.cluster, id->team },
+        };
+        char relative[2 * NB_NAME_MAX + 2], path[NB_PATH_MAX + sizeof(relative) + 2];
+
+        for (size_t i = 0; i < ARRAY_SIZE(trees); i++) {
+                _cleanup_close_ int fd = -1;
+                struct nb_error err = {};
+
+                snprintf(relative, sizeof(relative), "%s/%s", trees[i].a, trees[i].b);
+                snprintf(path, sizeof(path), "%s/%s", trees[i].root, relative);
+                if ((fd = open_beneath(trees[i].root, relative, O_PATH | O_DIRECTORY, NULL)) < 0)
+                        continue; /* never made: nothing was stamped */
+                if (quota_forget(fd, path, &err) < 0)
+                        syslog(LOG_WARNING, "container %s: poststop: %s", run->state.id, err.msg);
+                else if (debug)
+                        fprintf(stderr, "nbmount: debug: %s: quota stamp removed (the container was not guarded)\n", path);
+        }
+}
+
+/* At poststop the container's process is gone: config.json must do. A user namespace that config.json
+ * names but that was the hook's own (joined by path) is not seen here; that start removed the stamp
+ * already, and only a guarded start that walked while it ran is missed. */
+static bool guarded_by_config(const struct oci_config *c) {
+        return c->user_namespace ||
+               (c->seccomp.ioctls_closed && (c->seccomp.file_setattr_closed || kernel_probe_file_setattr() == -ENOSYS));
+}
+
+/* Gives the container's S3 mounts back to nbmountd, and the stamps of its folders' trees when it
+ * was not guarded; never fails the runtime's cleanup. */
 static int poststop(struct hook_run *run, const struct hook_options *o) {
         struct nb_error err = {};
 
@@ -300,6 +354,10 @@ static int poststop(struct hook_run *run, const struct hook_options *o) {
                 return 0;
         }
         s3_release_all(&run->config, run->state.id, o->debug);
+        if (oci_config_load_bundle(run->state.bundle, &run->bundle, &err) < 0)
+                syslog(LOG_WARNING, "container %s: poststop: %s", run->state.id, err.msg);
+        else if (run->config.quota_enforce == QUOTA_OFF || !guarded_by_config(&run->bundle))
+                forget_quota_trees(run, o->debug);
         return 0;
 }
 

@@ -101,7 +101,10 @@ static void format_quota(const struct plan_mount *m, char *buf, size_t size) {
         }
         size_format(m->quota.soft_bytes, soft, sizeof(soft));
         size_format(m->quota.hard_bytes, hard, sizeof(hard));
-        snprintf(buf, size, "%s/%s", soft, hard);
+        if (m->quota.files == NB_SIZE_UNLIMITED)
+                snprintf(buf, size, "%s/%s, unlimited files", soft, hard);
+        else
+                snprintf(buf, size, "%s/%s, %llu files", soft, hard, (unsigned long long) m->quota.files);
 }
 
 struct table_widths {
@@ -111,7 +114,7 @@ struct table_widths {
 static struct table_widths measure(const struct plan *plan) {
         struct table_widths w = { (int) strlen("TARGET"), (int) strlen("KIND"), (int) strlen("SOURCE"),
                                   (int) strlen("QUOTA") };
-        char quota[80];
+        char quota[128];
 
         for (size_t i = 0; i < plan->n_mounts; i++) {
                 const struct plan_mount *m = &plan->mounts[i];
@@ -127,7 +130,7 @@ static struct table_widths measure(const struct plan *plan) {
 
 static void print_table(const struct plan *plan, const struct node_config *config) {
         struct table_widths w = measure(plan);
-        char quota[80];
+        char quota[128];
 
         printf("team %s, notebook %s, user %s, node cluster %s, plan %s (%s), quota %s\n", plan->team,
                plan->notebook, plan->user, plan->cluster, plan->plan_name,

@@ -16,6 +16,7 @@
 #include "plan.h"
 #include "quota.h"
 #include "quotareport.h"
+#include "quotatree.h"
 #include "safeopen.h"
 #include "util.h"
 
@@ -24,11 +25,14 @@ static const char quota_usage[] =
         "       nbmount quota apply TEAM [--config FILE]\n"
         "\n"
         "Lists every project of this node's storage filesystem (and, with --notebooks, every\n"
-        "notebook's): team, notebook, plan, card on file, project id, bytes and files used, the\n"
-        "plan's allowance, the hard limit, bytes over the plan and what they cost a month at\n"
-        "billing.price_per_gb_month (1 GB = 10^9 bytes). One quotactl pass per filesystem.\n"
+        "notebook's): team, notebook, plan, card on file, project id, bytes used, files used and\n"
+        "the plan's file limit, the plan's allowance, the hard limit, bytes over the plan and what\n"
+        "they cost a month at billing.price_per_gb_month (1 GB = 10^9 bytes). One quotactl pass\n"
+        "per filesystem.\n"
         "`apply TEAM` sets the team's storage and notebook quotas to its current plan at once\n"
-        "(otherwise a plan change takes effect at the next container start).\n"
+        "(otherwise a plan change takes effect at the next container start), walks each folder's\n"
+        "whole tree, puts back in the project every folder and file that left it, prints what it\n"
+        "repaired, and stamps the folder (the next start need not walk it).\n"
         "\n"
         "  --json  the rows as JSON (schemas/quota.schema.json)\n"
         "\n"
@@ -96,6 +100,7 @@ static struct json_object *row_to_json(const struct quota_row *row) {
         json_object_object_add(o, "project_id", json_object_new_uint64(row->id));
         json_object_object_add(o, "used_bytes", json_object_new_uint64(row->used_bytes));
         json_object_object_add(o, "used_files", json_object_new_uint64(row->used_files));
+        json_object_object_add(o, "file_limit", json_bytes_or_null(row->file_limit));
         json_object_object_add(o, "allowance_bytes", json_bytes_or_null(row->allowance_bytes));
         json_object_object_add(o, "hard_bytes", json_bytes_or_null(row->hard_bytes));
         json_object_object_add(o, "over_bytes", json_object_new_uint64(row->over_bytes));
@@ -117,10 +122,18 @@ static void print_json(const struct quota_row *rows, size_t n) {
         puts(n ? "\n]}" : "]}");
 }
 
-static void print_table(const struct quota_row *rows, size_t n) {
-        char used[32], allowance[32], hard[32], over[32];
+/* "12/915527", "12/unlimited" */
+static void format_files(const struct quota_row *r, char *buf, size_t size) {
+        if (r->file_limit == NB_SIZE_UNLIMITED)
+                snprintf(buf, size, "%llu/unlimited", (unsigned long long) r->used_files);
+        else
+                snprintf(buf, size, "%llu/%llu", (unsigned long long) r->used_files, (unsigned long long) r->file_limit);
+}
 
-        printf("%-20s %-16s %-10s %-4s %10s %12s %10s %12s %12s %12s %10s\n", "TEAM", "NOTEBOOK", "PLAN", "CARD",
+static void print_table(const struct quota_row *rows, size_t n) {
+        char used[32], allowance[32], hard[32], over[32], files[48];
+
+        printf("%-20s %-16s %-10s %-4s %10s %12s %20s %12s %12s %12s %10s\n", "TEAM", "NOTEBOOK", "PLAN", "CARD",
                "PROJECT", "USED", "FILES", "ALLOWANCE", "HARD", "OVER", "$/MONTH");
         for (size_t i = 0; i < n; i++) {
                 const struct quota_row *r = &rows[i];
@@ -129,9 +142,10 @@ static void print_table(const struct quota_row *rows, size_t n) {
                 size_format(r->allowance_bytes, allowance, sizeof(allowance));
                 size_format(r->hard_bytes, hard, sizeof(hard));
                 size_format(r->over_bytes, over, sizeof(over));
-                printf("%-20s %-16s %-10s %-4s %10u %12s %10llu %12s %12s %12s %10.2f\n", r->team,
+                format_files(r, files, sizeof(files));
+                printf("%-20s %-16s %-10s %-4s %10u %12s %20s %12s %12s %12s %10.2f\n", r->team,
                        r->notebook[0] ? r->notebook : "-", r->plan[0] ? r->plan : "?", r->card_on_file ? "yes" : "no",
-                       r->id, used, (unsigned long long) r->used_files, allowance, hard, over, r->overage_per_month);
+                       r->id, used, files, allowance, hard, over, r->overage_per_month);
         }
 }
 
@@ -139,7 +153,9 @@ static void print_table(const struct quota_row *rows, size_t n) {
 static int apply_folder(const char *root, const char *a, const char *b, const struct plan_quota *quota,
                         struct nb_error *err) {
         _cleanup_close_ int root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC), fd = -1;
-        char relative[2 * NB_NAME_MAX + 2], path[NB_PATH_MAX + sizeof(relative) + 2];
+        char relative[2 * NB_NAME_MAX + 2], path[NB_PATH_MAX + sizeof(relative) + 2], what[256];
+        const struct quota_enforce_request req = { .enforce = QUOTA_REQUIRED, .guarded = true, .full_walk = true };
+        struct quota_walk walk = {};
 
         snprintf(relative, sizeof(relative), "%s/%s", a, b);
         snprintf(path, sizeof(path), "%s/%s", root, relative);
@@ -150,9 +166,11 @@ static int apply_folder(const char *root, const char *a, const char *b, const st
                 return 0; /* not used yet: the first start sets it */
         if (fd < 0)
                 return nb_fail(err, fd, "%s: cannot open: %s", path, strerror(-fd));
-        if (quota_enforce_plan(fd, path, quota, QUOTA_REQUIRED, false, NULL, err) < 0)
+        if (quota_enforce_plan(fd, path, quota, &req, &walk, NULL, err) < 0)
                 return -EINVAL;
-        printf("%s: %s set\n", path, quota->project);
+        quota_walk_describe(&walk, what, sizeof(what));
+        printf("%s: %s set; %s; %s%s%s\n", path, quota->project, what, walk.stamped ? "stamped" : "not stamped",
+               walk.unstamped[0] ? ": " : "", walk.unstamped);
         return 0;
 }
 
@@ -171,7 +189,7 @@ static int apply_notebooks(const struct node_config *config, const char *team, c
                 return nb_fail(err, errno, "%s/%s: %s", config->notebooks_root, team, strerror(errno));
         snprintf(root, sizeof(root), "%s", config->notebooks_root);
         while (r >= 0 && (entry = readdir(dir))) {
-                struct plan_quota quota = { .soft_bytes = plan->notebook_bytes };
+                struct plan_quota quota = { .soft_bytes = plan->notebook_bytes, .files = plan->notebook_files };
 
                 nb_name notebook;
 
@@ -202,6 +220,7 @@ static int apply_team(const struct node_config *config, const char *team, struct
         }
         snprintf(storage.project, sizeof(storage.project), "team.%s", team);
         storage.soft_bytes = plan->storage_bytes;
+        storage.files = plan->storage_files;
         storage.hard_bytes = plan_hard_limit(config, plan->storage_bytes, grants.card_on_file);
         r = apply_folder(config->storage_root, config->cluster, team, &storage, err);
         if (r >= 0)

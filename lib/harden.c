@@ -43,12 +43,14 @@
  * CAP_CHOWN          the notebook and team folders it creates belong to the container's user
  * CAP_FOWNER         fchmod of those once chowned, project ids on files of other owners
  * CAP_DAC_OVERRIDE   mountpoints in image folders of other owners, folders of the container's user
- * CAP_DAC_READ_SEARCH is not needed (CAP_DAC_OVERRIDE covers searching folders), nor is
- * CAP_SYS_RESOURCE (setting quota limits takes CAP_SYS_ADMIN), nor CAP_SYS_PTRACE: the container's
- * /proc/PID (its namespaces and id maps, of a process that is not dumpable or of another uid) is
- * opened and held before the hook hardens (container.h). */
+ * CAP_SYS_RESOURCE   on ext4, a tree walk (quotatree.c): folders moved into the walk's own id, over
+ *                    its limit by design, and files put back into a project over its limit (XFS lets
+ *                    CAP_FOWNER do both)
+ * CAP_DAC_READ_SEARCH is not needed (CAP_DAC_OVERRIDE covers searching folders), nor CAP_SYS_PTRACE:
+ * the container's /proc/PID (its namespaces and id maps, of a process that is not dumpable or of
+ * another uid) is opened and held before the hook hardens (container.h). */
 static const cap_value_t kept_caps[] = {
-        CAP_SYS_ADMIN, CAP_SYS_CHROOT, CAP_CHOWN, CAP_FOWNER, CAP_DAC_OVERRIDE,
+        CAP_SYS_ADMIN, CAP_SYS_CHROOT, CAP_CHOWN, CAP_FOWNER, CAP_DAC_OVERRIDE, CAP_SYS_RESOURCE,
 };
 
 /* The kept capabilities, less those a test build is told to drop as well. */
@@ -82,6 +84,8 @@ static const int plain_calls[] = {
         SCMP_SYS(statfs), SCMP_SYS(fcntl), SCMP_SYS(flock), SCMP_SYS(fsync), SCMP_SYS(fdatasync), SCMP_SYS(renameat),
         SCMP_SYS(renameat2), SCMP_SYS(mkdirat), SCMP_SYS(unlinkat), SCMP_SYS(fchown), SCMP_SYS(fchmod),
         SCMP_SYS(getdents64), SCMP_SYS(readlink), SCMP_SYS(readlinkat), SCMP_SYS(fchdir),
+        /* the stamp of a walked tree (quotatree.c): trusted.nbmount.quota on the folder's fd */
+        SCMP_SYS(fgetxattr), SCMP_SYS(fsetxattr), SCMP_SYS(fremovexattr),
         /* mounts and quotas */
         SCMP_SYS(open_tree), SCMP_SYS(move_mount), SCMP_SYS(mount_setattr), SCMP_SYS(umount2), SCMP_SYS(quotactl),
         SCMP_SYS(quotactl_fd),
@@ -105,6 +109,21 @@ static int add_mount_rules(scmp_filter_ctx ctx) {
         return 0;
 }
 
+/* The probe for file_setattr(2) (Linux 6.17) that decides whether a container's profile must deny
+ * it: fd -1 (its low 32 bits) and no path, which the kernel refuses (EBADF, EFAULT) where it has the
+ * call and answers ENOSYS where it has not. Allowed in this one form, so that the probe tells the
+ * truth after hardening too (poststop judges a container's guard then); the call is 469 on x86_64,
+ * unnamed in libseccomp 2.5.4. */
+#define SYS_FILE_SETATTR_X86_64 469
+static int add_probe_rule(scmp_filter_ctx ctx) {
+        const struct scmp_arg_cmp no_fd = { .arg = 0, .op = SCMP_CMP_MASKED_EQ, .datum_a = 0xffffffffU,
+                                            .datum_b = 0xffffffffU };
+
+        if (seccomp_arch_native() != SCMP_ARCH_X86_64)
+                return 0;
+        return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SYS_FILE_SETATTR_X86_64, 2, no_fd, arg_equals(1, 0));
+}
+
 static int add_conditional_rules(scmp_filter_ctx ctx) {
         const struct scmp_arg_cmp no_exec = { .arg = 2, .op = SCMP_CMP_MASKED_EQ, .datum_a = PROT_EXEC, .datum_b = 0 };
         const struct scmp_arg_cmp socket_level = arg_equals(1, SOL_SOCKET);
@@ -119,7 +138,8 @@ static int add_conditional_rules(scmp_filter_ctx ctx) {
             (r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(setsockopt), 2, socket_level,
                                   arg_equals(2, SO_SNDTIMEO))) < 0 ||
             (r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, arg_equals(1, FS_IOC_FSGETXATTR))) < 0 ||
-            (r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, arg_equals(1, FS_IOC_FSSETXATTR))) < 0)
+            (r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, arg_equals(1, FS_IOC_FSSETXATTR))) < 0 ||
+            (r = add_probe_rule(ctx)) < 0)
                 return r;
         return add_mount_rules(ctx);
 }

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "quota.h"
+#include "quotatree.h"
 #include "safeopen.h"
 #include "util.h"
 
@@ -296,10 +297,29 @@ static int prepare_s3_job(struct mount_run *run, const struct plan_mount *m, int
         return 0;
 }
 
+/* A walk of the folder's tree: traced, and kept for the hook's log line. */
+static void note_walk(struct mount_run *run, const struct plan_mount *m, const struct quota_walk *walk) {
+        struct mount_walk *kept = run->result->n_walks < MOUNT_MAX_WALKS ? &run->result->walks[run->result->n_walks++]
+                                                                          : NULL;
+        char what[256];
+
+        quota_walk_describe(walk, what, sizeof(what));
+        trace(run, "%s: quota: %s: %s; %s%s%s", m->target, m->quota.project, what,
+              walk->stamped ? "stamped" : "not stamped", walk->unstamped[0] ? ": " : "", walk->unstamped);
+        if (!kept)
+                return;
+        snprintf(kept->line, sizeof(kept->line), "%s: %s: %s; %s%s%s", m->target, m->quota.project, what,
+                 walk->stamped ? "stamped" : "not stamped", walk->unstamped[0] ? ": " : "", walk->unstamped);
+        kept->repaired = walk->repaired_folders || walk->repaired_files;
+}
+
 static int apply_quota(struct mount_run *run, int source_fd, const struct plan_mount *m) {
+        const struct quota_enforce_request req = { .enforce = run->req->quota_enforce,
+                                                   .writer_has_cap_sys_resource = run->req->cap_sys_resource,
+                                                   .guarded = run->req->quota_guarded };
         struct nb_error warning = {};
-        int r = quota_enforce_plan(source_fd, m->source, &m->quota, run->req->quota_enforce,
-                                   run->req->cap_sys_resource, &warning, run->err);
+        struct quota_walk walk = {};
+        int r = quota_enforce_plan(source_fd, m->source, &m->quota, &req, &walk, &warning, run->err);
 
         if (r < 0)
                 return nb_wrap(run->err, r, "%s: ", m->target);
@@ -308,8 +328,19 @@ static int apply_quota(struct mount_run *run, int source_fd, const struct plan_m
                 nb_fail(&run->result->warning, 0, "%s: no quota (quota.enforce is best-effort): %s", m->target,
                         warning.msg);
         }
-        trace(run, "%s: quota %s", m->target, r > 0 ? "not enforceable here" : "set");
+        if (walk.walked)
+                note_walk(run, m, &walk);
+        trace(run, "%s: quota %s%s", m->target, r > 0 ? "not enforceable here" : "set",
+              r == 0 && !walk.walked ? (req.guarded ? " (its tree's stamp holds)" : " (stamp removed: not guarded)") : "");
         return 0;
+}
+
+/* quota.enforce off: the container may leave the project, so the tree's stamp goes. */
+static void forget_quota(struct mount_run *run, int source_fd, const struct plan_mount *m) {
+        struct nb_error err = {};
+
+        if (quota_tree_unstamp(source_fd, m->source, -1, &err) < 0)
+                trace(run, "%s: %s, ignoring", m->target, err.msg);
 }
 
 static int prepare_job(struct mount_run *run, const struct plan *plan, const struct node_config *config,
@@ -325,6 +356,8 @@ static int prepare_job(struct mount_run *run, const struct plan *plan, const str
                                source_problem(source_fd));
         if (m->has_quota && (r = apply_quota(run, source_fd, m)) < 0)
                 return r;
+        if (!m->has_quota && (m->kind == MOUNT_NOTEBOOK || m->kind == MOUNT_STORAGE))
+                forget_quota(run, source_fd, m);
         if (run->no_new_api) {
                 job->source_root = source_location(plan, config, m, job->source_relative, sizeof(job->source_relative));
                 job->source_fd = TAKE_FD(source_fd);

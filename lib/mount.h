@@ -20,14 +20,25 @@ struct mount_request {
         gid_t gid;
         enum quota_enforce quota_enforce;
         bool cap_sys_resource; /* the container may hold CAP_SYS_RESOURCE (ext4 lets it past quotas) */
+        bool quota_guarded;    /* the container cannot leave a quota project (user namespace, seccomp) */
         bool debug;         /* trace every step on stderr */
         const int *s3_tree_fds; /* [i]: nbmountd's mount for plan->mounts[i] of kind MOUNT_S3 */
+};
+
+#define MOUNT_MAX_WALKS 2 /* /notebooks and /storage */
+
+/* A folder whose tree this start walked (quotatree.h), for the log. */
+struct mount_walk {
+        char line[PLAN_REASON_MAX]; /* "/storage: team.acme: walked ...: repaired ...; stamped" */
+        bool repaired;              /* something was out of its project */
 };
 
 struct mount_result {
         size_t mounted;             /* mounts attached (one already in place from an earlier run is not) */
         bool quota_warning;         /* best-effort quotas could not be enforced: */
         struct nb_error warning;    /* why */
+        size_t n_walks;
+        struct mount_walk walks[MOUNT_MAX_WALKS];
 };
 
 /* Mounts every granted notebook, storage, dataset and S3 mount of plan, after setting the quotas the

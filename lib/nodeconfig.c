@@ -10,11 +10,24 @@
 #include "yamlget.h"
 
 static const struct plan_allowance default_plans[] = {
-        { "free", 5000000000ULL, 5000000000ULL },
-        { "pro", 15000000000ULL, 15000000000ULL },
-        { "growth", 50000000000ULL, 50000000000ULL },
-        { "enterprise", NB_SIZE_UNLIMITED, NB_SIZE_UNLIMITED },
+        { "free", 5000000000ULL, 5000000000ULL, 0, 0 },
+        { "pro", 15000000000ULL, 15000000000ULL, 0, 0 },
+        { "growth", 50000000000ULL, 50000000000ULL, 0, 0 },
+        { "enterprise", NB_SIZE_UNLIMITED, NB_SIZE_UNLIMITED, 0, 0 },
 };
+
+uint64_t node_default_files(uint64_t bytes) {
+        if (bytes == NB_SIZE_UNLIMITED)
+                return NB_SIZE_UNLIMITED;
+        return MAX(bytes / NODE_BYTES_PER_FILE, 1);
+}
+
+static void derive_files(struct plan_allowance *plan, bool storage_given, bool notebook_given) {
+        if (!storage_given)
+                plan->storage_files = node_default_files(plan->storage_bytes);
+        if (!notebook_given)
+                plan->notebook_files = node_default_files(plan->notebook_bytes);
+}
 
 static void set_defaults(struct node_config *c) {
         memset(c, 0, sizeof(*c));
@@ -27,6 +40,8 @@ static void set_defaults(struct node_config *c) {
         snprintf(c->mountd_socket, sizeof(nb_path), "/run/nbmount/mountd.sock");
         c->n_plans = ARRAY_SIZE(default_plans);
         memcpy(c->plans, default_plans, sizeof(default_plans));
+        for (size_t i = 0; i < c->n_plans; i++)
+                derive_files(&c->plans[i], false, false);
         c->price_per_gb_month = 0.29;
         c->overage_cap_bytes = 1000ULL * 1000 * 1000 * 1000;
         c->quota_enforce = QUOTA_REQUIRED;
@@ -50,6 +65,29 @@ static int get_size(const struct yctx *c, const struct ynode *map, const char *k
         return 1;
 }
 
+/* A number of files: a whole number from 1 to 10^15, or unlimited. Returns 0 when absent, 1 when read. */
+static int get_files(const struct yctx *c, const struct ynode *map, const char *key, uint64_t *out) {
+        const struct ynode *value = ymap_get(map, key);
+        enum yscalar_type type;
+        double number;
+
+        if (!value)
+                return 0;
+        type = value->kind == YNODE_SCALAR ? yscalar_type(value) : YSCALAR_NULL;
+        if (type == YSCALAR_STRING && streq(value->scalar, "unlimited")) {
+                *out = NB_SIZE_UNLIMITED;
+                return 1;
+        }
+        number = type == YSCALAR_INT ? yscalar_number(value) : 0;
+        if (type != YSCALAR_INT || number < 1 || number > (double) NODE_MAX_FILES)
+                return nb_fail_at(c->err, c->file, value->line, value->column,
+                                  "\"%s\" must be a number of files from 1 to %llu, or unlimited, not %.32s", key,
+                                  (unsigned long long) NODE_MAX_FILES,
+                                  type == YSCALAR_INT ? value->scalar : ynode_describe(value));
+        *out = (uint64_t) number;
+        return 1;
+}
+
 static int parse_roots(const struct yctx *c, const struct ynode *roots, struct node_config *ret) {
         static const char *const keys[] = { "notebooks", "storage", "datasets", NULL };
         int r;
@@ -62,9 +100,21 @@ static int parse_roots(const struct yctx *c, const struct ynode *roots, struct n
         return 0;
 }
 
+/* storage_files and notebook_files, or their defaults from the allowances. */
+static int parse_plan_files(const struct yctx *c, const struct ynode *value, struct plan_allowance *ret) {
+        int storage_given = get_files(c, value, "storage_files", &ret->storage_files), notebook_given;
+
+        if (storage_given < 0)
+                return storage_given;
+        if ((notebook_given = get_files(c, value, "notebook_files", &ret->notebook_files)) < 0)
+                return notebook_given;
+        derive_files(ret, storage_given, notebook_given);
+        return 0;
+}
+
 static int parse_plan(const struct yctx *c, const struct ynode *key, const struct ynode *value,
                       struct plan_allowance *ret) {
-        static const char *const keys[] = { "storage", "notebook", NULL };
+        static const char *const keys[] = { "storage", "notebook", "storage_files", "notebook_files", NULL };
         char what[96];
         int r;
 
@@ -74,7 +124,8 @@ static int parse_plan(const struct yctx *c, const struct ynode *key, const struc
         if ((r = yexpect_map(c, value, what)) < 0 || (r = ycheck_keys(c, value, what, keys)) < 0 ||
             (r = yrequire(c, value, what, "storage")) < 0 || (r = yrequire(c, value, what, "notebook")) < 0 ||
             (r = get_size(c, value, "storage", &ret->storage_bytes)) < 0 ||
-            (r = get_size(c, value, "notebook", &ret->notebook_bytes)) < 0)
+            (r = get_size(c, value, "notebook", &ret->notebook_bytes)) < 0 ||
+            (r = parse_plan_files(c, value, ret)) < 0)
                 return r;
         name_copy(ret->name, key->scalar);
         return 0;

@@ -17,6 +17,11 @@
 #define S3_MAX_MOUNTS_PER_TEAM_DEFAULT 32
 #define S3_MAX_MOUNTS_PER_NODE_DEFAULT 256
 #define S3_MAX_MOUNTS_LIMIT 100000 /* the largest value either key takes */
+/* A plan without storage_files or notebook_files allows one file per 16 KiB of its allowance:
+ * ext4's default bytes-per-inode ratio, so a team at its file limit holds no larger share of the
+ * filesystem's inodes than of its bytes. */
+#define NODE_BYTES_PER_FILE 16384ULL
+#define NODE_MAX_FILES 1000000000000000ULL /* 10^15: exact in a double, far above any filesystem */
 
 enum quota_enforce { QUOTA_REQUIRED, QUOTA_BEST_EFFORT, QUOTA_OFF };
 
@@ -24,6 +29,8 @@ struct plan_allowance {
         nb_name name;
         uint64_t storage_bytes;  /* NB_SIZE_UNLIMITED for unlimited */
         uint64_t notebook_bytes;
+        uint64_t storage_files;  /* files and folders (inodes); NB_SIZE_UNLIMITED for unlimited */
+        uint64_t notebook_files;
 };
 
 typedef char nb_path[NB_PATH_MAX + 1];
@@ -47,6 +54,9 @@ struct node_config {
 int node_config_parse(const char *text, size_t len, const char *file, struct node_config *ret,
                       struct nb_error *err);
 int node_config_load_fd(int fd, const char *file, struct node_config *ret, struct nb_error *err);
+
+/* The file limit a plan without an explicit one gets for an allowance of `bytes`. */
+uint64_t node_default_files(uint64_t bytes);
 
 const struct plan_allowance *node_config_find_plan(const struct node_config *config, const char *name);
 const char *quota_enforce_name(enum quota_enforce enforce);

@@ -52,13 +52,15 @@ uint64_t plan_hard_limit(const struct node_config *config, uint64_t allowance, b
         return hard;
 }
 
-static void set_quota(struct plan_mount *m, const struct plan_inputs *in, const char *project, uint64_t allowance) {
+static void set_quota(struct plan_mount *m, const struct plan_inputs *in, const char *project, uint64_t allowance,
+                      uint64_t files) {
         if (in->config->quota_enforce == QUOTA_OFF)
                 return;
         m->has_quota = true;
         snprintf(m->quota.project, sizeof(m->quota.project), "%s", project);
         m->quota.soft_bytes = allowance;
         m->quota.hard_bytes = plan_hard_limit(in->config, allowance, in->team->card_on_file);
+        m->quota.files = files; /* not billed: the same limit with or without a card */
 }
 
 static void plan_notebook(struct plan *plan, const struct plan_inputs *in, const struct plan_allowance *allowance) {
@@ -67,7 +69,7 @@ static void plan_notebook(struct plan *plan, const struct plan_inputs *in, const
 
         set_source(m, in->config->notebooks_root, plan->team, plan->notebook);
         snprintf(project, sizeof(project), "notebook.%s/%s", plan->team, plan->notebook); /* "/" is in no name: unambiguous */
-        set_quota(m, in, project, allowance->notebook_bytes);
+        set_quota(m, in, project, allowance->notebook_bytes, allowance->notebook_files);
 }
 
 static void plan_storage(struct plan *plan, const struct plan_inputs *in, const struct plan_allowance *allowance) {
@@ -76,7 +78,7 @@ static void plan_storage(struct plan *plan, const struct plan_inputs *in, const 
 
         set_source(m, in->config->storage_root, plan->storage_cluster, plan->team);
         snprintf(project, sizeof(project), "team.%s", plan->team);
-        set_quota(m, in, project, allowance->storage_bytes);
+        set_quota(m, in, project, allowance->storage_bytes, allowance->storage_files);
         if (!streq(plan->storage_cluster, plan->cluster))
                 refuse(m, "storage of cluster %s cannot be mounted on a node of cluster %s; run the notebook on a %s node",
                        plan->storage_cluster, plan->cluster, plan->storage_cluster);

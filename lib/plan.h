@@ -38,6 +38,7 @@ struct plan_inputs {
 struct plan_quota {
         char project[PLAN_PROJECT_MAX];
         uint64_t soft_bytes, hard_bytes; /* NB_SIZE_UNLIMITED: no limit */
+        uint64_t files;                  /* soft = hard limit of files and folders; NB_SIZE_UNLIMITED: none */
 };
 
 struct plan_mount {

@@ -12,6 +12,7 @@ static struct json_object *quota_to_json(const struct plan_mount *m) {
         json_object_object_add(quota, "project", json_object_new_string(m->quota.project));
         json_object_object_add(quota, "soft_bytes", json_bytes_or_null(m->quota.soft_bytes));
         json_object_object_add(quota, "hard_bytes", json_bytes_or_null(m->quota.hard_bytes));
+        json_object_object_add(quota, "files", json_bytes_or_null(m->quota.files));
         return quota;
 }
 

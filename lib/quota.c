@@ -1,10 +1,8 @@
 #include "quota.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libmount.h>
-#include <linux/fs.h>
 #include <linux/dqblk_xfs.h>
 #include <linux/magic.h>
 #include <linux/quota.h>
@@ -12,19 +10,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "quotatree.h"
 #include "safeopen.h"
 #include "util.h"
 
 #define QUOTA_BLOCK 1024ULL /* QIF_DQBLKSIZE: quotactl counts limits in 1 KiB blocks */
 #define QUOTA_GRACE_SECONDS (100ULL * 365 * 24 * 3600) /* a soft limit never turns into a hard stop */
-#define ASSIGN_MAX_DEPTH 256 /* two fds a level */
 
 /* The block device of the filesystem of fd, for quotactl(2) on kernels without quotactl_fd. */
 static int device_of(int fd, char *buf, size_t size) {
@@ -248,127 +245,83 @@ static int find_or_allocate(int root_fd, const char *name, uint32_t *ret_id) {
                         *ret_id = projects[i].id;
                         return 0;
                 }
-                if (projects[i].id >= next)
+                if (projects[i].id >= next && projects[i].id < UINT32_MAX)
                         next = projects[i].id + 1;
         }
+        if (next > QUOTA_LAST_ID)
+                return -ENOSPC;
         if ((r = append_registry(root_fd, projects, n, name, next)) < 0)
                 return r;
         *ret_id = next;
         return 0;
 }
 
-int quota_project_id(int dir_fd, const char *path, const char *name, uint32_t *ret_id, struct nb_error *err) {
-        _cleanup_close_ int root_fd = open_fs_root(dir_fd, path, err), lock_fd = -1, root_dir_fd = -1;
+/* The root of the filesystem of dir_fd (O_RDONLY: fsync needs a real fd), and the registry's lock
+ * file in it: created when `create`, else -1 when it does not exist. */
+static int open_registry(int dir_fd, const char *path, bool create, int *ret_root_fd, int *ret_lock_fd,
+                         struct nb_error *err) {
+        _cleanup_close_ int root_path_fd = open_fs_root(dir_fd, path, err), root_fd = -1, lock_fd = -1;
+
+        if (root_path_fd < 0)
+                return root_path_fd;
+        if ((root_fd = reopen_fd(root_path_fd, O_RDONLY | O_DIRECTORY)) < 0)
+                return nb_fail(err, root_fd, "%s: cannot open its filesystem's root: %s", path, strerror(-root_fd));
+        lock_fd = openat(root_fd, QUOTA_REGISTRY_LOCK, O_RDWR | O_NOFOLLOW | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
+        if (lock_fd < 0 && (create || errno != ENOENT))
+                return nb_fail(err, errno, "%s: cannot open %s: %s", path, QUOTA_REGISTRY_LOCK, strerror(errno));
+        *ret_root_fd = TAKE_FD(root_fd);
+        *ret_lock_fd = TAKE_FD(lock_fd);
+        return 0;
+}
+
+/* Looks name up in the registry, or adds it, under the registry's lock. */
+static int lookup_id(int root_fd, int lock_fd, const char *name, uint32_t *ret_id, struct nb_error *err) {
         int r;
 
-        if (root_fd < 0)
-                return root_fd;
-        root_dir_fd = reopen_fd(root_fd, O_RDONLY | O_DIRECTORY); /* fsync needs a real fd */
-        if (root_dir_fd < 0)
-                return nb_fail(err, root_dir_fd, "project %s: %s", name, strerror(-root_dir_fd));
-        lock_fd = openat(root_dir_fd, QUOTA_REGISTRY_LOCK, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-        if (lock_fd < 0 || flock(lock_fd, LOCK_EX) < 0)
+        if (flock(lock_fd, LOCK_EX) < 0)
                 return nb_fail(err, errno, "project %s: cannot lock %s: %s", name, QUOTA_REGISTRY_LOCK, strerror(errno));
-        if ((r = find_or_allocate(root_dir_fd, name, ret_id)) < 0)
+        r = find_or_allocate(root_fd, name, ret_id);
+        (void) flock(lock_fd, LOCK_UN);
+        if (r < 0)
                 return nb_fail(err, r, "project %s: cannot update the registry %s: %s", name, QUOTA_REGISTRY_NAME,
-                               strerror(-r));
+                               r == -ENOSPC ? "no project id is left below 2^31" : strerror(-r));
         return 0;
 }
 
-static int set_project_attr(int fd, uint32_t id, bool inherit) {
-        struct fsxattr fsx;
-
-        if (ioctl(fd, FS_IOC_FSGETXATTR, &fsx) < 0)
-                return -errno;
-        if (fsx.fsx_projid == id && (!inherit || (fsx.fsx_xflags & FS_XFLAG_PROJINHERIT)))
-                return 0;
-        fsx.fsx_projid = id;
-        if (inherit)
-                fsx.fsx_xflags |= FS_XFLAG_PROJINHERIT;
-        return ioctl(fd, FS_IOC_FSSETXATTR, &fsx) < 0 ? -errno : 1;
-}
-
-static int assign_tree(int dir_fd, uint32_t id, unsigned depth);
-
-/* One entry of a folder: folders and regular files only, never through a symlink.
- * NOLINTNEXTLINE(misc-no-recursion): assign_tree() stops at ASSIGN_MAX_DEPTH (256) */
-static int assign_entry(int dir_fd, dev_t parent_dev, const char *name, uint32_t id, unsigned depth) {
-        _cleanup_close_ int path_fd = openat(dir_fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC), fd = -1;
-        struct stat st;
+int quota_project_id(int dir_fd, const char *path, const char *name, uint32_t *ret_id, struct nb_error *err) {
+        _cleanup_close_ int root_fd = -1, lock_fd = -1;
         int r;
 
-        if (path_fd < 0)
-                return errno == ENOENT ? 0 : -errno; /* gone meanwhile */
-        if (fstat(path_fd, &st) < 0)
-                return -errno;
-        if ((!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)) || st.st_dev != parent_dev)
-                return 0; /* FIFOs, devices, sockets, and another filesystem mounted inside */
-        fd = reopen_fd(path_fd, O_RDONLY | O_NONBLOCK | (S_ISDIR(st.st_mode) ? O_DIRECTORY : 0));
-        if (fd < 0)
-                return fd;
-        if ((r = set_project_attr(fd, id, S_ISDIR(st.st_mode))) < 0)
+        if ((r = open_registry(dir_fd, path, true, &root_fd, &lock_fd, err)) < 0)
                 return r;
-        return S_ISDIR(st.st_mode) ? assign_tree(fd, id, depth + 1) : 0;
+        return lookup_id(root_fd, lock_fd, name, ret_id, err);
 }
 
-/* NOLINTNEXTLINE(misc-no-recursion): stops at ASSIGN_MAX_DEPTH (256) */
-static int assign_tree(int dir_fd, uint32_t id, unsigned depth) {
-        int dup_fd = fcntl(dir_fd, F_DUPFD_CLOEXEC, 3);
-        DIR *dir;
-        struct dirent *entry;
-        int r = 0;
-
-        if (depth > ASSIGN_MAX_DEPTH)
-                return -ELOOP;
-        if (dup_fd < 0 || !(dir = fdopendir(dup_fd))) {
-                closep(&dup_fd);
-                return -errno;
-        }
-        struct stat self;
-
-        if (fstat(dirfd(dir), &self) < 0) {
-                closedir(dir);
-                return -errno;
-        }
-        while (r >= 0 && (entry = readdir(dir)))
-                if (!streq(entry->d_name, ".") && !streq(entry->d_name, ".."))
-                        r = assign_entry(dirfd(dir), self.st_dev, entry->d_name, id, depth);
-        closedir(dir);
-        return r;
-}
-
-static bool in_project(int fd, uint32_t id) {
-        struct fsxattr fsx;
-
-        return ioctl(fd, FS_IOC_FSGETXATTR, &fsx) == 0 && fsx.fsx_projid == id &&
-               (fsx.fsx_xflags & FS_XFLAG_PROJINHERIT);
-}
-
-int quota_assign_project(int dir_fd, const char *path, uint32_t id, struct nb_error *err) {
-        _cleanup_close_ int fd = reopen_fd(dir_fd, O_RDONLY | O_DIRECTORY);
+int quota_open_lock(int dir_fd, const char *path, bool create, struct nb_error *err) {
+        _cleanup_close_ int root_fd = -1, lock_fd = -1;
         int r;
 
-        if (fd < 0)
-                return nb_fail(err, fd, "%s: cannot open: %s", path, strerror(-fd));
-        if (in_project(fd, id))
-                return 0;
-        /* what the folder holds first, the folder last: a walk that fails is walked again next time */
-        if ((r = assign_tree(fd, id, 0)) < 0 || (r = set_project_attr(fd, id, true)) < 0)
-                return nb_fail(err, r, "%s: cannot set project %u: %s", path, id,
-                               r == -ELOOP ? "the folder is nested more than 256 deep" : strerror(-r));
-        return 0;
+        if ((r = open_registry(dir_fd, path, create, &root_fd, &lock_fd, err)) < 0)
+                return r;
+        return lock_fd >= 0 ? TAKE_FD(lock_fd) : -ENOENT;
 }
 
 static uint64_t to_blocks(uint64_t bytes) {
         return bytes == UINT64_MAX ? 0 : bytes / QUOTA_BLOCK;
 }
 
+static uint64_t to_limit(uint64_t count) {
+        return count == UINT64_MAX ? 0 : count;
+}
+
 int quota_set_limits(int dir_fd, const char *path, uint32_t id, uint64_t soft_bytes, uint64_t hard_bytes,
-                     struct nb_error *err) {
+                     uint64_t files, struct nb_error *err) {
         struct if_dqblk limits = {
                 .dqb_bsoftlimit = to_blocks(soft_bytes),
                 .dqb_bhardlimit = to_blocks(hard_bytes),
-                .dqb_valid = QIF_BLIMITS,
+                .dqb_isoftlimit = to_limit(files), /* soft = hard: files are not billed, no grace */
+                .dqb_ihardlimit = to_limit(files),
+                .dqb_valid = QIF_BLIMITS | QIF_ILIMITS,
         };
         struct if_dqinfo info = {};
         int r;
@@ -382,6 +335,30 @@ int quota_set_limits(int dir_fd, const char *path, uint32_t id, uint64_t soft_by
         info = (struct if_dqinfo) { .dqi_bgrace = QUOTA_GRACE_SECONDS, .dqi_valid = IIF_BGRACE };
         if ((r = project_quotactl(dir_fd, Q_SETINFO, 0, &info)) < 0)
                 return nb_fail(err, r, "%s: cannot set the quota grace period: %s", path, strerror(-r));
+        return 0;
+}
+
+static struct quota_usage usage_from(uint32_t id, const struct if_dqblk *q) {
+        return (struct quota_usage) {
+                .id = id,
+                .used_bytes = q->dqb_curspace,
+                .used_files = q->dqb_curinodes,
+                .soft_bytes = q->dqb_bsoftlimit * QUOTA_BLOCK,
+                .hard_bytes = q->dqb_bhardlimit * QUOTA_BLOCK,
+                .soft_files = q->dqb_isoftlimit,
+                .hard_files = q->dqb_ihardlimit,
+        };
+}
+
+int quota_get(int dir_fd, uint32_t id, struct quota_usage *ret) {
+        struct if_dqblk q = {};
+        int r = project_quotactl(dir_fd, Q_GETQUOTA, id, &q);
+
+        if (r == -ENOENT || r == -ESRCH) /* XFS: no record of the id */
+                q = (struct if_dqblk) {};
+        else if (r < 0)
+                return r;
+        *ret = usage_from(id, &q);
         return 0;
 }
 
@@ -400,13 +377,11 @@ int quota_read_all(int dir_fd, const char *path, struct quota_usage **ret, size_
                                 return nb_fail(err, ENOMEM, "out of memory");
                         usage = grown;
                 }
-                usage[n++] = (struct quota_usage) {
-                        .id = next.dqb_id,
-                        .used_bytes = next.dqb_curspace,
-                        .used_files = next.dqb_curinodes,
-                        .soft_bytes = next.dqb_bsoftlimit * QUOTA_BLOCK,
-                        .hard_bytes = next.dqb_bhardlimit * QUOTA_BLOCK,
-                };
+                usage[n++] = usage_from(next.dqb_id, &(struct if_dqblk) {
+                        .dqb_bhardlimit = next.dqb_bhardlimit, .dqb_bsoftlimit = next.dqb_bsoftlimit,
+                        .dqb_curspace = next.dqb_curspace, .dqb_ihardlimit = next.dqb_ihardlimit,
+                        .dqb_isoftlimit = next.dqb_isoftlimit, .dqb_curinodes = next.dqb_curinodes,
+                });
                 if (next.dqb_id == UINT32_MAX)
                         break;
                 id = next.dqb_id + 1;
@@ -418,27 +393,54 @@ int quota_read_all(int dir_fd, const char *path, struct quota_usage **ret, size_
         return 0;
 }
 
-int quota_enforce_plan(int dir_fd, const char *path, const struct plan_quota *quota, enum quota_enforce enforce,
-                       bool writer_has_cap_sys_resource, struct nb_error *warning, struct nb_error *err) {
-        _cleanup_close_ int fd = reopen_fd(dir_fd, O_RDONLY | O_DIRECTORY);
-        struct nb_error *problem = enforce == QUOTA_BEST_EFFORT && warning ? warning : err;
+int quota_forget(int dir_fd, const char *path, struct nb_error *err) {
+        _cleanup_close_ int lock_fd = quota_open_lock(dir_fd, path, false, NULL);
+
+        return quota_tree_unstamp(dir_fd, path, lock_fd >= 0 ? lock_fd : -1, err);
+}
+
+/* Where project quotas cannot be enforced, or the request says to go without: the start goes on
+ * with the escape open, so the tree's stamp must go (quotatree.h). Returns 1 (best-effort) or -errno. */
+static int go_without(int fd, const char *path, enum quota_enforce enforce, int r) {
+        if (enforce != QUOTA_BEST_EFFORT)
+                return r;
+        (void) quota_tree_unstamp(fd, path, -1, NULL);
+        return 1;
+}
+
+int quota_enforce_plan(int dir_fd, const char *path, const struct plan_quota *quota,
+                       const struct quota_enforce_request *req, struct quota_walk *ret_walk,
+                       struct nb_error *warning, struct nb_error *err) {
+        _cleanup_close_ int fd = reopen_fd(dir_fd, O_RDONLY | O_DIRECTORY), root_fd = -1, lock_fd = -1;
+        struct nb_error *problem = req->enforce == QUOTA_BEST_EFFORT && warning ? warning : err;
+        struct quota_walk walk = {};
+        enum quota_tree_check check = !req->guarded ? QUOTA_TREE_UNGUARDED
+                                      : req->full_walk ? QUOTA_TREE_WALK
+                                                       : QUOTA_TREE_TRUST_STAMP;
         uint32_t id = 0;
         int r;
 
-        if (enforce == QUOTA_OFF)
-                return 0;
         if (fd < 0)
                 return nb_fail(err, fd, "%s: cannot open: %s", path, strerror(-fd));
+        if (req->enforce == QUOTA_OFF)
+                return quota_tree_unstamp(fd, path, -1, err) < 0 ? -EIO : 0;
         r = quota_probe(fd, path, problem);
-        if (r == QUOTA_EXT4 && writer_has_cap_sys_resource)
+        if (r == QUOTA_EXT4 && req->writer_has_cap_sys_resource)
                 r = nb_fail(problem, EOPNOTSUPP,
                             "%s is on ext4, which lets a process with CAP_SYS_RESOURCE write past its quota; drop that capability from the container",
                             path);
         if (r < 0)
-                return enforce == QUOTA_BEST_EFFORT ? 1 : r;
-        if ((r = quota_project_id(fd, path, quota->project, &id, err)) < 0 ||
-            (r = quota_assign_project(fd, path, id, err)) < 0 ||
-            (r = quota_set_limits(fd, path, id, quota->soft_bytes, quota->hard_bytes, err)) < 0)
+                return go_without(fd, path, req->enforce, r);
+        if ((r = open_registry(fd, path, true, &root_fd, &lock_fd, err)) < 0 ||
+            (r = lookup_id(root_fd, lock_fd, quota->project, &id, err)) < 0)
                 return r;
+        if (id > QUOTA_LAST_ID)
+                return nb_fail(err, ERANGE, "%s: project %s has id %u in %s; nbmount uses the ids from 2^31 up itself, give it a smaller one",
+                               path, quota->project, id, QUOTA_REGISTRY_NAME);
+        if ((r = quota_set_limits(fd, path, id, quota->soft_bytes, quota->hard_bytes, quota->files, err)) < 0 ||
+            (r = quota_tree_check(fd, path, id, lock_fd, check, &walk, err)) < 0)
+                return r;
+        if (ret_walk)
+                *ret_walk = walk;
         return 0;
 }

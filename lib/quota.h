@@ -14,6 +14,7 @@
 #define QUOTA_REGISTRY_NAME ".nbmount-projid"
 #define QUOTA_REGISTRY_LOCK ".nbmount-projid.lock"
 #define QUOTA_FIRST_ID 10000U
+#define QUOTA_LAST_ID 0x7fffffffU /* the ids from 2^31 up are the tree walks' (quotatree.h) */
 
 #define QUOTA_EXT4 1 /* quota_probe(): enforced, by ext4, which CAP_SYS_RESOURCE bypasses */
 
@@ -25,20 +26,25 @@ int quota_probe(int dir_fd, const char *path, struct nb_error *err);
  * never reused for another name. */
 int quota_project_id(int dir_fd, const char *path, const char *name, uint32_t *ret_id, struct nb_error *err);
 
-/* Gives the folder and, the first time, everything below it the project id, with PROJINHERIT.
- * Never follows a symlink; FIFOs, sockets and devices are left alone. */
-int quota_assign_project(int dir_fd, const char *path, uint32_t id, struct nb_error *err);
+/* The registry's lock file at the root of the filesystem of dir_fd, opened for writing (created when
+ * `create`); quotatree.c locks a byte of it per tree. -ENOENT when it does not exist and !create. */
+int quota_open_lock(int dir_fd, const char *path, bool create, struct nb_error *err);
 
-/* Soft and hard block limits in bytes (UINT64_MAX: none), and a grace period long enough that
- * the soft limit never turns into a hard stop. */
+/* Soft and hard block limits in bytes (UINT64_MAX: none), a grace period long enough that the
+ * soft limit never turns into a hard stop, and soft = hard limit of files and folders (inodes;
+ * UINT64_MAX: none). */
 int quota_set_limits(int dir_fd, const char *path, uint32_t id, uint64_t soft_bytes, uint64_t hard_bytes,
-                     struct nb_error *err);
+                     uint64_t files, struct nb_error *err);
 
 struct quota_usage {
         uint32_t id;
         uint64_t used_bytes, used_files;
         uint64_t soft_bytes, hard_bytes; /* 0: none */
+        uint64_t soft_files, hard_files; /* 0: none */
 };
+
+/* The usage and limits of one project (all 0 when the kernel has no record of it). */
+int quota_get(int dir_fd, uint32_t id, struct quota_usage *ret);
 
 /* Every project of the filesystem of dir_fd in one Q_GETNEXTQUOTA pass; *ret is malloc'd. */
 int quota_read_all(int dir_fd, const char *path, struct quota_usage **ret, size_t *ret_n, struct nb_error *err);
@@ -52,9 +58,26 @@ struct quota_project {
 int quota_registry_read(int dir_fd, const char *path, struct quota_project **ret, size_t *ret_n,
                         struct nb_error *err);
 
-/* What the hook does for a notebook or team folder at every start: project id, PROJINHERIT and
- * the plan's limits. With `best-effort`, a filesystem that cannot enforce quotas is not an error:
- * returns 1 with the reason in *warning. With `required` it is (-EOPNOTSUPP). So is ext4 for a
- * container that holds CAP_SYS_RESOURCE, which ext4 lets past any limit. */
-int quota_enforce_plan(int dir_fd, const char *path, const struct plan_quota *quota, enum quota_enforce enforce,
-                       bool writer_has_cap_sys_resource, struct nb_error *warning, struct nb_error *err);
+struct quota_walk;
+
+/* Removes the stamp of the folder's tree (quotatree.h) under the registry's lock, where there is
+ * one: the tree may have left its project. For a poststop, whose container was not guarded. */
+int quota_forget(int dir_fd, const char *path, struct nb_error *err);
+
+/* How a start or `nbmount quota apply` treats a folder. */
+struct quota_enforce_request {
+        enum quota_enforce enforce;
+        bool writer_has_cap_sys_resource; /* ext4 lets such a process past any limit */
+        bool guarded;   /* the container cannot change project ids or flags (user namespace, seccomp) */
+        bool full_walk; /* walk the whole tree even when its stamp holds (nbmount quota apply) */
+};
+
+/* What the hook does for a notebook or team folder at every start: project id, the plan's limits,
+ * and the folder's tree in the project (quotatree.h: walked and repaired when its stamp does not
+ * hold; the stamp removed when the container is not guarded). With `best-effort`, a filesystem
+ * that cannot enforce quotas is not an error: returns 1 with the reason in *warning. With
+ * `required` it is (-EOPNOTSUPP). So is ext4 for a container that holds CAP_SYS_RESOURCE, which
+ * ext4 lets past any limit. *ret_walk (may be NULL) says what was walked and repaired. */
+int quota_enforce_plan(int dir_fd, const char *path, const struct plan_quota *quota,
+                       const struct quota_enforce_request *req, struct quota_walk *ret_walk,
+                       struct nb_error *warning, struct nb_error *err);

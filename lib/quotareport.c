@@ -84,12 +84,13 @@ void quota_row_costs(struct quota_row *row, const struct node_config *config, co
         const struct plan_allowance *plan = grants ? node_config_find_plan(config, grants->plan) : NULL;
         uint64_t allowance;
 
-        row->allowance_bytes = row->hard_bytes = NB_SIZE_UNLIMITED;
+        row->allowance_bytes = row->hard_bytes = row->file_limit = NB_SIZE_UNLIMITED;
         if (!plan)
                 return;
         name_copy(row->plan, grants->plan);
         row->card_on_file = grants->card_on_file;
         allowance = row->notebook[0] ? plan->notebook_bytes : plan->storage_bytes;
+        row->file_limit = row->notebook[0] ? plan->notebook_files : plan->storage_files;
         row->allowance_bytes = allowance;
         row->hard_bytes = plan_hard_limit(config, allowance, grants->card_on_file);
         if (allowance != NB_SIZE_UNLIMITED && row->used_bytes > allowance)

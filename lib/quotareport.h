@@ -19,6 +19,7 @@ struct quota_row {
         uint32_t id;
         uint64_t used_bytes, used_files;
         uint64_t allowance_bytes, hard_bytes; /* NB_SIZE_UNLIMITED: none; both so when the plan is unknown */
+        uint64_t file_limit;                  /* the plan's files (soft = hard); NB_SIZE_UNLIMITED: none */
         uint64_t over_bytes;
         double overage_per_month; /* over_bytes in GB (10^9 bytes) times billing.price_per_gb_month */
 };
@@ -28,6 +29,6 @@ struct quota_row {
 int quota_report(const struct node_config *config, const char *team, bool notebooks, struct quota_row **ret,
                  size_t *ret_n, struct nb_error *err);
 
-/* Fills a row's plan, allowance, hard limit, bytes over and monthly cost from the team's grants
+/* Fills a row's plan, allowance, hard limit, file limit, bytes over and monthly cost from the team's grants
  * (NULL: unknown plan) and row->used_bytes. */
 void quota_row_costs(struct quota_row *row, const struct node_config *config, const struct team_grants *grants);

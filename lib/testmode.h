@@ -15,7 +15,8 @@
  * socket-netlink, socket-unix, mount (mount(2) of each kind), status: after hardening it tries that
  * and fails the start with what happened, e.g. "test mode: execve(/bin/true): Operation not
  * permitted"; or without:CAP_NAME: it drops that capability too and goes on (to show that the hook
- * needs it). */
+ * needs it); or walk-die:N: a tree walk (quotatree.c) exits the hook at once, as if killed, when its
+ * first pass comes to its Nth folder or file. */
 #pragma once
 
 #include <stdbool.h>
@@ -43,6 +44,9 @@ void testmode_harden_prepare(void);
 bool testmode_harden_without(int cap);
 int testmode_harden_act(struct nb_error *err);
 
+/* In a tree walk's first pass, at each folder and file. */
+void testmode_walk_step(void);
+
 #else
 
 static inline void testmode_sandbox_prepare(int input_fd) { (void) input_fd; }
@@ -61,5 +65,6 @@ static inline int testmode_harden_act(struct nb_error *err) {
         (void) err;
         return 0;
 }
+static inline void testmode_walk_step(void) {}
 
 #endif

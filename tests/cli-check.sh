@@ -52,10 +52,10 @@ expect_eq "plan targets in order" \
         '["/notebooks","/storage","/datasets/quarterly-reports","/datasets/images","/datasets/mnist","/datasets/my-bucket-data"]' \
         "$(field '[.mounts[].target]')"
 expect_eq "plan /notebooks" \
-        "{\"target\":\"/notebooks\",\"kind\":\"notebook\",\"source\":\"$n/notebooks/acme/nb1\",\"readonly\":false,\"quota\":{\"project\":\"notebook.acme/nb1\",\"soft_bytes\":15000000000,\"hard_bytes\":15000000000},\"status\":\"granted\",\"reason\":null}" \
+        "{\"target\":\"/notebooks\",\"kind\":\"notebook\",\"source\":\"$n/notebooks/acme/nb1\",\"readonly\":false,\"quota\":{\"project\":\"notebook.acme/nb1\",\"soft_bytes\":15000000000,\"hard_bytes\":15000000000,\"files\":915527},\"status\":\"granted\",\"reason\":null}" \
         "$(field '.mounts[0]')"
 expect_eq "plan /storage" \
-        "{\"target\":\"/storage\",\"kind\":\"storage\",\"source\":\"$n/storage/east-1/acme\",\"readonly\":false,\"quota\":{\"project\":\"team.acme\",\"soft_bytes\":15000000000,\"hard_bytes\":15000000000},\"status\":\"granted\",\"reason\":null}" \
+        "{\"target\":\"/storage\",\"kind\":\"storage\",\"source\":\"$n/storage/east-1/acme\",\"readonly\":false,\"quota\":{\"project\":\"team.acme\",\"soft_bytes\":15000000000,\"hard_bytes\":15000000000,\"files\":915527},\"status\":\"granted\",\"reason\":null}" \
         "$(field '.mounts[1]')"
 expect_eq "plan pinned team dataset" \
         "{\"target\":\"/datasets/quarterly-reports\",\"kind\":\"dataset\",\"source\":\"$n/datasets/dsr8k5qzn401lb5/v1\",\"readonly\":true,\"quota\":null,\"status\":\"granted\",\"reason\":null,\"dataset\":{\"id\":\"dsr8k5qzn401lb5\",\"version\":\"v1\"}}" \
@@ -88,7 +88,7 @@ expect_eq "table exit code" 0 "$rc"
 expect_eq "table header" "team acme, notebook nb1, user alice, node cluster east-1, plan pro (no card on file), quota required" \
         "$(echo "$out" | sed -n 1p)"
 expect_eq "table columns" "TARGET KIND SOURCE MODE QUOTA STATUS REASON" "$(echo "$out" | sed -n 2p | tr -s ' ')"
-expect_eq "table /storage row" "/storage storage $n/storage/east-1/acme rw 15 GB/15 GB granted" \
+expect_eq "table /storage row" "/storage storage $n/storage/east-1/acme rw 15 GB/15 GB, 915527 files granted" \
         "$(echo "$out" | grep '^/storage ' | tr -s ' ' | sed 's/ $//')"
 expect_eq "table s3 row" "/datasets/my-bucket-data s3 s3://my-bucket/my-data ro - granted" \
         "$(echo "$out" | grep '^/datasets/my-bucket-data ' | tr -s ' ' | sed 's/ $//')"

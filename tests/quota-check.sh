@@ -3,15 +3,18 @@
 # grace), what a writer in a runc container meets (EDQUOT/ENOSPC at the plan's allowance, or at
 # allowance + overage cap with a card on file), the quota escape (chattr -p 0) and its seccomp
 # rule, quota.enforce on file systems that cannot enforce, `nbmount quota` against the kernel's
-# own reports, and 20 hooks at once.
-# The host kernel has no project quotas (TESTBED.md): those tests run in User-Mode Linux, one
-# boot per file system (XFS and ext4, both at once), through tests/lib/uml.sh and
-# tests/lib/uml-quota.sh; what needs no quota runs here on the host with runc meanwhile.
+# own reports, and 20 hooks at once (tests/lib/uml-quota.sh); every way out of a project tried by
+# a guarded container, subtrees that left it found and put back, the stamp of a walked tree, and
+# file limits (tests/lib/uml-quota-tree.sh).
+# The host kernel has no project quotas (TESTBED.md): those tests run in User-Mode Linux, two
+# boots per file system, one after the other (XFS and ext4 at once), through tests/lib/uml.sh;
+# what needs no quota runs here on the host with runc meanwhile.
 # Usage: tests/quota-check.sh [NBMOUNT]. Prints "ok - quota ..." / "not ok - quota ...: why"
 # lines; always exits 0. Needs root, user-mode-linux, xfsprogs, e2fsprogs, quota, kmod, runc,
-# busybox-static, jq, cc with a static libc, and /usr/share/containers/seccomp.json
+# busybox-static, jq, cc with a static libc, the test-mode nbmount beside NBMOUNT's build
+# (BUILD/test-mode/nbmount, `make test-mode`), and /usr/share/containers/seccomp.json
 # (containers-common) to build default-deny seccomp profiles from. Details of each UML run:
-# build/test-logs/quota-FS.log (and quota-FS.console.log, the kernel's console).
+# build/test-logs/quota-FS.log and quota-tree-FS.log (and *.console.log, the kernel's console).
 # QUOTA_FS="xfs" (or "ext4") runs one file system only, QUOTA_HOST=0 skips the host part.
 set -u
 cd "$(dirname "$0")/.."
@@ -75,6 +78,11 @@ if grep -q __asan_init "$NBMOUNT"; then
                 echo "# quota: $NBMOUNT is an ASan build, which cannot run in User-Mode Linux, and there is no build/nbmount: UML tests skipped"
         fi
 fi
+uml_test_mode=$(dirname "$uml_nbmount")/test-mode/nbmount
+if [ -n "$uml_nbmount" ] && [ ! -x "$uml_test_mode" ]; then
+        not_ok "harness: the test-mode nbmount" "$uml_test_mode is missing; run make test-mode"
+        uml_test_mode=""
+fi
 for fs in ${QUOTA_FS:-xfs ext4}; do
         [ -n "$uml_nbmount" ] || break
         (
@@ -89,6 +97,13 @@ for fs in ${QUOTA_FS:-xfs ext4}; do
                 cp "$uml_last/console.log" "$logs/quota-$fs.console.log" 2>/dev/null
                 cp "$uml_last/quota.json" "$work/quota-$fs.json" 2>/dev/null
                 rm -f "$UML_WORK/$fs"-?.img
+                [ -n "$uml_test_mode" ] || exit 0
+                uml_disk "$UML_WORK/$fs-t.img" 512M
+                UML_EXTRA_DISKS="" uml_run "$UML_WORK/$fs-t.img" tests/lib/uml-quota-tree.sh "$fs" "$uml_nbmount" "$fsx" \
+                        "$uml_test_mode" >"$work/uml-tree-$fs.out" 2>"$logs/quota-tree-$fs.log"
+                echo "$? $uml_boot_seconds" >"$work/uml-tree-$fs.rc"
+                cp "$uml_last/console.log" "$logs/quota-tree-$fs.console.log" 2>/dev/null
+                rm -f "$UML_WORK/$fs-t.img"
         ) &
 done
 
@@ -208,6 +223,15 @@ for fs in ${QUOTA_FS:-xfs ext4}; do
                 not_ok "$fs: User-Mode Linux ran the tests" "$(grep '^#' "$logs/quota-$fs.log" | tail -8)"
         else
                 echo "# quota $fs: User-Mode Linux boot and tests in ${seconds}s"
+        fi
+        if [ -n "$uml_test_mode" ]; then
+                cat "$work/uml-tree-$fs.out" 2>/dev/null
+                read -r rc seconds <"$work/uml-tree-$fs.rc"
+                if [ "$rc" = 125 ]; then
+                        not_ok "$fs: tree: User-Mode Linux ran the tests" "$(grep '^#' "$logs/quota-tree-$fs.log" | tail -8)"
+                else
+                        echo "# quota $fs: tree: User-Mode Linux boot and tests in ${seconds}s"
+                fi
         fi
         schema_result=$(node tests/schema/validate.js -s schemas/quota.schema.json -r schemas/common.schema.json \
                 "$work/quota-$fs.json" 2>&1)

@@ -24,6 +24,17 @@ static void assert_plan(const struct node_config *c, const char *name, uint64_t 
         assert_true(plan->notebook_bytes == notebook);
 }
 
+static void assert_files(const struct node_config *c, const char *name, uint64_t storage, uint64_t notebook) {
+        const struct plan_allowance *plan = node_config_find_plan(c, name);
+
+        if (!plan)
+                fail_msg("no plan \"%s\"", name);
+        if (plan->storage_files != storage || plan->notebook_files != notebook)
+                fail_msg("plan %s: files %llu/%llu, expected %llu/%llu", name, (unsigned long long) plan->storage_files,
+                         (unsigned long long) plan->notebook_files, (unsigned long long) storage,
+                         (unsigned long long) notebook);
+}
+
 static void assert_default_plans(const struct node_config *c) {
         assert_int_equal(c->n_plans, 4);
         assert_string_equal(c->plans[0].name, "free");
@@ -34,6 +45,11 @@ static void assert_default_plans(const struct node_config *c) {
         assert_plan(c, "pro", 15000000000ULL, 15000000000ULL);
         assert_plan(c, "growth", 50000000000ULL, 50000000000ULL);
         assert_plan(c, "enterprise", NB_SIZE_UNLIMITED, NB_SIZE_UNLIMITED);
+        /* one file per 16 KiB of the allowance: 5e9 / 16384 = 305175.78 */
+        assert_files(c, "free", 305175, 305175);
+        assert_files(c, "pro", 915527, 915527);
+        assert_files(c, "growth", 3051757, 3051757);
+        assert_files(c, "enterprise", NB_SIZE_UNLIMITED, NB_SIZE_UNLIMITED);
 }
 
 static void defaults_with_only_cluster(void **state) {
@@ -179,6 +195,46 @@ static void plans_replace_default_table(void **state) {
         free(c);
 }
 
+/* storage_files and notebook_files: a count or unlimited; left out, one file per 16 KiB of the
+ * allowance (at least 1), unlimited for an unlimited allowance. */
+static void plan_file_limits(void **state) {
+        struct node_config *c = parse_ok("cluster: c1\nplans:\n"
+                                         "  given: {storage: 1GB, notebook: 1GB, storage_files: 1000, notebook_files: unlimited}\n"
+                                         "  derived: {storage: 16384kB, notebook: 1B}\n"
+                                         "  half: {storage: unlimited, notebook: 32KiB, notebook_files: 7}\n"
+                                         "  most: {storage: unlimited, notebook: unlimited, storage_files: 1000000000000000}\n");
+
+        assert_files(c, "given", 1000, NB_SIZE_UNLIMITED);
+        assert_files(c, "derived", 1000, 1);
+        assert_files(c, "half", NB_SIZE_UNLIMITED, 7);
+        assert_files(c, "most", 1000000000000000ULL, NB_SIZE_UNLIMITED);
+        free(c);
+        assert_int_equal(node_default_files(NB_SIZE_UNLIMITED), NB_SIZE_UNLIMITED);
+        assert_int_equal(node_default_files(0), 1);
+        assert_int_equal(node_default_files(16384 * 3 + 16383), 3);
+}
+
+static void plan_file_limit_errors(void **state) {
+        static const char *const bad[][2] = {
+                { "0", "0" },                 { "-5", "-5" },           { "1000000000000001", "1000000000000001" },
+                { "1.5", "a number" },        { "1e3", "a number" },    { "\"1000\"", "a string" },
+                { "15GB", "a string" },       { "null", "null" },       { "[1]", "a list" },
+                { "true", "a boolean" },      { "Unlimited", "a string" },
+        };
+
+        for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+                char *text = format("cluster: c1\nplans:\n  a: {storage: 1GB, notebook: 1GB, notebook_files: %s}\n",
+                                    bad[i][0]);
+                char *want = format("node.yaml:3:52: \"notebook_files\" must be a number of files from 1 to "
+                                    "1000000000000000, or unlimited, not %s",
+                                    bad[i][1]);
+
+                assert_node_error(text, want);
+                free(text);
+                free(want);
+        }
+}
+
 static char *plans_yaml(size_t n) {
         char *s = strdup("cluster: c1\nplans:\n"), *next;
 
@@ -261,7 +317,7 @@ static void plan_errors(void **state) {
         assert_node_error("cluster: c1\nplans:\n  a:\n    notebook: 1GB\n",
                           "node.yaml:4:5: plan \"a\" is missing \"storage\"; add it");
         assert_node_error("cluster: c1\nplans:\n  a: {storage: 1GB, notebook: 1GB, gpu: 1}\n",
-                          "node.yaml:3:36: unknown key \"gpu\" in plan \"a\" (allowed: storage, notebook)");
+                          "node.yaml:3:36: unknown key \"gpu\" in plan \"a\" (allowed: storage, notebook, storage_files, notebook_files)");
         assert_node_error("cluster: c1\nplans:\n  a: {storage: 5 GBs, notebook: 1GB}\n",
                           "node.yaml:3:16: \"storage\" \"5 GBs\" " SIZE_SYNTAX);
         assert_node_error("cluster: c1\nplans:\n  a: {storage: 5, notebook: 1GB}\n",
@@ -436,6 +492,8 @@ int main(void) {
                 cmocka_unit_test(partial_sections_keep_defaults),
                 cmocka_unit_test(plans_replace_default_table),
                 cmocka_unit_test(plans_count),
+                cmocka_unit_test(plan_file_limits),
+                cmocka_unit_test(plan_file_limit_errors),
                 cmocka_unit_test(root_errors),
                 cmocka_unit_test(cluster_errors),
                 cmocka_unit_test(path_errors),

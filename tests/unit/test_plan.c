@@ -25,6 +25,8 @@ static void set_plan(struct plan_allowance *p, const char *name, uint64_t storag
         name_copy(p->name, name);
         p->storage_bytes = storage;
         p->notebook_bytes = notebook;
+        p->storage_files = node_default_files(storage);
+        p->notebook_files = node_default_files(notebook);
 }
 
 /* A node of cluster east-1 with the default plans; team acme (plan pro, no card, members alice and bob,
@@ -286,6 +288,25 @@ static void quota_unlimited_plan(void **state) {
         p = build(f);
         assert_quota(&p->mounts[0], "notebook.acme/nb4f2k9q1", NB_SIZE_UNLIMITED, NB_SIZE_UNLIMITED);
         assert_quota(&p->mounts[1], "team.acme", NB_SIZE_UNLIMITED, NB_SIZE_UNLIMITED);
+}
+
+/* The file limit: the plan's, with or without a card (files are not billed). */
+static void quota_files(void **state) {
+        struct fixture *f = *state;
+        struct plan *p = build(f);
+
+        assert_int_equal(p->mounts[0].quota.files, 915527); /* 15 GB / 16 KiB */
+        assert_int_equal(p->mounts[1].quota.files, 915527);
+        f->config.plans[1].storage_files = 12;
+        f->config.plans[1].notebook_files = NB_SIZE_UNLIMITED;
+        f->team.card_on_file = true;
+        p = build(f);
+        assert_int_equal(p->mounts[0].quota.files, NB_SIZE_UNLIMITED);
+        assert_int_equal(p->mounts[1].quota.files, 12);
+        name_copy(f->team.plan, "enterprise");
+        p = build(f);
+        assert_int_equal(p->mounts[0].quota.files, NB_SIZE_UNLIMITED);
+        assert_int_equal(p->mounts[1].quota.files, NB_SIZE_UNLIMITED);
 }
 
 static void quota_enforce_modes(void **state) {
@@ -684,6 +705,7 @@ static void plan_json(void **state) {
         assert_string_equal(member_string(quota, "project"), "notebook.acme/nb4f2k9q1");
         assert_true(json_object_get_uint64(member(quota, "soft_bytes")) == 15 * GB);
         assert_true(json_object_get_uint64(member(quota, "hard_bytes")) == 15 * GB + TB);
+        assert_true(json_object_get_uint64(member(quota, "files")) == 915527);
 
         m = json_object_array_get_idx(mounts, 2);
         assert_string_equal(member_string(m, "kind"), "dataset");
@@ -748,6 +770,7 @@ static void plan_json_unlimited_and_no_quota(void **state) {
         assert_string_equal(member_string(quota, "project"), "team.acme");
         assert_member_null(quota, "soft_bytes");
         assert_member_null(quota, "hard_bytes");
+        assert_member_null(quota, "files");
         assert_int_equal(json_object_array_length(member(root, "warnings")), 0);
         json_object_put(root);
 
@@ -783,6 +806,7 @@ int main(void) {
                 TEST(private_workspace_only_its_member),
                 TEST(quota_with_card),
                 TEST(quota_unlimited_plan),
+                TEST(quota_files),
                 TEST(quota_enforce_modes),
                 TEST(storage_cluster_annotation),
                 TEST(team_without_storage_here),

@@ -1,4 +1,5 @@
-/* The money side of `nbmount quota`: allowance, hard limit, overage and its monthly cost. */
+/* The money side of `nbmount quota`: allowance, hard limit, overage and its monthly cost; the file
+ * limit; the stamp of a walked tree (quotatree.h) and the walk's log line. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +9,7 @@
 #include <cmocka.h>
 
 #include "quotareport.h"
+#include "quotatree.h"
 
 #define GB 1000000000ULL
 
@@ -41,6 +43,7 @@ static void seed_example(void **state) {
         assert_int_equal(row.hard_bytes, 15 * GB + 1000 * GB);
         assert_int_equal(row.over_bytes, 35 * GB);
         assert_true(row.overage_per_month > 10.149 && row.overage_per_month < 10.151);
+        assert_int_equal(row.file_limit, 915527); /* 15 GB / 16 KiB, with or without a card */
 }
 
 static void under_the_plan_costs_nothing(void **state) {
@@ -75,11 +78,62 @@ static void unlimited_and_unknown_plans(void **state) {
         assert_int_equal(row.allowance_bytes, NB_SIZE_UNLIMITED);
         assert_int_equal(row.hard_bytes, NB_SIZE_UNLIMITED);
         assert_int_equal(row.over_bytes, 0);
+        assert_int_equal(row.file_limit, NB_SIZE_UNLIMITED);
         quota_row_costs(&other, &config, &unknown);
         assert_string_equal(other.plan, "");
         assert_int_equal(other.allowance_bytes, NB_SIZE_UNLIMITED);
+        assert_int_equal(other.file_limit, NB_SIZE_UNLIMITED);
         quota_row_costs(&other, &config, NULL);
         assert_int_equal(other.over_bytes, 0);
+}
+
+static void explicit_file_limits(void **state) {
+        static const char yaml[] = "cluster: east-1\nplans:\n  small: {storage: 1GB, notebook: 2GB, storage_files: 40, notebook_files: 7}\n";
+        struct node_config config;
+        struct nb_error err = {};
+        struct team_grants grants = team("small", false);
+        struct quota_row storage = {}, notebook = {};
+
+        assert_int_equal(node_config_parse(yaml, strlen(yaml), "node.yaml", &config, &err), 0);
+        name_copy(notebook.notebook, "nb1");
+        quota_row_costs(&storage, &config, &grants);
+        quota_row_costs(&notebook, &config, &grants);
+        assert_int_equal(storage.file_limit, 40);
+        assert_int_equal(notebook.file_limit, 7);
+}
+
+/* The stamp is "v<version> <id>", exactly: another version, id, or anything more is not it. */
+static void stamp_text(void **state) {
+        char buf[QUOTA_STAMP_MAX], expected[QUOTA_STAMP_MAX];
+
+        quota_stamp_format(10001, buf, sizeof(buf));
+        snprintf(expected, sizeof(expected), "v%u 10001", QUOTA_STAMP_VERSION);
+        assert_string_equal(buf, expected);
+        assert_true(quota_stamp_valid(buf, strlen(buf), 10001));
+        assert_false(quota_stamp_valid(buf, strlen(buf), 10000));
+        assert_false(quota_stamp_valid(buf, strlen(buf) - 1, 10001)); /* "v1 1000" */
+        assert_false(quota_stamp_valid(buf, strlen(buf) + 1, 10001)); /* with its NUL */
+        assert_false(quota_stamp_valid("", 0, 10001));
+        snprintf(buf, sizeof(buf), "v%u 10001", QUOTA_STAMP_VERSION - 1);
+        assert_false(quota_stamp_valid(buf, strlen(buf), 10001));
+        snprintf(buf, sizeof(buf), "v%u 10001", QUOTA_STAMP_VERSION + 1);
+        assert_false(quota_stamp_valid(buf, strlen(buf), 10001));
+        quota_stamp_format(UINT32_MAX, buf, sizeof(buf));
+        assert_true(strlen(buf) < QUOTA_STAMP_MAX);
+}
+
+static void walk_lines(void **state) {
+        struct quota_walk walk = { .walked = true, .folders = 1, .files = 0 };
+        char line[256];
+
+        quota_walk_describe(&walk, line, sizeof(line));
+        assert_string_equal(line, "walked 1 folder and 0 files: all in the project");
+        walk = (struct quota_walk) { .folders = 12, .files = 340, .repaired_folders = 1, .repaired_files = 20,
+                                     .repaired_links = 2 };
+        quota_walk_describe(&walk, line, sizeof(line));
+        assert_string_equal(line, "walked 12 folders and 340 files: repaired 1 folder and 20 files (2 hard links)");
+        quota_walk_describe(&walk, line, 10);
+        assert_string_equal(line, "walked 12");
 }
 
 int main(void) {
@@ -88,6 +142,9 @@ int main(void) {
                 cmocka_unit_test(under_the_plan_costs_nothing),
                 cmocka_unit_test(notebook_rows_use_the_notebook_allowance),
                 cmocka_unit_test(unlimited_and_unknown_plans),
+                cmocka_unit_test(explicit_file_limits),
+                cmocka_unit_test(stamp_text),
+                cmocka_unit_test(walk_lines),
         };
 
         setvbuf(stdout, NULL, _IONBF, 0);
