@@ -21,6 +21,7 @@
 
 #include "checks.h"
 #include "mountd.h"
+#include "netaddr.h"
 #include "safeopen.h"
 #include "util.h"
 
@@ -103,9 +104,9 @@ static int write_key_file(const struct mountd *d, const struct shared_mount *m, 
 
 /* ---- the endpoint ------------------------------------------------------------------------------ */
 
-/* The plan refused private numeric hosts; a name is resolved here, so that a name pointing at
- * 169.254.169.254 or 10.0.0.1 is refused too (s3fs resolves it again: a DNS answer that changes in
- * between is not caught, see README "Security"). */
+/* The plan refused numeric hosts that are not globally reachable; a name is resolved here, so that a
+ * name pointing at 169.254.169.254 or 10.0.0.1 is refused too (s3fs resolves it again: a DNS answer
+ * that changes in between is not caught, see README "Security"). */
 static int check_endpoint_addresses(const struct mountd *d, const struct s3_spec *spec, struct nb_error *err) {
         struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *list = NULL;
         struct s3_endpoint endpoint;
@@ -120,13 +121,13 @@ static int check_endpoint_addresses(const struct mountd *d, const struct s3_spec
                                gai_strerror(r));
         r = 0;
         for (struct addrinfo *a = list; a && r == 0; a = a->ai_next) {
-                char address[INET6_ADDRSTRLEN] = "";
-                const char *kind;
+                char address[INET6_ADDRSTRLEN] = "", kind[NETADDR_KIND_MAX];
 
+                if (!netaddr_sockaddr_kind(a->ai_addr, a->ai_addrlen, kind, sizeof(kind)))
+                        continue;
                 getnameinfo(a->ai_addr, a->ai_addrlen, address, sizeof(address), NULL, 0, NI_NUMERICHOST);
-                if ((kind = s3_host_private_kind(address)))
-                        r = nb_fail(err, EPERM, "endpoint %s resolves to %s, %s; this node refuses loopback, private and link-local endpoints (s3.allow_private_endpoints in node.yaml)",
-                                    spec->endpoint, address, kind);
+                r = nb_fail(err, EPERM, "endpoint %s resolves to %s, %s; this node refuses endpoints that are not globally reachable (s3.allow_private_endpoints in node.yaml)",
+                            spec->endpoint, address, kind);
         }
         freeaddrinfo(list);
         return r;
