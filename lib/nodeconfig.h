@@ -14,6 +14,11 @@
 #define NODE_SOCKET_PATH_MAX 107
 #define S3_MOUNT_TIMEOUT_DEFAULT 15
 #define S3_MOUNT_TIMEOUT_MAX 600
+#define S3_STAGING_PER_MOUNT_DEFAULT (512ULL << 20) /* 512 MiB */
+#define S3_STAGING_PER_MOUNT_MIN (96ULL << 20)      /* s3fs's read-ahead window (50 MB) and its reserve */
+#define S3_STAGING_PER_NODE_DEFAULT (16ULL << 30)   /* 16 GiB: 32 mounts at the default */
+#define S3_UID_BASE_DEFAULT 1879048192U             /* 0x70000000: unused by systemd's ranges */
+#define S3_UID_SLOTS 65536U                          /* uids uid_base .. uid_base + 65535 */
 
 enum quota_enforce { QUOTA_REQUIRED, QUOTA_BEST_EFFORT, QUOTA_OFF };
 
@@ -37,6 +42,9 @@ struct node_config {
         bool s3_allow_http;
         bool s3_allow_private_endpoints;
         unsigned s3_mount_timeout_s; /* nbmountd's deadline for a bucket to answer */
+        uint64_t s3_staging_per_mount; /* bytes of each s3fs's /tmp (a tmpfs) */
+        uint64_t s3_staging_per_node;  /* bytes of all of them together */
+        uint32_t s3_uid_base;          /* each s3fs runs as a uid (and gid) of its own from here */
 };
 
 int node_config_parse(const char *text, size_t len, const char *file, struct node_config *ret,

@@ -56,6 +56,9 @@ static void defaults_with_only_cluster(void **state) {
         assert_false(c->s3_allow_http);
         assert_false(c->s3_allow_private_endpoints);
         assert_int_equal(c->s3_mount_timeout_s, 15);
+        assert_true(c->s3_staging_per_mount == 512ULL << 20);
+        assert_true(c->s3_staging_per_node == 16ULL << 30);
+        assert_int_equal(c->s3_uid_base, 1879048192);
         free(c);
 }
 
@@ -77,7 +80,8 @@ static void full_example_equals_defaults(void **state) {
                                    "  enterprise: {storage: unlimited, notebook: unlimited}\n"
                                    "billing: {price_per_gb_month: 0.29, overage_cap: 1TB}\n"
                                    "quota: {enforce: required}\n"
-                                   "s3: {allow_http: false, allow_private_endpoints: false}\n";
+                                   "s3: {allow_http: false, allow_private_endpoints: false, mount_timeout: 15,\n"
+                                   "     staging_per_mount: 512MiB, staging_per_node: 16GiB, uid_base: 1879048192}\n";
         struct node_config *full = parse_ok(text), *minimal = parse_ok("cluster: east-1\n");
 
         assert_default_plans(full);
@@ -86,6 +90,9 @@ static void full_example_equals_defaults(void **state) {
         assert_true(full->price_per_gb_month == minimal->price_per_gb_month);
         assert_true(full->overage_cap_bytes == minimal->overage_cap_bytes);
         assert_int_equal(full->quota_enforce, minimal->quota_enforce);
+        assert_true(full->s3_staging_per_mount == minimal->s3_staging_per_mount);
+        assert_true(full->s3_staging_per_node == minimal->s3_staging_per_node);
+        assert_int_equal(full->s3_uid_base, minimal->s3_uid_base);
         free(full);
         free(minimal);
 }
@@ -99,7 +106,8 @@ static void every_key_set(void **state) {
                                    "mountd_socket: /run/m.sock\n"
                                    "billing: {price_per_gb_month: 1, overage_cap: unlimited}\n"
                                    "quota: {enforce: best-effort}\n"
-                                   "s3: {allow_http: true, allow_private_endpoints: True}\n";
+                                   "s3: {allow_http: true, allow_private_endpoints: True, staging_per_mount: 1GiB,\n"
+                                   "     staging_per_node: 2GiB, uid_base: 200000}\n";
         struct node_config *c = parse_ok(text);
 
         assert_string_equal(c->cluster, "west-2");
@@ -116,6 +124,9 @@ static void every_key_set(void **state) {
         assert_string_equal(quota_enforce_name(c->quota_enforce), "best-effort");
         assert_true(c->s3_allow_http);
         assert_true(c->s3_allow_private_endpoints);
+        assert_true(c->s3_staging_per_mount == 1ULL << 30);
+        assert_true(c->s3_staging_per_node == 2ULL << 30);
+        assert_int_equal(c->s3_uid_base, 200000);
         free(c);
 }
 
@@ -338,7 +349,19 @@ static void quota_and_s3_errors(void **state) {
         assert_node_error("cluster: c1\ns3:\n  allow_http: \"true\"\n",
                           "node.yaml:3:15: \"allow_http\" must be true or false, not a string");
         assert_node_error("cluster: c1\ns3:\n  allow_ftp: true\n",
-                          "node.yaml:3:3: unknown key \"allow_ftp\" in \"s3\" (allowed: allow_http, allow_private_endpoints, mount_timeout)");
+                          "node.yaml:3:3: unknown key \"allow_ftp\" in \"s3\" (allowed: allow_http, allow_private_endpoints, mount_timeout, staging_per_mount, staging_per_node, uid_base)");
+        assert_node_error("cluster: c1\ns3: {staging_per_mount: 95MiB}\n",
+                          "node.yaml:2:25: \"staging_per_mount\" must be a size of at least 96MiB, not unlimited (s3fs reads ahead 50 MB)");
+        assert_node_error("cluster: c1\ns3: {staging_per_mount: unlimited}\n",
+                          "node.yaml:2:25: \"staging_per_mount\" must be a size of at least 96MiB, not unlimited (s3fs reads ahead 50 MB)");
+        assert_node_error("cluster: c1\ns3: {staging_per_node: 100MiB}\n",
+                          "node.yaml:2:24: \"staging_per_node\" must be a size of at least \"staging_per_mount\", not unlimited");
+        assert_node_error("cluster: c1\ns3: {uid_base: 65535}\n",
+                          "node.yaml:2:16: \"uid_base\" must be a whole number from 65536 to 4294901759: the first of 65536 uids no one else uses");
+        assert_node_error("cluster: c1\ns3: {uid_base: 4294901760}\n",
+                          "node.yaml:2:16: \"uid_base\" must be a whole number from 65536 to 4294901759: the first of 65536 uids no one else uses");
+        assert_node_error("cluster: c1\ns3: {uid_base: 100000.5}\n",
+                          "node.yaml:2:16: \"uid_base\" must be a whole number from 65536 to 4294901759: the first of 65536 uids no one else uses");
         assert_node_error("cluster: c1\ns3: true\n", "node.yaml:2:5: \"s3\" must be a map of keys, not a boolean");
 }
 
