@@ -10,7 +10,8 @@
  *     group, no core dump (RLIMIT_CORE 0), and dies with its supervisor (PR_SET_PDEATHSIG);
  *   - it sets no_new_privs, installs s3fs's seccomp filter (jailfilter.c), gives the filter's
  *     listener to the supervisor and closes its own copy: s3fs never holds it;
- *   - it runs s3fs with a bare environment, the FUSE descriptor as fd 3.
+ *   - it runs s3fs (through a descriptor opened first: its path may be gone from the new root)
+ *     with a bare environment, the FUSE descriptor as fd 3.
  * Being PID 1 of its namespace, s3fs takes every process it starts with it when it exits. */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +22,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "mountd.h"
@@ -28,6 +30,7 @@
 
 #define JAIL_FUSE_FD 3
 #define JAIL_SYNC_FD 4
+#define JAIL_PROGRAM_FD 5 /* s3fs, opened before its path may be hidden (/tmp is the sandbox's own) */
 #define JAIL_KEY_MAX 4096
 
 /* One line in s3fs's log, in the [ERR] form nbmountd reads the cause of a failure from. */
@@ -81,9 +84,10 @@ static void reset_signals(void) {
         sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-/* 0 /dev/null, 1 and 2 the log, 3 the FUSE descriptor, 4 the supervisor's socket; nothing else. */
-static void arrange_fds(const struct jail_fds *fds) {
-        int from[] = { fds->null_fd, fds->log_fd, fds->log_fd, fds->fuse_fd, fds->sync_fd }, high[5];
+/* 0 /dev/null, 1 and 2 the log, 3 the FUSE descriptor, 4 the supervisor's socket, 5 the program;
+ * nothing else. */
+static void arrange_fds(const struct jail_fds *fds, int program_fd) {
+        int from[] = { fds->null_fd, fds->log_fd, fds->log_fd, fds->fuse_fd, fds->sync_fd, program_fd }, high[6];
 
         for (size_t i = 0; i < ARRAY_SIZE(from); i++)
                 if ((high[i] = fcntl(from[i], F_DUPFD_CLOEXEC, 64)) < 0)
@@ -91,8 +95,9 @@ static void arrange_fds(const struct jail_fds *fds) {
         for (size_t i = 0; i < ARRAY_SIZE(from); i++)
                 if (dup2(high[i], (int) i) < 0)
                         jail_fail(high[1], "arranging descriptors", errno);
-        close_range(JAIL_SYNC_FD + 1, ~0U, 0);
+        close_range(JAIL_PROGRAM_FD + 1, ~0U, 0);
         fcntl(JAIL_SYNC_FD, F_SETFD, FD_CLOEXEC);
+        fcntl(JAIL_PROGRAM_FD, F_SETFD, FD_CLOEXEC);
 }
 
 /* The supervisor takes the listener with pidfd_getfd() (same uid, dumpable) and answers. */
@@ -114,12 +119,14 @@ void jail_child(const struct s3fs_jail *j, const struct jail_fds *fds, char *con
         static char *const envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C", "NBMOUNT_FUSE_FD=3", NULL };
         const struct rlimit no_core = { 0, 0 };
         const char *what = "";
-        int r;
+        int program_fd, r;
 
         reset_signals();
         if (setsid() < 0)
                 jail_fail(fds->log_fd, "setsid", errno);
-        if ((r = jailroot_enter(j, fusermount, argv[0], &what)) < 0)
+        if ((program_fd = open(argv[0], O_PATH | O_CLOEXEC)) < 0)
+                jail_fail(fds->log_fd, argv[0], errno);
+        if ((r = jailroot_enter(j, fusermount, &what)) < 0)
                 jail_fail(fds->log_fd, what, -r);
         if (setrlimit(RLIMIT_CORE, &no_core) < 0)
                 jail_fail(fds->log_fd, "RLIMIT_CORE", errno);
@@ -129,10 +136,10 @@ void jail_child(const struct s3fs_jail *j, const struct jail_fds *fds, char *con
         if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
                 jail_fail(fds->log_fd, "prctl", errno);
         make_own_files(j, fds);
-        arrange_fds(fds);
+        arrange_fds(fds, program_fd);
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 jail_fail(STDERR_FILENO, "PR_SET_NO_NEW_PRIVS", errno);
         hand_over_listener();
-        execve(argv[0], argv, envp);
+        syscall(SYS_execveat, JAIL_PROGRAM_FD, "", argv, envp, AT_EMPTY_PATH);
         jail_fail(STDERR_FILENO, argv[0], errno);
 }

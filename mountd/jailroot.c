@@ -1,6 +1,6 @@
 /* The root an s3fs sees (jail.c): a tmpfs holding read-only, nosuid, nodev bindings of what s3fs and
  * its libraries read (/usr, /etc and the /bin, /sbin, /lib* links or folders; /etc/resolv.conf's
- * target wherever it is), five device nodes, a /proc of its own PID namespace, its staging tmpfs on
+ * target wherever it is), five device nodes (s3fs itself is run through a descriptor opened before), a /proc of its own PID namespace, its staging tmpfs on
  * /tmp, tmpfs mounts at RUN/mounts and RUN/keys for its own mount point and passwd file, and
  * nbmount-fusermount at /bin/fusermount; then pivot_root into it and detach the host's tree. So s3fs
  * sees nothing else of the host (no /srv, /var, /home, /run, no other mount), and its namespace
@@ -83,8 +83,9 @@ static int expose_dir(const char *host_folder) {
         return 0;
 }
 
-/* One file of the host at the same path (a device node keeps working: no nodev). */
-static int expose_file(const char *path, bool device) {
+/* A file of the host (source: a path, or /proc/self/fd/N) at path in the root; a device node keeps
+ * working (no nodev). */
+static int expose_file(const char *source, const char *path, bool device) {
         char where[PATH_MAX];
         int fd, r;
 
@@ -95,7 +96,7 @@ static int expose_file(const char *path, bool device) {
                 return -errno;
         if (fd >= 0)
                 close(fd);
-        if (mount(path, where, NULL, MS_BIND, NULL) < 0 ||
+        if (mount(source, where, NULL, MS_BIND, NULL) < 0 ||
             mount(NULL, where, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | (device ? 0 : MS_NODEV), NULL) < 0)
                 return -errno;
         return 0;
@@ -115,13 +116,30 @@ static bool under_exposed_dir(const char *path) {
         return false;
 }
 
-/* A file s3fs needs that may live elsewhere (the program, resolv.conf's target). */
-static int expose_if_outside(const char *path) {
-        char real[PATH_MAX];
+/* A file of the host, held open (O_PATH) before anything hides its path. */
+struct held_file {
+        char path[PATH_MAX]; /* its real path, where the root shows it */
+        int fd;              /* -1: nothing to show (missing, or under an exposed folder) */
+};
 
-        if (!realpath(path, real))
+/* A file s3fs needs that may live elsewhere (resolv.conf's target). */
+static int hold_if_outside(const char *path, struct held_file *ret) {
+        ret->fd = -1;
+        if (!realpath(path, ret->path))
                 return errno == ENOENT ? 0 : -errno;
-        return under_exposed_dir(real) ? 0 : expose_file(real, false);
+        if (under_exposed_dir(ret->path))
+                return 0;
+        ret->fd = open(ret->path, O_PATH | O_CLOEXEC);
+        return ret->fd < 0 ? -errno : 0;
+}
+
+static int expose_held(const struct held_file *f) {
+        char source[64];
+
+        if (f->fd < 0)
+                return 0;
+        snprintf(source, sizeof(source), "/proc/self/fd/%d", f->fd);
+        return expose_file(source, f->path, false);
 }
 
 static int mount_tmpfs_at(const char *path, const char *options) {
@@ -136,21 +154,20 @@ static int mount_tmpfs_at(const char *path, const char *options) {
         return mount("nbmountd-s3fs", where, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, options) < 0 ? -errno : 0;
 }
 
-static int build_system(const char *program, const char **ret_what) {
+static int build_system(const struct held_file *held, size_t n_held, const char **ret_what) {
         int r;
 
         for (size_t i = 0; i < ARRAY_SIZE(exposed_dirs); i++)
                 if ((r = expose_dir(exposed_dirs[i])) < 0)
                         return failed(ret_what, exposed_dirs[i], r);
         for (size_t i = 0; i < ARRAY_SIZE(exposed_devices); i++)
-                if ((r = expose_file(exposed_devices[i], true)) < 0)
+                if ((r = expose_file(exposed_devices[i], exposed_devices[i], true)) < 0)
                         return failed(ret_what, exposed_devices[i], r);
         if (symlink("/proc/self/fd", NEW_ROOT "/dev/fd") < 0)
                 return fail(ret_what, "/dev/fd");
-        if ((r = expose_if_outside("/etc/resolv.conf")) < 0)
-                return failed(ret_what, "/etc/resolv.conf", r);
-        if ((r = expose_if_outside(program)) < 0)
-                return failed(ret_what, program, r);
+        for (size_t i = 0; i < n_held; i++)
+                if ((r = expose_held(&held[i])) < 0)
+                        return failed(ret_what, held[i].path, r);
         if (mkdir(NEW_ROOT "/proc", 0555) < 0 ||
             mount("proc", NEW_ROOT "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
                 return fail(ret_what, "/proc");
@@ -174,17 +191,33 @@ static int build_own(const struct s3fs_jail *j, const char **ret_what) {
         return 0;
 }
 
-int jailroot_enter(const struct s3fs_jail *j, const char *fusermount, const char *program, const char **ret_what) {
-        int r;
+/* What the root shows from outside the exposed folders, held before NEW_ROOT hides anything
+ * (nbmount-fusermount may live under /tmp; resolv.conf may be a link to /run). */
+static int hold_files(const char *fusermount, struct held_file *resolv_conf, int *ret_fusermount,
+                      const char **ret_what) {
+        if (hold_if_outside("/etc/resolv.conf", resolv_conf) < 0)
+                return fail(ret_what, "/etc/resolv.conf");
+        if ((*ret_fusermount = open(fusermount, O_PATH | O_CLOEXEC)) < 0)
+                return fail(ret_what, fusermount);
+        return 0;
+}
 
+int jailroot_enter(const struct s3fs_jail *j, const char *fusermount, const char **ret_what) {
+        struct held_file held[1] = { { .fd = -1 } };
+        char source[64];
+        int helper_fd = -1, r;
+
+        if ((r = hold_files(fusermount, &held[0], &helper_fd, ret_what)) < 0)
+                return r;
         if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
                 return fail(ret_what, "making the mounts slaves");
         if (mount("nbmountd-root", NEW_ROOT, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,nr_inodes=4096,mode=0755") < 0)
                 return fail(ret_what, "the sandbox's root");
-        if ((r = build_system(program, ret_what)) < 0 || (r = build_own(j, ret_what)) < 0)
+        if ((r = build_system(held, ARRAY_SIZE(held), ret_what)) < 0 || (r = build_own(j, ret_what)) < 0)
                 return r;
         /* libfuse runs /bin/fusermount: through the root's own /bin link when /bin is one */
-        if (mount(fusermount, NEW_ROOT "/bin/fusermount", NULL, MS_BIND, NULL) < 0)
+        snprintf(source, sizeof(source), "/proc/self/fd/%d", helper_fd);
+        if (mount(source, NEW_ROOT "/bin/fusermount", NULL, MS_BIND, NULL) < 0)
                 return fail(ret_what, "binding nbmount-fusermount over /bin/fusermount");
         if (mkdir(NEW_ROOT OLD_ROOT, 0700) < 0 || set_readonly(NEW_ROOT, false) < 0)
                 return fail(ret_what, "the sandbox's root");

@@ -96,7 +96,7 @@ struct jail_fds {
 __attribute__((noreturn)) void jail_child(const struct s3fs_jail *jail, const struct jail_fds *fds,
                                           char *const argv[], const char *fusermount);
 /* jailroot.c: in the child, as root: the sandbox's root, pivot_root into it. -errno and what failed. */
-int jailroot_enter(const struct s3fs_jail *jail, const char *fusermount, const char *program, const char **ret_what);
+int jailroot_enter(const struct s3fs_jail *jail, const char *fusermount, const char **ret_what);
 /* Leaves root for uid and gid: no capability in any set, the bounding set included. */
 int jail_become(uid_t uid, gid_t gid);
 

@@ -241,8 +241,11 @@ static void passed_fds_close(struct passed_fds *p) {
  * come from s3fs: each must lie within the control buffer (the kernel says EINVAL otherwise). */
 static int translate_control(struct netcalls *c, const struct seccomp_notif *req, struct msghdr *m,
                              struct passed_fds *passed) {
-        const char *end = (const char *) m->msg_control + m->msg_controllen;
+        const char *end;
 
+        if (!m->msg_control)
+                return 0;
+        end = (const char *) m->msg_control + m->msg_controllen;
         for (struct cmsghdr *cmsg = CMSG_FIRSTHDR(m); cmsg; cmsg = CMSG_NXTHDR(m, cmsg)) {
                 size_t n;
 
