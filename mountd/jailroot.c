@@ -1,8 +1,10 @@
 /* The root an s3fs sees (jail.c): a tmpfs holding read-only, nosuid, nodev bindings of what s3fs and
- * its libraries read (/usr, /etc and the /bin, /sbin, /lib* links or folders; /etc/resolv.conf's
- * target wherever it is), five device nodes (s3fs itself is run through a descriptor opened before), a /proc of its own PID namespace, its staging tmpfs on
- * /tmp, tmpfs mounts at RUN/mounts and RUN/keys for its own mount point and passwd file, and
- * nbmount-fusermount at /bin/fusermount; then pivot_root into it and detach the host's tree. So s3fs
+ * its libraries read (/usr, /etc and the /bin, /sbin, /lib* links or folders; the folder of
+ * /etc/resolv.conf's target wherever it is), five device nodes, a /proc of its own PID namespace,
+ * its staging tmpfs on /tmp, tmpfs mounts at RUN/mounts and RUN/keys for its own mount point and
+ * passwd file, and nbmount-fusermount at /bin/fusermount (bound from a descriptor opened first, as
+ * s3fs is run from one: their paths may be under /tmp); then pivot_root into it and detach the
+ * host's tree. So s3fs
  * sees nothing else of the host (no /srv, /var, /home, /run, no other mount), and its namespace
  * holds no copy of the host's mounts: an unmount on the host (of its own FUSE mount too) is final. */
 #include <errno.h>
@@ -22,6 +24,7 @@
 
 #define NEW_ROOT "/tmp" /* where the root is built, in the sandbox's mount namespace only */
 #define OLD_ROOT "/.host"
+#define ROOT_PATH_MAX (PATH_MAX + 64) /* a path of the host under NEW_ROOT */
 #define SMALL_TMPFS "size=64k,nr_inodes=16,mode=0700"
 
 static const char *const exposed_dirs[] = { "/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32" };
@@ -50,7 +53,7 @@ static int set_readonly(const char *path, bool recursive) {
 
 /* mkdir -p of path's parent folders inside the new root (a tmpfs of ours) */
 static int make_parents(const char *path) {
-        char buf[PATH_MAX];
+        char buf[ROOT_PATH_MAX];
 
         in_root(path, buf, sizeof(buf));
         for (char *slash = strchr(buf + strlen(NEW_ROOT) + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
@@ -64,7 +67,7 @@ static int make_parents(const char *path) {
 
 /* A folder of the host, read-only with what is mounted below it; a symlink as the same symlink. */
 static int expose_dir(const char *host_folder) {
-        char copy[PATH_MAX], target[PATH_MAX];
+        char copy[ROOT_PATH_MAX], target[PATH_MAX];
         struct stat st;
         ssize_t n;
 
@@ -86,7 +89,7 @@ static int expose_dir(const char *host_folder) {
 /* A file of the host (source: a path, or /proc/self/fd/N) at path in the root; a device node keeps
  * working (no nodev). */
 static int expose_file(const char *source, const char *path, bool device) {
-        char where[PATH_MAX];
+        char where[ROOT_PATH_MAX];
         int fd, r;
 
         in_root(path, where, sizeof(where));
@@ -116,34 +119,45 @@ static bool under_exposed_dir(const char *path) {
         return false;
 }
 
-/* A file of the host, held open (O_PATH) before anything hides its path. */
-struct held_file {
+/* The folder of a file s3fs reads that may live elsewhere (resolv.conf's target, say
+ * /run/systemd/resolve): the folder, not the file, so that a file replaced there (a rename, as
+ * resolvers write it) shows anew; held open (O_PATH) before anything hides its path. */
+struct held_folder {
         char path[PATH_MAX]; /* its real path, where the root shows it */
         int fd;              /* -1: nothing to show (missing, or under an exposed folder) */
 };
 
-/* A file s3fs needs that may live elsewhere (resolv.conf's target). */
-static int hold_if_outside(const char *path, struct held_file *ret) {
+static int hold_folder_of(const char *file, struct held_folder *ret) {
+        char *slash;
+
         ret->fd = -1;
-        if (!realpath(path, ret->path))
+        if (!realpath(file, ret->path))
                 return errno == ENOENT ? 0 : -errno;
-        if (under_exposed_dir(ret->path))
+        if (under_exposed_dir(ret->path) || !(slash = strrchr(ret->path, '/')) || slash == ret->path)
                 return 0;
-        ret->fd = open(ret->path, O_PATH | O_CLOEXEC);
+        *slash = '\0';
+        ret->fd = open(ret->path, O_PATH | O_DIRECTORY | O_CLOEXEC);
         return ret->fd < 0 ? -errno : 0;
 }
 
-static int expose_held(const struct held_file *f) {
-        char source[64];
+static int expose_held(const struct held_folder *f) {
+        char source[64], where[ROOT_PATH_MAX];
+        int r;
 
         if (f->fd < 0)
                 return 0;
         snprintf(source, sizeof(source), "/proc/self/fd/%d", f->fd);
-        return expose_file(source, f->path, false);
+        in_root(f->path, where, sizeof(where));
+        if ((r = make_parents(f->path)) < 0)
+                return r;
+        if ((mkdir(where, 0755) < 0 && errno != EEXIST) || mount(source, where, NULL, MS_BIND, NULL) < 0 ||
+            set_readonly(where, false) < 0)
+                return -errno;
+        return 0;
 }
 
 static int mount_tmpfs_at(const char *path, const char *options) {
-        char where[PATH_MAX];
+        char where[ROOT_PATH_MAX];
         int r;
 
         in_root(path, where, sizeof(where));
@@ -154,7 +168,7 @@ static int mount_tmpfs_at(const char *path, const char *options) {
         return mount("nbmountd-s3fs", where, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, options) < 0 ? -errno : 0;
 }
 
-static int build_system(const struct held_file *held, size_t n_held, const char **ret_what) {
+static int build_system(const struct held_folder *held, size_t n_held, const char **ret_what) {
         int r;
 
         for (size_t i = 0; i < ARRAY_SIZE(exposed_dirs); i++)
@@ -193,9 +207,9 @@ static int build_own(const struct s3fs_jail *j, const char **ret_what) {
 
 /* What the root shows from outside the exposed folders, held before NEW_ROOT hides anything
  * (nbmount-fusermount may live under /tmp; resolv.conf may be a link to /run). */
-static int hold_files(const char *fusermount, struct held_file *resolv_conf, int *ret_fusermount,
+static int hold_files(const char *fusermount, struct held_folder *resolv_conf, int *ret_fusermount,
                       const char **ret_what) {
-        if (hold_if_outside("/etc/resolv.conf", resolv_conf) < 0)
+        if (hold_folder_of("/etc/resolv.conf", resolv_conf) < 0)
                 return fail(ret_what, "/etc/resolv.conf");
         if ((*ret_fusermount = open(fusermount, O_PATH | O_CLOEXEC)) < 0)
                 return fail(ret_what, fusermount);
@@ -203,7 +217,7 @@ static int hold_files(const char *fusermount, struct held_file *resolv_conf, int
 }
 
 int jailroot_enter(const struct s3fs_jail *j, const char *fusermount, const char **ret_what) {
-        struct held_file held[1] = { { .fd = -1 } };
+        struct held_folder held[1] = { { .fd = -1 } };
         char source[64];
         int helper_fd = -1, r;
 
