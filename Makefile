@@ -26,7 +26,7 @@ HOOK_OBJ := $(HOOK_SRC:%.c=$(BUILD)/%.o)
 MOUNTD_OBJ := $(MOUNTD_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-all: $(BUILD)/nbmount $(BUILD)/nbmountd
+all: $(BUILD)/nbmount $(BUILD)/nbmountd $(BUILD)/nbmount-fusermount
 
 $(BUILD)/%.o: %.c $(wildcard lib/*.h hook/*.h mountd/*.h) VERSION Makefile
 	@mkdir -p $(dir $@)
@@ -43,6 +43,11 @@ $(BUILD)/nbmount: $(HOOK_OBJ) $(BUILD)/libnbmount.a
 $(BUILD)/nbmountd: $(MOUNTD_OBJ) $(BUILD)/libnbmount.a
 	@echo "  LD $@"
 	@$(CC) $(LDFLAGS) -pthread -o $@ $^ $(LDLIBS)
+
+# fusermount inside an s3fs's sandbox (mountd/helper/fusermount.c, nbmountd(8)): libc only.
+$(BUILD)/nbmount-fusermount: $(BUILD)/mountd/helper/fusermount.o
+	@echo "  LD $@"
+	@$(CC) $(LDFLAGS) -o $@ $^
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libnbmount.a $(wildcard lib/*.h)
 	@mkdir -p $(dir $@)
@@ -179,6 +184,7 @@ COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
 install: all
 	install -D -m 0755 $(BUILD)/nbmount $(DESTDIR)$(PREFIX)/bin/nbmount
 	install -D -m 0755 $(BUILD)/nbmountd $(DESTDIR)$(PREFIX)/sbin/nbmountd
+	install -D -m 0755 $(BUILD)/nbmount-fusermount $(DESTDIR)$(PREFIX)/lib/nbmount/nbmount-fusermount
 	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/nbmount
 	test -e $(DESTDIR)$(SYSCONFDIR)/nbmount/node.yaml || \
 		install -m 0644 packaging/node.yaml $(DESTDIR)$(SYSCONFDIR)/nbmount/node.yaml
@@ -188,7 +194,7 @@ install: all
 	sed 's|"/usr/bin/nbmount"|"$(PREFIX)/bin/nbmount"|' packaging/hooks.d/nbmount.json \
 		>$(DESTDIR)$(HOOKSDIR)/nbmount.json
 	chmod 0644 $(DESTDIR)$(HOOKSDIR)/nbmount.json
-	sed 's|^ExecStart=/usr/sbin/nbmountd |ExecStart=$(PREFIX)/sbin/nbmountd |' packaging/systemd/nbmountd.service \
+	sed 's|^ExecStart=/usr/sbin/nbmountd |ExecStart=$(PREFIX)/sbin/nbmountd --fusermount $(PREFIX)/lib/nbmount/nbmount-fusermount |' packaging/systemd/nbmountd.service \
 		>$(DESTDIR)$(SYSTEMDUNITDIR)/nbmountd.service
 	install -m 0644 packaging/systemd/nbmountd.socket $(DESTDIR)$(SYSTEMDUNITDIR)/nbmountd.socket
 	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/nbmountd.service
@@ -203,10 +209,12 @@ install: all
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/nbmount $(DESTDIR)$(PREFIX)/sbin/nbmountd \
+		$(DESTDIR)$(PREFIX)/lib/nbmount/nbmount-fusermount \
 		$(DESTDIR)$(HOOKSDIR)/nbmount.json $(DESTDIR)$(SYSTEMDUNITDIR)/nbmountd.service \
 		$(DESTDIR)$(SYSTEMDUNITDIR)/nbmountd.socket $(DESTDIR)$(COMPLETIONDIR)/nbmount \
 		$(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(wildcard man/*.5))) \
 		$(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(wildcard man/*.8)))
 	rm -rf $(DESTDIR)$(DATADIR) $(DESTDIR)$(DOCDIR)
+	-rmdir $(DESTDIR)$(PREFIX)/lib/nbmount
 
 .PHONY: install uninstall

@@ -11,6 +11,7 @@ debian_packages=(gcc make libc6-dev pkg-config libmount-dev libjson-c-dev libyam
 debian_packages+=(mandoc)  # tests/man-check.sh lints the man pages
 debian_packages+=(s3fs fuse3)  # nbmountd's S3 mounts; the S3 tests run s3rver (npm, tests/s3) on loopback
 debian_packages+=(python3)  # tests/lib/mountd_peer.py, coredump.py: hand-made peers of nbmountd, core dumps
+debian_packages+=(iproute2 curl)  # tests/s3-security-check.sh: a network namespace and veth pair; uploads
 debian_packages+=(clang libclang-rt-14-dev)  # make fuzz-check (in make check) and SANITIZE=1 builds
 debian_packages+=(clang-tidy cppcheck)  # tests/lint-check.sh (in make check)
 debian_packages+=(dpkg-dev debhelper lintian)  # tests/package-check.sh builds, lints and installs the .deb

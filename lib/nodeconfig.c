@@ -48,6 +48,9 @@ static void set_defaults(struct node_config *c) {
         c->s3_mount_timeout_s = S3_MOUNT_TIMEOUT_DEFAULT;
         c->s3_max_mounts_per_team = S3_MAX_MOUNTS_PER_TEAM_DEFAULT;
         c->s3_max_mounts_per_node = S3_MAX_MOUNTS_PER_NODE_DEFAULT;
+        c->s3_staging_per_mount = S3_STAGING_PER_MOUNT_DEFAULT;
+        c->s3_staging_per_node = S3_STAGING_PER_NODE_DEFAULT;
+        c->s3_uid_base = S3_UID_BASE_DEFAULT;
 }
 
 static int get_size(const struct yctx *c, const struct ynode *map, const char *key, uint64_t *out) {
@@ -197,9 +200,44 @@ static int get_whole(const struct yctx *c, const struct ynode *s3, const char *k
         return 0;
 }
 
+/* staging_per_mount (at least 96 MiB) and staging_per_node (at least staging_per_mount): sizes. */
+static int parse_staging(const struct yctx *c, const struct ynode *s3, struct node_config *ret) {
+        const struct ynode *per_mount = ymap_get(s3, "staging_per_mount"), *per_node = ymap_get(s3, "staging_per_node");
+        int r;
+
+        if ((r = get_size(c, s3, "staging_per_mount", &ret->s3_staging_per_mount)) < 0 ||
+            (r = get_size(c, s3, "staging_per_node", &ret->s3_staging_per_node)) < 0)
+                return r;
+        if (ret->s3_staging_per_mount < S3_STAGING_PER_MOUNT_MIN || ret->s3_staging_per_mount == NB_SIZE_UNLIMITED)
+                return nb_fail_at(c->err, c->file, per_mount ? per_mount->line : s3->line,
+                                  per_mount ? per_mount->column : s3->column,
+                                  "\"staging_per_mount\" must be a size of at least 96MiB, not unlimited (s3fs reads ahead 50 MB)");
+        if (ret->s3_staging_per_node < ret->s3_staging_per_mount || ret->s3_staging_per_node == NB_SIZE_UNLIMITED)
+                return nb_fail_at(c->err, c->file, per_node ? per_node->line : s3->line,
+                                  per_node ? per_node->column : s3->column,
+                                  "\"staging_per_node\" must be a size of at least \"staging_per_mount\", not unlimited");
+        return 0;
+}
+
+static int parse_uid_base(const struct yctx *c, const struct ynode *s3, struct node_config *ret) {
+        const struct ynode *node = ymap_get(s3, "uid_base");
+        double base = ret->s3_uid_base;
+        int r = yget_number(c, s3, "uid_base", &base);
+
+        if (r <= 0)
+                return r;
+        if (base != (double) (uint32_t) base || base < 65536 || base > 4294967294.0 - (S3_UID_SLOTS - 1))
+                return nb_fail_at(c->err, c->file, node->line, node->column,
+                                  "\"uid_base\" must be a whole number from 65536 to %u: the first of %u uids no one else uses",
+                                  4294967294U - (S3_UID_SLOTS - 1), S3_UID_SLOTS);
+        ret->s3_uid_base = (uint32_t) base;
+        return 0;
+}
+
 static int parse_s3(const struct yctx *c, const struct ynode *s3, struct node_config *ret) {
         static const char *const keys[] = { "allow_http", "allow_private_endpoints", "mount_timeout",
-                                            "max_mounts_per_team", "max_mounts_per_node", NULL };
+                                            "max_mounts_per_team", "max_mounts_per_node", "staging_per_mount",
+                                            "staging_per_node", "uid_base", NULL };
         int r;
 
         if ((r = yexpect_map(c, s3, "\"s3\"")) < 0 || (r = ycheck_keys(c, s3, "\"s3\"", keys)) < 0 ||
@@ -209,7 +247,8 @@ static int parse_s3(const struct yctx *c, const struct ynode *s3, struct node_co
             (r = get_whole(c, s3, "max_mounts_per_team", "mounts", 1, S3_MAX_MOUNTS_LIMIT,
                            &ret->s3_max_mounts_per_team)) < 0 ||
             (r = get_whole(c, s3, "max_mounts_per_node", "mounts", 1, S3_MAX_MOUNTS_LIMIT,
-                           &ret->s3_max_mounts_per_node)) < 0)
+                           &ret->s3_max_mounts_per_node)) < 0 ||
+            (r = parse_staging(c, s3, ret)) < 0 || (r = parse_uid_base(c, s3, ret)) < 0)
                 return r;
         return 0;
 }

@@ -14,14 +14,19 @@
 #define NODE_SOCKET_PATH_MAX 107
 #define S3_MOUNT_TIMEOUT_DEFAULT 15
 #define S3_MOUNT_TIMEOUT_MAX 600
-#define S3_MAX_MOUNTS_PER_TEAM_DEFAULT 32
-#define S3_MAX_MOUNTS_PER_NODE_DEFAULT 256
+#define S3_MAX_MOUNTS_PER_TEAM_DEFAULT 16
+#define S3_MAX_MOUNTS_PER_NODE_DEFAULT 64
 #define S3_MAX_MOUNTS_LIMIT 100000 /* the largest value either key takes */
 /* A plan without storage_files or notebook_files allows one file per 16 KiB of its allowance:
  * ext4's default bytes-per-inode ratio, so a team at its file limit holds no larger share of the
  * filesystem's inodes than of its bytes. */
 #define NODE_BYTES_PER_FILE 16384ULL
 #define NODE_MAX_FILES 1000000000000000ULL /* 10^15: exact in a double, far above any filesystem */
+#define S3_STAGING_PER_MOUNT_DEFAULT (512ULL << 20) /* 512 MiB */
+#define S3_STAGING_PER_MOUNT_MIN (96ULL << 20)      /* s3fs's read-ahead window (50 MB) and its reserve */
+#define S3_STAGING_PER_NODE_DEFAULT (32ULL << 30)   /* 32 GiB: 64 mounts at the default */
+#define S3_UID_BASE_DEFAULT 1879048192U             /* 0x70000000: unused by systemd's ranges */
+#define S3_UID_SLOTS 65536U                          /* uids uid_base .. uid_base + 65535 */
 
 enum quota_enforce { QUOTA_REQUIRED, QUOTA_BEST_EFFORT, QUOTA_OFF };
 
@@ -49,6 +54,9 @@ struct node_config {
         unsigned s3_mount_timeout_s; /* nbmountd's deadline for a bucket to answer */
         unsigned s3_max_mounts_per_team; /* shared S3 mounts (s3fs processes) a team may have on the node */
         unsigned s3_max_mounts_per_node; /* ... and all teams together */
+        uint64_t s3_staging_per_mount; /* bytes of each s3fs's /tmp (a tmpfs) */
+        uint64_t s3_staging_per_node;  /* bytes of all of them together */
+        uint32_t s3_uid_base;          /* each s3fs runs as a uid (and gid) of its own from here */
 };
 
 int node_config_parse(const char *text, size_t len, const char *file, struct node_config *ret,

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "netaddr.h"
 #include "s3names.h"
 #include "util.h"
 
@@ -109,6 +110,7 @@ static void plan_dataset(struct plan_mount *m, const struct plan_inputs *in, con
 }
 
 static void check_endpoint(struct plan_mount *m, const struct node_config *config, const char *endpoint) {
+        char kind_buf[NETADDR_KIND_MAX];
         struct s3_endpoint parsed;
         const char *kind;
 
@@ -121,9 +123,9 @@ static void check_endpoint(struct plan_mount *m, const struct node_config *confi
         if (!parsed.https && !config->s3_allow_http)
                 refuse(m, "endpoint %s is not https; use https, or ask the operator to allow http (s3.allow_http in node.yaml)",
                        endpoint);
-        kind = s3_host_private_kind(parsed.host);
+        kind = netaddr_host_kind(parsed.host, kind_buf, sizeof(kind_buf));
         if (kind && !config->s3_allow_private_endpoints)
-                refuse(m, "endpoint %s is %s; this node refuses loopback, private and link-local endpoints (s3.allow_private_endpoints in node.yaml)",
+                refuse(m, "endpoint %s is %s; this node refuses endpoints that are not globally reachable (s3.allow_private_endpoints in node.yaml)",
                        endpoint, kind);
 }
 

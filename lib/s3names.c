@@ -1,13 +1,10 @@
 #include "s3names.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "util.h"
 
@@ -174,63 +171,4 @@ const char *s3_endpoint_problem(const char *endpoint) {
 
 int s3_endpoint_split(const char *endpoint, struct s3_endpoint *ret) {
         return endpoint_parse(endpoint, ret) ? -EINVAL : 0;
-}
-
-static const char *ipv4_kind(uint32_t a) {
-        if ((a >> 24) == 127)
-                return "a loopback address";
-        if ((a >> 24) == 10 || (a >> 20) == 0xac1 || (a >> 16) == 0xc0a8)
-                return "a private address";
-        if ((a >> 16) == 0xa9fe)
-                return "a link-local address";
-        if ((a >> 22) == (0x64400000 >> 22))
-                return "a shared (CGNAT) address";
-        if ((a >> 24) == 0)
-                return "an unspecified address";
-        if ((a >> 28) >= 0xe)
-                return "a multicast or reserved address";
-        return NULL;
-}
-
-static const char *ipv6_kind(const struct in6_addr *a) {
-        const uint8_t *b = a->s6_addr;
-
-        if (IN6_IS_ADDR_LOOPBACK(a))
-                return "a loopback address";
-        if (IN6_IS_ADDR_UNSPECIFIED(a))
-                return "an unspecified address";
-        if (IN6_IS_ADDR_LINKLOCAL(a))
-                return "a link-local address";
-        if ((b[0] & 0xfe) == 0xfc || IN6_IS_ADDR_SITELOCAL(a))
-                return "a private address";
-        if (IN6_IS_ADDR_MULTICAST(a))
-                return "a multicast address";
-        if (IN6_IS_ADDR_V4MAPPED(a) || IN6_IS_ADDR_V4COMPAT(a) || (b[0] == 0x00 && b[1] == 0x64 && b[2] == 0xff && b[3] == 0x9b))
-                return ipv4_kind(((uint32_t) b[12] << 24) | ((uint32_t) b[13] << 16) | ((uint32_t) b[14] << 8) | b[15])
-                               ?: NULL;
-        return NULL;
-}
-
-/* localhost, foo.localhost, with any case and an optional final dot (RFC 6761). */
-static bool is_localhost_name(const char *host) {
-        size_t n = strlen(host), word = strlen("localhost");
-
-        n -= n > 0 && host[n - 1] == '.';
-        return n >= word && strncasecmp(host + n - word, "localhost", word) == 0 &&
-               (n == word || host[n - word - 1] == '.');
-}
-
-const char *s3_host_private_kind(const char *host) {
-        struct in_addr v4;
-        struct in6_addr v6;
-
-        if (inet_pton(AF_INET, host, &v4) == 1)
-                return ipv4_kind(ntohl(v4.s_addr));
-        if (inet_pton(AF_INET6, host, &v6) == 1)
-                return ipv6_kind(&v6);
-        if (inet_aton(host, &v4) != 0 || strspn(host, "0123456789.") == strlen(host))
-                return "an ambiguous numeric address";
-        if (is_localhost_name(host))
-                return "a loopback name";
-        return NULL;
 }

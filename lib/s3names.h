@@ -26,8 +26,3 @@ struct s3_endpoint {
 
 /* Splits a valid non-empty endpoint; -EINVAL if s3_endpoint_problem() would refuse it. */
 int s3_endpoint_split(const char *endpoint, struct s3_endpoint *ret);
-
-/* NULL for a public address or a DNS name, else what kind of address the host is
- * ("a loopback address", "a link-local address", ...). Numeric forms that are not plain
- * dotted quads (0x7f.1, 2130706433) count as "an ambiguous numeric address". */
-const char *s3_host_private_kind(const char *host);

@@ -22,10 +22,12 @@
 #include "util.h"
 
 #define SWEEP_INTERVAL_DEFAULT 10
+#define NBMOUNT_FUSERMOUNT_DEFAULT "/usr/lib/nbmount/nbmount-fusermount"
 #define CONNECTION_TIMEOUT_S 5
 
 static const char usage[] =
         "Usage: nbmountd [--config FILE] [--debug] [--sweep-interval SECONDS] [--s3fs PATH]\n"
+        "                [--fusermount PATH]\n"
         "\n"
         "The node daemon that owns the S3 mounts (s3fs) shared between containers. Runs in the\n"
         "foreground and logs to stderr and syslog; listens on mountd_socket of the node config\n"
@@ -37,11 +39,13 @@ static const char usage[] =
         "  --sweep-interval SECONDS  how often references of vanished containers and mounts of dead\n"
         "                          s3fs processes are cleaned up (default 10)\n"
         "  --s3fs PATH             the s3fs binary (default /usr/bin/s3fs)\n"
+        "  --fusermount PATH       nbmount-fusermount, which hands s3fs its FUSE mount in its sandbox\n"
+        "                          (default " NBMOUNT_FUSERMOUNT_DEFAULT ")\n"
         "\n"
         "Exit status: 0 stopped by SIGTERM, SIGINT or SIGHUP, 1 cannot start.\n";
 
 struct options {
-        const char *config_path, *s3fs;
+        const char *config_path, *s3fs, *fusermount;
         unsigned sweep_interval_s;
         bool debug;
 };
@@ -50,6 +54,7 @@ static int parse_options(int argc, char **argv, struct options *o) {
         static const struct option long_options[] = {
                 { "config", required_argument, NULL, 'c' },    { "debug", no_argument, NULL, 'd' },
                 { "sweep-interval", required_argument, NULL, 'i' }, { "s3fs", required_argument, NULL, 's' },
+                { "fusermount", required_argument, NULL, 'f' },
                 { "help", no_argument, NULL, 'h' },            { "version", no_argument, NULL, 'V' },
                 {},
         };
@@ -57,12 +62,14 @@ static int parse_options(int argc, char **argv, struct options *o) {
         int c;
 
         *o = (struct options) { .config_path = NODE_CONFIG_DEFAULT_PATH, .s3fs = "/usr/bin/s3fs",
+                                .fusermount = NBMOUNT_FUSERMOUNT_DEFAULT,
                                 .sweep_interval_s = SWEEP_INTERVAL_DEFAULT };
         while ((c = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
                 switch (c) {
                 case 'c': o->config_path = optarg; break;
                 case 'd': o->debug = true; break;
                 case 's': o->s3fs = optarg; break;
+                case 'f': o->fusermount = optarg; break;
                 case 'i':
                         errno = 0;
                         o->sweep_interval_s = (unsigned) strtoul(optarg, &end, 10);
@@ -126,6 +133,9 @@ static int set_paths(struct mountd *d, const struct options *o, struct nb_error 
         if (access(p->s3fs, X_OK) < 0)
                 return nb_fail(err, errno, "%s: cannot run s3fs: %s; install it (apt-get install s3fs) or give --s3fs PATH",
                                p->s3fs, strerror(errno));
+        if (!realpath(o->fusermount, p->fusermount) || access(p->fusermount, X_OK) < 0)
+                return nb_fail(err, errno, "%s: cannot run nbmount-fusermount: %s; reinstall nbmount or give --fusermount PATH",
+                               o->fusermount, strerror(errno));
         if ((r = make_dir(p->run_dir, 0755, err)) < 0 || (r = make_dir(p->mounts_dir, 0700, err)) < 0 ||
             (r = make_dir(p->logs_dir, 0700, err)) < 0 || (r = make_keys_dir(p->keys_dir, err)) < 0 ||
             (r = make_dir(d->config.state_dir, 0700, err)) < 0)
@@ -284,7 +294,7 @@ static int start(struct mountd *d, const struct options *o, int *ret_listen_fd, 
             (r = peer_own_namespaces(&d->namespaces, err)) < 0 || (r = server_open_socket(d, err)) < 0)
                 return r;
         *ret_listen_fd = r;
-        if ((r = spawner_start(&d->spawner, d->paths.s3fs, err)) < 0)
+        if ((r = spawner_start(&d->spawner, d->paths.s3fs, d->paths.fusermount, err)) < 0)
                 return r;
         if ((r = state_load(d, err)) < 0) {
                 char why[NB_ERROR_MAX];

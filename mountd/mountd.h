@@ -8,10 +8,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "error.h"
 #include "mountproto.h"
+#include "netpolicy.h"
 #include "nodeconfig.h"
 
 #define MOUNTD_NAME_LEN (MOUNTD_ID_LEN + 9) /* ID-XXXXXXXX: one s3fs instance of a shared mount */
@@ -33,6 +35,7 @@ struct shared_mount {
         char mountpoint[PATH_MAX];
         pid_t s3fs_pid;
         uint64_t s3fs_start_time;
+        uid_t s3fs_uid;                  /* the uid (and gid) s3fs runs as: s3.uid_base + a slot; 0 none yet */
         size_t n_refs, cap_refs;
         struct mount_ref *refs;
         uint64_t mnt_id;                 /* the mount's id (STATX_MNT_ID, mountinfo) once ready; 0 unknown */
@@ -49,7 +52,25 @@ struct mountd_paths {
         char logs_dir[NODE_SOCKET_PATH_MAX + 16];   /* RUN/logs/NAME.log: what s3fs prints */
         char state_file[NB_PATH_MAX + 16]; /* STATE/mountd.json */
         char s3fs[PATH_MAX];
+        char fusermount[PATH_MAX]; /* nbmount-fusermount: fusermount inside an s3fs's sandbox */
 };
+
+/* Everything the spawner needs to start one s3fs in its sandbox (jail.c) under its supervisor
+ * (supervisor.c); sent as is over the spawner's socket. */
+struct s3fs_jail {
+        char name[MOUNTD_NAME_LEN + 1];
+        char mountpoint[PATH_MAX];         /* RUN/mounts/NAME: the supervisor mounts FUSE there */
+        char mounts_dir[PATH_MAX];         /* RUN/mounts, RUN/keys: hidden from s3fs by tmpfs mounts */
+        char keys_dir[PATH_MAX];
+        char key_file[PATH_MAX];           /* RUN/keys/NAME, or "" for a public bucket */
+        uid_t uid;                         /* s3fs's own uid and gid, never 0 */
+        gid_t gid;
+        uint64_t staging_bytes;            /* the size of its /tmp (a tmpfs) */
+        bool read_only;
+        struct netpolicy policy;           /* the endpoint's vetted addresses (resolvers: the supervisor's) */
+};
+
+#define S3FS_UID_SLOTS 65536
 
 /* spawner.c: the process that runs s3fs for nbmountd, which itself may not execve. */
 struct spawner {
@@ -57,9 +78,11 @@ struct spawner {
         pid_t pid;
         pthread_mutex_t lock;
 };
-int spawner_start(struct spawner *ret, const char *program, struct nb_error *err);
-/* Runs argv (argv[0] the spawner's program) with stdout and stderr to log_fd; the pid and a pidfd. */
-int spawner_run(struct spawner *s, char *const argv[], int log_fd, pid_t *ret_pid, int *ret_pidfd);
+int spawner_start(struct spawner *ret, const char *program, const char *fusermount, struct nb_error *err);
+/* Runs argv (argv[0] the spawner's program) in the sandbox jail describes, under its supervisor, with
+ * stdout and stderr to log_fd; the pid and a pidfd of s3fs. */
+int spawner_run(struct spawner *s, const struct s3fs_jail *jail, char *const argv[], int log_fd, pid_t *ret_pid,
+                int *ret_pidfd);
 void spawner_stop(struct spawner *s);
 
 /* A namespace, as stat(2) of /proc/PID/ns/NAME tells it. */
@@ -71,6 +94,49 @@ struct ns_id {
 struct mountd_namespaces {
         struct ns_id mnt, user;
 };
+
+/* supervisor.c: in a child of the spawner, in its own session: mounts FUSE, starts s3fs in its
+ * sandbox, reports s3fs's pid and a pidfd on report_fd, then judges s3fs's network calls until s3fs
+ * exits. Returns the exit status. */
+int supervisor_main(const struct s3fs_jail *jail, char *const argv[], const char *fusermount, int log_fd,
+                    int report_fd);
+
+/* jail.c: the sandbox s3fs runs in. */
+struct jail_fds {
+        int null_fd, log_fd, fuse_fd, key_fd, sync_fd;
+};
+/* In the child cloned into new PID, mount and IPC namespaces: builds the sandbox, becomes the
+ * jail's uid, installs s3fs's filter, hands its listener to the supervisor on sync_fd, runs argv. */
+__attribute__((noreturn)) void jail_child(const struct s3fs_jail *jail, const struct jail_fds *fds,
+                                          char *const argv[], const char *fusermount);
+/* jailroot.c: in the child, as root: the sandbox's root, pivot_root into it. -errno and what failed. */
+int jailroot_enter(const struct s3fs_jail *jail, const char *fusermount, const char **ret_what);
+/* Leaves root for uid and gid: no capability in any set, the bounding set included. */
+int jail_become(uid_t uid, gid_t gid);
+
+/* jailfilter.c: s3fs's seccomp filter; its listener fd, which s3fs must never hold. */
+int jailfilter_load(int *ret_listener);
+
+/* netcalls.c: the supervisor's side of the network calls s3fs's filter hands it. */
+#define NETCALL_DATA_MAX ((size_t) 256 * 1024) /* bytes of one send copied (a stream socket sends less) */
+#define NETCALL_IOV_MAX 64
+#define NETCALL_CONTROL_MAX 1024
+#define NETCALL_MMSG_MAX 16
+#define NETCALL_FDS_MAX 16
+struct seccomp_notif;
+struct netcalls {
+        int listener;
+        struct netpolicy policy;  /* vetted by nbmountd; resolvers from /etc/resolv.conf, read again on change */
+        struct stat resolv_conf;  /* /etc/resolv.conf as last read */
+        char *data;               /* NETCALL_DATA_MAX bytes */
+        /* called for every refused destination ("127.0.0.1:8080"); ip: an IPv4 or IPv6 one */
+        void (*refused)(struct netcalls *c, const char *call, const char *dest, const char *why, bool ip);
+        void *owner;
+};
+int netcalls_init(struct netcalls *c, int listener, const struct netpolicy *vetted);
+void netcalls_free(struct netcalls *c);
+/* Judges and makes one notified call; what s3fs's call returns: >= 0, or -errno. */
+int64_t netcalls_serve(struct netcalls *c, const struct seccomp_notif *req);
 
 struct mountd {
         struct node_config config;
@@ -86,6 +152,7 @@ struct mountd {
         uint64_t sweep_round;        /* registry_sweep()'s, guarded by lock */
         bool stopping;               /* the sweep thread ends, guarded by lock */
         pthread_cond_t sweep_wakeup; /* (CLOCK_MONOTONIC) wakes the sweep thread to stop */
+        uint8_t uid_slots[S3FS_UID_SLOTS / 8]; /* s3fs uids in use (s3.uid_base + slot), guarded by lock */
 };
 
 /* log.c: one line to stderr and to syslog. */
@@ -95,6 +162,8 @@ void mountd_log(int priority, const char *fmt, ...) __attribute__((format(printf
 /* proc.c: a process's start time; 0 when it is gone or a zombie. */
 uint64_t process_start_time(pid_t pid);
 bool process_is(pid_t pid, uint64_t start_time);
+/* The real uid of a process (/proc/PID/status); 0 when it cannot be read. */
+uid_t process_uid(pid_t pid);
 void kill_s3fs_of(const char *mountpoint);
 
 /* mounted.c: whether a shared mount is still in place. */
@@ -119,7 +188,9 @@ void mount_set_free(struct mount_set *set);
 
 /* s3fs.c */
 int s3fs_mount(struct mountd *d, struct shared_mount *m, struct nb_error *err);
-void s3fs_unmount(const struct mountd *d, const struct shared_mount *m);
+void s3fs_unmount(struct mountd *d, const struct shared_mount *m);
+/* After a restart: m's s3fs keeps its uid, which no new s3fs may take. */
+void s3fs_adopt_uid(struct mountd *d, struct shared_mount *m);
 /* A detached clone of the mount, for the hook to attach in a container. */
 int s3fs_clone(const struct shared_mount *m);
 

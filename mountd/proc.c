@@ -43,6 +43,19 @@ bool process_is(pid_t pid, uint64_t start_time) {
         return start_time != 0 && process_start_time(pid) == start_time;
 }
 
+uid_t process_uid(pid_t pid) {
+        char path[64], buf[2048], *line;
+        _cleanup_close_ int fd = -1;
+        ssize_t n;
+
+        snprintf(path, sizeof(path), "/proc/%d/status", (int) pid);
+        if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || (n = read(fd, buf, sizeof(buf) - 1)) <= 0)
+                return 0;
+        buf[n] = '\0';
+        line = strstr(buf, "\nUid:");
+        return line ? (uid_t) strtoul(line + strlen("\nUid:"), NULL, 10) : 0;
+}
+
 /* argv[0] of pid ends in "s3fs" and one of its arguments is mountpoint. (s3fs cuts its BUCKET:/PREFIX
  * argument in two in place, so the mount point is not always argv[2].) */
 static bool is_s3fs_of(pid_t pid, const char *mountpoint) {

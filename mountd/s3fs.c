@@ -20,6 +20,7 @@
 
 #include "checks.h"
 #include "mountd.h"
+#include "netaddr.h"
 #include "safeopen.h"
 #include "util.h"
 
@@ -102,33 +103,108 @@ static int write_key_file(const struct mountd *d, const struct shared_mount *m, 
 
 /* ---- the endpoint ------------------------------------------------------------------------------ */
 
-/* The plan refused private numeric hosts; a name is resolved here, so that a name pointing at
- * 169.254.169.254 or 10.0.0.1 is refused too (s3fs resolves it again: a DNS answer that changes in
- * between is not caught, see README "Security"). */
-static int check_endpoint_addresses(const struct mountd *d, const struct s3_spec *spec, struct nb_error *err) {
+static void add_vetted(struct netpolicy *policy, const struct sockaddr *address, socklen_t len, unsigned port) {
+        struct sockaddr_storage *slot = &policy->vetted[policy->n_vetted];
+
+        if (policy->n_vetted == NETPOLICY_VETTED_MAX || len > (socklen_t) sizeof(*slot))
+                return;
+        memset(slot, 0, sizeof(*slot));
+        memcpy(slot, address, len);
+        if (slot->ss_family == AF_INET)
+                ((struct sockaddr_in *) (void *) slot)->sin_port = htons((uint16_t) port);
+        else
+                ((struct sockaddr_in6 *) (void *) slot)->sin6_port = htons((uint16_t) port);
+        policy->n_vetted++;
+}
+
+/* The plan refused endpoints that are not globally reachable by their numeric host; a name is resolved
+ * here, so that a name pointing at 169.254.169.254 or 10.0.0.1 is refused too. Where the node allows
+ * private endpoints, the addresses found are those s3fs may reach besides globally reachable ones:
+ * s3fs resolves the name again, and a different answer (DNS rebinding) or a redirect elsewhere meets
+ * its supervisor's refusal (netpolicy.h). */
+static int vet_endpoint(const struct mountd *d, const struct s3_spec *spec, struct netpolicy *ret, struct nb_error *err) {
         struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *list = NULL;
         struct s3_endpoint endpoint;
+        unsigned port;
         int r;
 
-        if (!spec->endpoint[0] || d->config.s3_allow_private_endpoints)
+        *ret = (struct netpolicy) {};
+        if (!spec->endpoint[0])
                 return 0;
         if (s3_endpoint_split(spec->endpoint, &endpoint) < 0)
                 return nb_fail(err, EINVAL, "endpoint %s is not valid", spec->endpoint);
+        port = endpoint.port ? endpoint.port : endpoint.https ? 443 : 80;
         if ((r = getaddrinfo(endpoint.host, NULL, &hints, &list)) != 0)
                 return nb_fail(err, EHOSTUNREACH, "endpoint %s: the host name does not resolve: %s", spec->endpoint,
                                gai_strerror(r));
         r = 0;
         for (struct addrinfo *a = list; a && r == 0; a = a->ai_next) {
-                char address[INET6_ADDRSTRLEN] = "";
-                const char *kind;
+                char address[INET6_ADDRSTRLEN] = "", kind[NETADDR_KIND_MAX];
 
+                if (!netaddr_sockaddr_kind(a->ai_addr, a->ai_addrlen, kind, sizeof(kind)))
+                        continue;
                 getnameinfo(a->ai_addr, a->ai_addrlen, address, sizeof(address), NULL, 0, NI_NUMERICHOST);
-                if ((kind = s3_host_private_kind(address)))
-                        r = nb_fail(err, EPERM, "endpoint %s resolves to %s, %s; this node refuses loopback, private and link-local endpoints (s3.allow_private_endpoints in node.yaml)",
+                if (!d->config.s3_allow_private_endpoints)
+                        r = nb_fail(err, EPERM, "endpoint %s resolves to %s, %s; this node refuses endpoints that are not globally reachable (s3.allow_private_endpoints in node.yaml)",
                                     spec->endpoint, address, kind);
+                else
+                        add_vetted(ret, a->ai_addr, a->ai_addrlen, port);
         }
         freeaddrinfo(list);
         return r;
+}
+
+/* ---- the sandbox's uid and staging ----------------------------------------------------------------- */
+
+static bool slot_used(const struct mountd *d, unsigned slot) {
+        return d->uid_slots[slot / 8] & (1U << (slot % 8));
+}
+
+static void slot_set(struct mountd *d, unsigned slot, bool used) {
+        if (used)
+                d->uid_slots[slot / 8] |= (uint8_t) (1U << (slot % 8));
+        else
+                d->uid_slots[slot / 8] &= (uint8_t) ~(1U << (slot % 8));
+}
+
+/* A uid of its own for m's s3fs, if the node's staging allows one more s3fs. */
+static int take_uid(struct mountd *d, struct shared_mount *m, struct nb_error *err) {
+        uint64_t per_mount = d->config.s3_staging_per_mount, per_node = d->config.s3_staging_per_node;
+        unsigned used = 0, free_slot = S3FS_UID_SLOTS;
+        int r = 0;
+
+        pthread_mutex_lock(&d->lock);
+        for (unsigned slot = 0; slot < S3FS_UID_SLOTS; slot++) {
+                if (slot_used(d, slot))
+                        used++;
+                else if (free_slot == S3FS_UID_SLOTS)
+                        free_slot = slot;
+        }
+        if ((uint64_t) (used + 1) * per_mount > per_node)
+                r = nb_fail(err, ENOSPC, "the node's staging space for S3 mounts is taken (%u mounts of s3.staging_per_mount %llu bytes, s3.staging_per_node %llu bytes in node.yaml): try again once a bucket is unmounted",
+                            used, (unsigned long long) per_mount, (unsigned long long) per_node);
+        else if (free_slot == S3FS_UID_SLOTS)
+                r = nb_fail(err, ENOSPC, "all %u uids for s3fs processes are in use", S3FS_UID_SLOTS);
+        else {
+                slot_set(d, free_slot, true);
+                m->s3fs_uid = d->config.s3_uid_base + free_slot;
+        }
+        pthread_mutex_unlock(&d->lock);
+        return r;
+}
+
+static void give_back_uid(struct mountd *d, const struct shared_mount *m) {
+        if (m->s3fs_uid < d->config.s3_uid_base || m->s3fs_uid - d->config.s3_uid_base >= S3FS_UID_SLOTS)
+                return;
+        pthread_mutex_lock(&d->lock);
+        slot_set(d, m->s3fs_uid - d->config.s3_uid_base, false);
+        pthread_mutex_unlock(&d->lock);
+}
+
+void s3fs_adopt_uid(struct mountd *d, struct shared_mount *m) {
+        m->s3fs_uid = process_uid(m->s3fs_pid);
+        if (m->s3fs_uid >= d->config.s3_uid_base && m->s3fs_uid - d->config.s3_uid_base < S3FS_UID_SLOTS)
+                slot_set(d, m->s3fs_uid - d->config.s3_uid_base, true);
 }
 
 /* ---- the s3fs command line ------------------------------------------------------------------------ */
@@ -138,7 +214,7 @@ struct s3fs_args {
         size_t n;
         char source[S3_BUCKET_MAX + S3_PREFIX_MAX + 4];
         char url[S3_ENDPOINT_MAX + 8], key[PATH_MAX + 16], region[S3_REGION_MAX + 16];
-        char uid[32], gid[32], timeout[48];
+        char uid[32], gid[32], timeout[48], diskfree[48];
 };
 
 static void add(struct s3fs_args *a, const char *arg) {
@@ -199,17 +275,29 @@ static int build_args(const struct mountd *d, const struct shared_mount *m, cons
                 add_option(a, "public_bucket=1");
         }
         set_endpoint(a, s);
-        snprintf(a->uid, sizeof(a->uid), "uid=%u", s->uid);
-        snprintf(a->gid, sizeof(a->gid), "gid=%u", s->gid);
-        snprintf(a->timeout, sizeof(a->timeout), "connect_timeout=%u", MIN(d->config.s3_mount_timeout_s, 10U));
         add_option(a, "allow_other");
-        add_option(a, a->uid);
-        add_option(a, a->gid);
+        /* s3fs run by another user than root refuses uid=0 and gid=0: root's access is all access anyway */
+        if (s->uid != 0) {
+                snprintf(a->uid, sizeof(a->uid), "uid=%u", s->uid);
+                add_option(a, a->uid);
+        }
+        if (s->gid != 0) {
+                snprintf(a->gid, sizeof(a->gid), "gid=%u", s->gid);
+                add_option(a, a->gid);
+        }
         add_option(a, "umask=0022");
         add_option(a, "mp_umask=0022");
+        snprintf(a->timeout, sizeof(a->timeout), "connect_timeout=%u", MIN(d->config.s3_mount_timeout_s, 10U));
         add_option(a, a->timeout);
         if (s->read_only)
                 add_option(a, "ro");
+        /* the sandbox: libfuse asks fusermount for the descriptor its supervisor mounted (jail.c);
+         * temporary files in the sandbox's own /tmp, of which s3fs keeps an eighth free */
+        add_option(a, "auto_unmount");
+        add_option(a, "tmpdir=/tmp");
+        snprintf(a->diskfree, sizeof(a->diskfree), "ensure_diskfree=%llu",
+                 (unsigned long long) (d->config.s3_staging_per_mount >> 20) / 8);
+        add_option(a, a->diskfree);
         return 0;
 }
 
@@ -303,11 +391,14 @@ static const struct {
         { "AccessDenied", "the key may not read this bucket" },
 };
 
-/* The last critical or error line s3fs printed, told in words where it is a known one. */
+#define NET_REFUSAL "[NET] nbmountd refused "
+
+/* The last critical or error line s3fs printed, told in words where it is a known one; a connection
+ * its supervisor refused comes first when s3fs only says that it could not connect (or nothing). */
 static void cause_from_log(const char *log_path, char *buf, size_t size) {
         _cleanup_free_ char *text = calloc(1, S3FS_CAUSE_TAIL + 1);
         _cleanup_close_ int fd = open(log_path, O_RDONLY | O_CLOEXEC);
-        const char *last = NULL;
+        const char *last = NULL, *refused = NULL;
         char *save = NULL;
         off_t end;
 
@@ -315,10 +406,17 @@ static void cause_from_log(const char *log_path, char *buf, size_t size) {
         if (fd < 0 || !text || (end = lseek(fd, 0, SEEK_END)) < 0 ||
             pread(fd, text, S3FS_CAUSE_TAIL, MAX(end - S3FS_CAUSE_TAIL, 0)) <= 0)
                 return;
-        for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
-                if (strstr(line, "[CRT]") || strstr(line, "[ERR]"))
+        for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                if (strstr(line, NET_REFUSAL))
+                        refused = strstr(line, NET_REFUSAL) + strlen(NET_REFUSAL);
+                else if (strstr(line, "[CRT]") || strstr(line, "[ERR]"))
                         if (!strstr(line, "retry to connect by signature version 2") && !strstr(line, "LowSetLogLevel"))
                                 last = line;
+        }
+        if (refused && (!last || strstr(last, "CURLE_COULDNT_CONNECT") || strstr(last, "unable to connect"))) {
+                snprintf(buf, size, "the node refused s3fs's %s", refused);
+                return;
+        }
         if (!last)
                 return;
         for (size_t i = 0; i < ARRAY_SIZE(causes); i++)
@@ -326,7 +424,10 @@ static void cause_from_log(const char *log_path, char *buf, size_t size) {
                         snprintf(buf, size, "%s", causes[i].meaning);
                         return;
                 }
-        snprintf(buf, size, "s3fs says: %s", strchr(last, ']') ? strchr(last, ']') + 2 : last);
+        if (strstr(last, "] nbmountd: "))
+                snprintf(buf, size, "%s", strstr(last, "] nbmountd: ") + strlen("] nbmountd: "));
+        else
+                snprintf(buf, size, "s3fs says: %s", strchr(last, ']') ? strchr(last, ']') + 2 : last);
 }
 
 static int explain(const struct mountd *d, const struct shared_mount *m, const char *log_path, int r,
@@ -351,17 +452,36 @@ static int wait_ready(const struct mountd *d, struct shared_mount *m, int pidfd)
         return has_exited(pidfd) ? -ECHILD : 0;
 }
 
+static void describe_jail(const struct mountd *d, const struct shared_mount *m, const char *key_file,
+                          struct s3fs_jail *ret) {
+        memset(ret, 0, sizeof(*ret));
+        snprintf(ret->name, sizeof(ret->name), "%s", m->name);
+        snprintf(ret->mountpoint, sizeof(ret->mountpoint), "%s", m->mountpoint);
+        snprintf(ret->mounts_dir, sizeof(ret->mounts_dir), "%s", d->paths.mounts_dir);
+        snprintf(ret->keys_dir, sizeof(ret->keys_dir), "%s", d->paths.keys_dir);
+        snprintf(ret->key_file, sizeof(ret->key_file), "%s", key_file ? key_file : "");
+        ret->uid = m->s3fs_uid;
+        ret->gid = m->s3fs_uid;
+        ret->staging_bytes = d->config.s3_staging_per_mount;
+        ret->read_only = m->spec.read_only;
+}
+
 static int start(struct mountd *d, struct shared_mount *m, const char *key_file, int log_fd,
                  struct nb_error *err) {
         _cleanup_close_ int pidfd = -1;
         struct s3fs_args args;
+        struct s3fs_jail jail;
+        struct netpolicy policy;
         pid_t pid = 0;
         int r;
 
-        if ((r = check_endpoint_addresses(d, &m->spec, err)) < 0 || (r = build_args(d, m, key_file, &args, err)) < 0)
+        if ((r = vet_endpoint(d, &m->spec, &policy, err)) < 0 || (r = build_args(d, m, key_file, &args, err)) < 0 ||
+            (r = take_uid(d, m, err)) < 0)
                 return r;
-        if ((r = spawner_run(&d->spawner, args.argv, log_fd, &pid, &pidfd)) < 0)
-                return nb_fail(err, r, "cannot start %s: %s", d->paths.s3fs, strerror(-r));
+        describe_jail(d, m, key_file, &jail);
+        jail.policy = policy;
+        if ((r = spawner_run(&d->spawner, &jail, args.argv, log_fd, &pid, &pidfd)) < 0)
+                return r; /* the supervisor said why in the log */
         m->s3fs_pid = pid;
         m->s3fs_start_time = process_start_time(pid);
         log_debug(d, "%s: s3fs started (pid %d) on %s", m->name, (int) pid, m->mountpoint);
@@ -412,14 +532,16 @@ int s3fs_mount(struct mountd *d, struct shared_mount *m, struct nb_error *err) {
 }
 
 /* Detaches the mount (containers that still hold a clone see ENOTCONN once s3fs is gone), stops
- * s3fs, and removes the mount point and the log. */
-void s3fs_unmount(const struct mountd *d, const struct shared_mount *m) {
+ * s3fs (its sandbox and staging go with it), gives its uid back, and removes the mount point and the
+ * log. */
+void s3fs_unmount(struct mountd *d, const struct shared_mount *m) {
         char log_path[PATH_MAX];
 
         if (umount2(m->mountpoint, MNT_DETACH | UMOUNT_NOFOLLOW) < 0 && errno != EINVAL && errno != ENOENT)
                 mountd_log(LOG_WARNING, "%s: cannot unmount: %s", m->mountpoint, strerror(errno));
         if (m->s3fs_pid > 0)
                 stop_process(m, S3FS_EXIT_MS, S3FS_STOP_GRACE_MS);
+        give_back_uid(d, m);
         if (rmdir(m->mountpoint) < 0 && errno != ENOENT)
                 mountd_log(LOG_WARNING, "%s: cannot remove the mount point: %s", m->mountpoint, strerror(errno));
         snprintf(log_path, sizeof(log_path), "%s/%s.log", d->paths.logs_dir, m->name);

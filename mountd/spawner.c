@@ -1,7 +1,11 @@
-/* The only process of nbmountd that may run a program: forked at start-up, before nbmountd drops its
- * capabilities and installs its seccomp allowlist, it runs the configured s3fs (and nothing else) on
- * request and answers with a pidfd of it. It reaps its children and exits when nbmountd goes, leaving
- * the s3fs processes to serve their mounts. */
+/* The only process of nbmountd that may start s3fs: forked at start-up, before nbmountd drops its
+ * capabilities and installs its seccomp allowlist. On each request (the sandbox's description, s3fs's
+ * argv and its log) it forks a supervisor (supervisor.c) in a session of its own, which mounts FUSE and
+ * starts s3fs in its sandbox; the spawner answers with s3fs's pid and a pidfd of it. It reaps the
+ * supervisors and exits when nbmountd goes; the supervisors and their s3fs processes stay.
+ * It keeps only what the supervisors need as root: CAP_SYS_ADMIN (the FUSE mount, the namespaces and
+ * the sandbox's mounts), CAP_SETUID, CAP_SETGID (becoming s3fs's uid) and CAP_SETPCAP (emptying the
+ * bounding set). */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -23,41 +27,20 @@
 
 #define SPAWN_ARGS_MAX 8192
 #define SPAWN_ARGC_MAX 64
+#define SPAWN_REPORT_TIMEOUT_S 10
+
+/* One request: the sandbox, then "ARG\0ARG\0...". */
+struct spawn_request {
+        struct s3fs_jail jail;
+        char args[SPAWN_ARGS_MAX];
+};
+
+struct spawner_config {
+        int sock, signal_fd;
+        const char *program, *fusermount;
+};
 
 /* ---- the spawner's side --------------------------------------------------------------------------- */
-
-/* nbmountd blocks and ignores signals that s3fs must get: SIGTERM stops it, SIGPIPE is its business. */
-static int reset_signals(void) {
-        sigset_t none;
-
-        sigemptyset(&none);
-        for (int sig = 1; sig < NSIG; sig++)
-                if (sig != SIGKILL && sig != SIGSTOP)
-                        signal(sig, SIG_DFL);
-        return sigprocmask(SIG_SETMASK, &none, NULL);
-}
-
-/* Only async-signal-safe calls between fork and exec. Its own session: a signal to nbmountd's process
- * group never reaches s3fs; a bare environment. */
-static pid_t run_program(char *const argv[], int log_fd) {
-        static char *const envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C", NULL };
-        int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-        pid_t pid;
-
-        if (null_fd < 0)
-                return -errno;
-        pid = fork();
-        if (pid != 0) {
-                close(null_fd);
-                return pid < 0 ? -errno : pid;
-        }
-        if (reset_signals() < 0 || setsid() < 0 || dup2(null_fd, STDIN_FILENO) < 0 ||
-            dup2(log_fd, STDOUT_FILENO) < 0 || dup2(log_fd, STDERR_FILENO) < 0)
-                _exit(126);
-        close_range(3, ~0U, 0);
-        execve(argv[0], argv, envp);
-        _exit(127);
-}
 
 /* argv from "ARG\0ARG\0...": the first must be the program the spawner was started for. */
 static int split_args(char *buf, size_t len, const char *program, char **argv) {
@@ -73,26 +56,71 @@ static void answer(int sock, int32_t result, int fd) {
         (void) send_with_fd(sock, &result, sizeof(result), fd);
 }
 
-/* One request: argv and the log fd in, the pid and a pidfd of it out (or -errno). */
-static bool serve_one(int sock, const char *program) {
-        char buf[SPAWN_ARGS_MAX + 1], *argv[SPAWN_ARGC_MAX];
-        _cleanup_close_ int log_fd = -1, pidfd = -1;
-        size_t len = 0;
+static int check_jail(const struct s3fs_jail *j) {
+        if (j->uid == 0 || j->gid == 0 || !memchr(j->mountpoint, '\0', sizeof(j->mountpoint)) ||
+            !memchr(j->mounts_dir, '\0', sizeof(j->mounts_dir)) || !memchr(j->keys_dir, '\0', sizeof(j->keys_dir)) ||
+            !memchr(j->key_file, '\0', sizeof(j->key_file)) || !memchr(j->name, '\0', sizeof(j->name)) ||
+            j->policy.n_vetted > NETPOLICY_VETTED_MAX || j->policy.n_resolvers != 0)
+                return -EINVAL;
+        return 0;
+}
+
+/* A supervisor for one s3fs; its report: s3fs's pid and a pidfd of it, or -errno. */
+static int32_t start_supervisor(const struct spawner_config *c, const struct s3fs_jail *j, char *const argv[],
+                                int log_fd, int *ret_pidfd) {
+        struct timeval tv = { .tv_sec = SPAWN_REPORT_TIMEOUT_S };
+        char reply[sizeof(int32_t) + 1];
+        int32_t result = -EPROTO;
+        int pair[2], r;
+        size_t n = 0;
         pid_t pid;
-        int r = mountd_receive(sock, buf, sizeof(buf), &len, &log_fd);
+
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
+                return -errno;
+        if ((pid = fork()) < 0) {
+                close(pair[0]);
+                close(pair[1]);
+                return -errno;
+        }
+        if (pid == 0) {
+                close(c->sock);
+                close(c->signal_fd);
+                close(pair[0]);
+                _exit(supervisor_main(j, argv, c->fusermount, log_fd, pair[1]));
+        }
+        close(pair[1]);
+        setsockopt(pair[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+        r = mountd_receive(pair[0], reply, sizeof(reply), &n, ret_pidfd);
+        close(pair[0]);
+        if (r < 0)
+                return r == -ECONNRESET ? -ECHILD : r;
+        if (n == sizeof(result))
+                memcpy(&result, reply, sizeof(result));
+        if (result >= 0 && *ret_pidfd < 0)
+                result = -EPROTO;
+        return result;
+}
+
+/* One request: the sandbox, argv and the log fd in, s3fs's pid and a pidfd of it out (or -errno). */
+static bool serve_one(const struct spawner_config *c) {
+        _cleanup_free_ struct spawn_request *req = calloc(1, sizeof(*req) + 1);
+        _cleanup_close_ int log_fd = -1, pidfd = -1;
+        char *argv[SPAWN_ARGC_MAX];
+        size_t len = 0;
+        int32_t result;
+        int r = req ? mountd_receive(c->sock, (char *) req, sizeof(*req) + 1, &len, &log_fd) : -ENOMEM;
 
         if (r == -ECONNRESET)
                 return false;
-        if (r < 0 || log_fd < 0 || (r = split_args(buf, len, program, argv)) < 0) {
-                answer(sock, r < 0 ? r : -EINVAL, -1);
+        if (r >= 0 && (log_fd < 0 || len <= sizeof(req->jail)))
+                r = -EINVAL;
+        if (r < 0 || (r = check_jail(&req->jail)) < 0 ||
+            (r = split_args(req->args, len - sizeof(req->jail), c->program, argv)) < 0) {
+                answer(c->sock, r, -1);
                 return true;
         }
-        if ((pid = run_program(argv, log_fd)) < 0) {
-                answer(sock, pid, -1);
-                return true;
-        }
-        pidfd = pidfd_open(pid, 0); /* before the child can be reaped: this pid is still it */
-        answer(sock, pidfd < 0 ? -errno : (int32_t) pid, pidfd);
+        result = start_supervisor(c, &req->jail, argv, log_fd, &pidfd);
+        answer(c->sock, result, result < 0 ? -1 : pidfd);
         return true;
 }
 
@@ -101,17 +129,17 @@ static void reap_children(void) {
                 ;
 }
 
-/* What s3fs needs as root: mount /dev/fuse (CAP_SYS_ADMIN) and use files it did not create. */
-static const cap_value_t s3fs_caps[] = { CAP_SYS_ADMIN, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_CHOWN,
-                                         CAP_FOWNER, CAP_FSETID, CAP_KILL };
+/* What the supervisors need as root (see the top). */
+static const cap_value_t supervisor_caps[] = { CAP_SYS_ADMIN, CAP_SETUID, CAP_SETGID, CAP_SETPCAP };
 
-static void spawner_main(int sock, const char *program) {
+static void spawner_main(int sock, const char *program, const char *fusermount) {
+        struct spawner_config c = { .sock = sock, .program = program, .fusermount = fusermount };
         struct nb_error err = {};
         sigset_t chld;
         struct pollfd fds[2];
 
         prctl(PR_SET_NAME, "nbmountd-spawn", 0, 0, 0);
-        if (confine_capabilities(s3fs_caps, ARRAY_SIZE(s3fs_caps), &err) < 0 ||
+        if (confine_capabilities(supervisor_caps, ARRAY_SIZE(supervisor_caps), &err) < 0 ||
             prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
                 mountd_log(LOG_ERR, "the spawner cannot drop capabilities: %s", err.msg[0] ? err.msg : strerror(errno));
                 _exit(1);
@@ -119,8 +147,9 @@ static void spawner_main(int sock, const char *program) {
         sigemptyset(&chld);
         sigaddset(&chld, SIGCHLD);
         sigprocmask(SIG_BLOCK, &chld, NULL);
+        c.signal_fd = signalfd(-1, &chld, SFD_CLOEXEC);
         fds[0] = (struct pollfd) { .fd = sock, .events = POLLIN };
-        fds[1] = (struct pollfd) { .fd = signalfd(-1, &chld, SFD_CLOEXEC), .events = POLLIN };
+        fds[1] = (struct pollfd) { .fd = c.signal_fd, .events = POLLIN };
         for (;;) {
                 if (poll(fds, 2, -1) < 0 && errno != EINTR)
                         break;
@@ -130,7 +159,7 @@ static void spawner_main(int sock, const char *program) {
                         (void) !read(fds[1].fd, &info, sizeof(info));
                         reap_children();
                 }
-                if ((fds[0].revents & (POLLIN | POLLHUP)) && !serve_one(sock, program))
+                if ((fds[0].revents & (POLLIN | POLLHUP)) && !serve_one(&c))
                         break;
         }
         reap_children();
@@ -139,7 +168,7 @@ static void spawner_main(int sock, const char *program) {
 
 /* ---- nbmountd's side -------------------------------------------------------------------------------- */
 
-int spawner_start(struct spawner *ret, const char *program, struct nb_error *err) {
+int spawner_start(struct spawner *ret, const char *program, const char *fusermount, struct nb_error *err) {
         int pair[2];
         pid_t pid;
 
@@ -156,7 +185,7 @@ int spawner_start(struct spawner *ret, const char *program, struct nb_error *err
                 if (dup2(pair[1], 3) < 0)
                         _exit(1);
                 close_range(4, ~0U, 0);
-                spawner_main(3, program);
+                spawner_main(3, program, fusermount);
         }
         close(pair[1]);
         *ret = (struct spawner) { .sock = pair[0], .pid = pid };
@@ -180,12 +209,12 @@ static int pack_args(char *const argv[], char *buf, size_t size, size_t *ret_len
 }
 
 /* One request at a time: a reply belongs to the request before it. */
-static int exchange(struct spawner *s, const char *args, size_t len, int log_fd, int32_t *ret, int *ret_pidfd) {
+static int exchange(struct spawner *s, const void *request, size_t len, int log_fd, int32_t *ret, int *ret_pidfd) {
         char reply[sizeof(int32_t) + 1];
         size_t n = 0;
         int r;
 
-        if ((r = send_with_fd(s->sock, args, len, log_fd)) < 0 ||
+        if ((r = send_with_fd(s->sock, request, len, log_fd)) < 0 ||
             (r = mountd_receive(s->sock, reply, sizeof(reply), &n, ret_pidfd)) < 0)
                 return r;
         if (n != sizeof(int32_t))
@@ -203,16 +232,17 @@ void spawner_stop(struct spawner *s) {
         waitpid(s->pid, NULL, 0);
 }
 
-int spawner_run(struct spawner *s, char *const argv[], int log_fd, pid_t *ret_pid, int *ret_pidfd) {
-        char args[SPAWN_ARGS_MAX];
+int spawner_run(struct spawner *s, const struct s3fs_jail *jail, char *const argv[], int log_fd, pid_t *ret_pid,
+                int *ret_pidfd) {
+        struct spawn_request req = { .jail = *jail };
         int32_t result = 0;
         size_t len = 0;
         int r;
 
-        if ((r = pack_args(argv, args, sizeof(args), &len)) < 0)
+        if ((r = pack_args(argv, req.args, sizeof(req.args), &len)) < 0)
                 return r;
         pthread_mutex_lock(&s->lock);
-        r = exchange(s, args, len, log_fd, &result, ret_pidfd);
+        r = exchange(s, &req, sizeof(req.jail) + len, log_fd, &result, ret_pidfd);
         pthread_mutex_unlock(&s->lock);
         if (r < 0)
                 return r;

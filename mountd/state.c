@@ -290,6 +290,7 @@ void state_recover(struct mountd *d) {
                 struct shared_mount *m = *p;
 
                 if (adoptable(m, &mounted)) {
+                        s3fs_adopt_uid(d, m);
                         mountd_log(LOG_INFO, "%s: adopted the live mount of %s (s3fs pid %d, %zu containers)", m->name,
                                    m->spec.bucket, (int) m->s3fs_pid, m->n_refs);
                         p = &m->next;

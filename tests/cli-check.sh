@@ -128,7 +128,7 @@ plan_matches_schema "unknown dataset plan"
 printf 'b:\n  type: s3\n  url: s3://my-bucket\n  endpoint: https://169.254.169.254\n' >"$settings"
 plan_as alice
 expect_eq "metadata endpoint: refused" \
-        '"endpoint https://169.254.169.254 is a link-local address; this node refuses loopback, private and link-local endpoints (s3.allow_private_endpoints in node.yaml)"' \
+        '"endpoint https://169.254.169.254 is a link-local address; this node refuses endpoints that are not globally reachable (s3.allow_private_endpoints in node.yaml)"' \
         "$(echo "$out" | jq -c '.mounts[2].reason')"
 plan_matches_schema "refused s3 plan"
 

@@ -37,7 +37,7 @@ cppcheck_flags=(-q --std=c11 --enable=warning,performance,portability --error-ex
                 --suppress=missingIncludeSystem -D__GNUC__ -D_GNU_SOURCE "-DNBMOUNT_VERSION=\"$version\""
                 -Ilib $pkg_includes --template='{file}:{line}:{column}: {id}: {message}')
 
-sources=(lib/*.c hook/*.c mountd/*.c)
+sources=(lib/*.c hook/*.c mountd/*.c mountd/helper/*.c)
 if ((${#sources[@]} == 0)); then
         echo "not ok - lint: no C source found"
         exit 0

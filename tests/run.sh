@@ -47,7 +47,8 @@ suites=(unit_tests "tests/fixtures-check.sh $NBMOUNT" "tests/schema-check.sh" "t
         "tests/cli-check.sh $NBMOUNT" "tests/hook-check.sh $NBMOUNT" "tests/sandbox-check.sh $NBMOUNT"
         "tests/valgrind-check.sh $NBMOUNT"
         "tests/attack-check.sh $NBMOUNT"
-        "tests/quota-check.sh $NBMOUNT" "tests/s3-check.sh $NBMOUNT" "tests/check-check.sh $NBMOUNT"
+        "tests/quota-check.sh $NBMOUNT" "tests/s3-check.sh $NBMOUNT" "tests/s3-security-check.sh $NBMOUNT"
+        "tests/check-check.sh $NBMOUNT"
         "tests/man-check.sh $NBMOUNT"
         "tests/demo-check.sh" "tests/package-check.sh"
         "make -s --no-print-directory fuzz-check")
@@ -65,7 +66,7 @@ if [ -n "${ASAN_NBMOUNT:-}" ]; then
         asan_suites=(unit_tests "tests/fixtures-check.sh $ASAN_NBMOUNT" "tests/cli-check.sh $ASAN_NBMOUNT"
                      "tests/hook-check.sh $ASAN_NBMOUNT" "tests/sandbox-check.sh $ASAN_NBMOUNT"
                      "tests/attack-check.sh $ASAN_NBMOUNT" "tests/s3-check.sh $ASAN_NBMOUNT"
-                     "tests/check-check.sh $ASAN_NBMOUNT")
+                     "tests/s3-security-check.sh $ASAN_NBMOUNT" "tests/check-check.sh $ASAN_NBMOUNT")
         for suite in "${asan_suites[@]}"; do
                 echo "== ASan+UBSan: ${suite%% *}"
                 case $suite in

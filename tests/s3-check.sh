@@ -133,8 +133,8 @@ expect_eq "confinement: nbmountd runs under its seccomp filter, no new privilege
         "$(status_of "$MOUNTD_PID" Seccomp) $(status_of "$MOUNTD_PID" NoNewPrivs)"
 expect_eq "confinement: nbmountd keeps CAP_SYS_ADMIN, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_KILL, CAP_SYS_PTRACE only" \
         "0000000000280026 0000000000280026" "$(status_of "$MOUNTD_PID" CapEff) $(status_of "$MOUNTD_PID" CapBnd)"
-expect_eq "confinement: the spawner (the only process that runs s3fs) has no filter, a bounding set for s3fs" \
-        "0 1 000000000020003f" \
+expect_eq "confinement: the spawner (the only process that starts s3fs) has no filter, a bounding set for the supervisors: CAP_SYS_ADMIN, CAP_SETUID, CAP_SETGID, CAP_SETPCAP" \
+        "0 1 00000000002001c0" \
         "$(status_of "$spawner_pid" Seccomp) $(status_of "$spawner_pid" NoNewPrivs) $(status_of "$spawner_pid" CapBnd)"
 expect_eq "nbmountd: uid 1000 cannot use the socket" "Permission denied" \
         "$(setpriv --reuid 1000 --regid 1000 --clear-groups "$NBMOUNT" mounts --config "$config" 2>&1 | grep -o 'Permission denied' | head -1)"
@@ -527,7 +527,7 @@ settings acme
 mountd_stop TERM
 activated=$work/activated.yaml
 sed "s|^mountd_socket: .*|mountd_socket: $run_dir/activated.sock|" "$config" >"$activated"
-systemd-socket-activate --seqpacket -l "$run_dir/activated.sock" "$NBMOUNTD" --config "$activated" \
+systemd-socket-activate --seqpacket -l "$run_dir/activated.sock" "$NBMOUNTD" --config "$activated" $(mountd_fusermount_option) \
         >>"$MOUNTD_LOG" 2>&1 &
 MOUNTD_PID=$!
 wait_until 5 test -S "$run_dir/activated.sock"
@@ -544,7 +544,7 @@ mountd_stop TERM
 sed -i "s|^mountd_socket: .*|mountd_socket: $run_dir/mountd.sock|" "$config"
 cp "$node/state/mountd.json" "$work/state.good"
 echo '{"version": 1, "mounts": [{"name": "x"}]}' >"$node/state/mountd.json"
-broken_line=$(timeout 10 "$NBMOUNTD" --config "$config" 2>&1 | tail -1)
+broken_line=$(timeout 10 "$NBMOUNTD" --config "$config" $(mountd_fusermount_option) 2>&1 | tail -1)
 expect_match "state: an unreadable state file stops nbmountd with the fix" \
         "mountd.json:1:27: a mount is missing \"spec\"; add it; nbmountd will not guess: move .*/state/mountd.json away to start afresh" "$broken_line"
 cp "$work/state.good" "$node/state/mountd.json"

@@ -7,7 +7,9 @@
 #   s3_server_stop                      stops it by its own pid
 #   s3_list BUCKET                      the keys of BUCKET, one a line, from the server's own listing
 #   mountd_start CONFIG [ARGS]          build/nbmountd in the background, once its socket answers;
-#                                       sets MOUNTD_PID; its output goes to MOUNTD_LOG
+#                                       sets MOUNTD_PID; its output goes to MOUNTD_LOG. The
+#                                       nbmount-fusermount beside NBMOUNTD, if there is one, is its
+#                                       --fusermount (an installed nbmountd finds its own)
 #   mountd_stop [SIGNAL]                signals it (TERM by default) and waits for it
 
 S3RVER_JS=${S3RVER_JS:-$PWD/tests/s3/node_modules/s3rver/bin/s3rver.js}
@@ -46,12 +48,19 @@ s3_list() {
         curl -s --max-time 10 "$S3_ENDPOINT/$1?list-type=2" | grep -o '<Key>[^<]*</Key>' | sed 's/<[^>]*>//g'
 }
 
+# --fusermount PATH for the nbmountd of a build tree
+mountd_fusermount_option() {
+        local helper
+        helper=$(dirname "$NBMOUNTD")/nbmount-fusermount
+        [ -x "$helper" ] && echo "--fusermount $helper"
+}
+
 mountd_start() {
         local config=$1 i socket before
         shift
         socket=$(sed -n 's/^mountd_socket: *//p' "$config")
         before=$(grep -c "listening on" "${MOUNTD_LOG:-/dev/null}" 2>/dev/null || true)
-        "$NBMOUNTD" --config "$config" "$@" >>"${MOUNTD_LOG:-/dev/null}" 2>&1 &
+        "$NBMOUNTD" --config "$config" $(mountd_fusermount_option) "$@" >>"${MOUNTD_LOG:-/dev/null}" 2>&1 &
         MOUNTD_PID=$!
         for ((i = 0; i < 100; i++)); do
                 [ -S "$socket" ] && (($(grep -c "listening on" "${MOUNTD_LOG:-/dev/null}" 2>/dev/null || true) > ${before:-0})) &&

@@ -72,8 +72,11 @@ static void defaults_with_only_cluster(void **state) {
         assert_false(c->s3_allow_http);
         assert_false(c->s3_allow_private_endpoints);
         assert_int_equal(c->s3_mount_timeout_s, 15);
-        assert_int_equal(c->s3_max_mounts_per_team, 32);
-        assert_int_equal(c->s3_max_mounts_per_node, 256);
+        assert_int_equal(c->s3_max_mounts_per_team, 16);
+        assert_int_equal(c->s3_max_mounts_per_node, 64);
+        assert_true(c->s3_staging_per_mount == 512ULL << 20);
+        assert_true(c->s3_staging_per_node == 32ULL << 30);
+        assert_int_equal(c->s3_uid_base, 1879048192);
         free(c);
 }
 
@@ -96,7 +99,8 @@ static void full_example_equals_defaults(void **state) {
                                    "billing: {price_per_gb_month: 0.29, overage_cap: 1TB}\n"
                                    "quota: {enforce: required}\n"
                                    "s3: {allow_http: false, allow_private_endpoints: false, mount_timeout: 15,\n"
-                                   "     max_mounts_per_team: 32, max_mounts_per_node: 256}\n";
+                                   "     max_mounts_per_team: 16, max_mounts_per_node: 64,\n"
+                                   "     staging_per_mount: 512MiB, staging_per_node: 32GiB, uid_base: 1879048192}\n";
         struct node_config *full = parse_ok(text), *minimal = parse_ok("cluster: east-1\n");
 
         assert_default_plans(full);
@@ -108,6 +112,9 @@ static void full_example_equals_defaults(void **state) {
         assert_int_equal(full->s3_mount_timeout_s, minimal->s3_mount_timeout_s);
         assert_int_equal(full->s3_max_mounts_per_team, minimal->s3_max_mounts_per_team);
         assert_int_equal(full->s3_max_mounts_per_node, minimal->s3_max_mounts_per_node);
+        assert_true(full->s3_staging_per_mount == minimal->s3_staging_per_mount);
+        assert_true(full->s3_staging_per_node == minimal->s3_staging_per_node);
+        assert_int_equal(full->s3_uid_base, minimal->s3_uid_base);
         free(full);
         free(minimal);
 }
@@ -121,7 +128,8 @@ static void every_key_set(void **state) {
                                    "mountd_socket: /run/m.sock\n"
                                    "billing: {price_per_gb_month: 1, overage_cap: unlimited}\n"
                                    "quota: {enforce: best-effort}\n"
-                                   "s3: {allow_http: true, allow_private_endpoints: True}\n";
+                                   "s3: {allow_http: true, allow_private_endpoints: True, staging_per_mount: 1GiB,\n"
+                                   "     staging_per_node: 2GiB, uid_base: 200000}\n";
         struct node_config *c = parse_ok(text);
 
         assert_string_equal(c->cluster, "west-2");
@@ -138,6 +146,9 @@ static void every_key_set(void **state) {
         assert_string_equal(quota_enforce_name(c->quota_enforce), "best-effort");
         assert_true(c->s3_allow_http);
         assert_true(c->s3_allow_private_endpoints);
+        assert_true(c->s3_staging_per_mount == 1ULL << 30);
+        assert_true(c->s3_staging_per_node == 2ULL << 30);
+        assert_int_equal(c->s3_uid_base, 200000);
         free(c);
 }
 
@@ -400,7 +411,19 @@ static void quota_and_s3_errors(void **state) {
         assert_node_error("cluster: c1\ns3:\n  allow_http: \"true\"\n",
                           "node.yaml:3:15: \"allow_http\" must be true or false, not a string");
         assert_node_error("cluster: c1\ns3:\n  allow_ftp: true\n",
-                          "node.yaml:3:3: unknown key \"allow_ftp\" in \"s3\" (allowed: allow_http, allow_private_endpoints, mount_timeout, max_mounts_per_team, max_mounts_per_node)");
+                          "node.yaml:3:3: unknown key \"allow_ftp\" in \"s3\" (allowed: allow_http, allow_private_endpoints, mount_timeout, max_mounts_per_team, max_mounts_per_node, staging_per_mount, staging_per_node, uid_base)");
+        assert_node_error("cluster: c1\ns3: {staging_per_mount: 95MiB}\n",
+                          "node.yaml:2:25: \"staging_per_mount\" must be a size of at least 96MiB, not unlimited (s3fs reads ahead 50 MB)");
+        assert_node_error("cluster: c1\ns3: {staging_per_mount: unlimited}\n",
+                          "node.yaml:2:25: \"staging_per_mount\" must be a size of at least 96MiB, not unlimited (s3fs reads ahead 50 MB)");
+        assert_node_error("cluster: c1\ns3: {staging_per_node: 100MiB}\n",
+                          "node.yaml:2:24: \"staging_per_node\" must be a size of at least \"staging_per_mount\", not unlimited");
+        assert_node_error("cluster: c1\ns3: {uid_base: 65535}\n",
+                          "node.yaml:2:16: \"uid_base\" must be a whole number from 65536 to 4294901759: the first of 65536 uids no one else uses");
+        assert_node_error("cluster: c1\ns3: {uid_base: 4294901760}\n",
+                          "node.yaml:2:16: \"uid_base\" must be a whole number from 65536 to 4294901759: the first of 65536 uids no one else uses");
+        assert_node_error("cluster: c1\ns3: {uid_base: 100000.5}\n",
+                          "node.yaml:2:16: \"uid_base\" must be a whole number from 65536 to 4294901759: the first of 65536 uids no one else uses");
         assert_node_error("cluster: c1\ns3: true\n", "node.yaml:2:5: \"s3\" must be a map of keys, not a boolean");
 }
 
@@ -413,7 +436,7 @@ static void s3_mount_limits(void **state) {
         assert_int_equal(c->s3_mount_timeout_s, 15);
         free(c);
         c = parse_ok("cluster: c1\ns3: {max_mounts_per_node: 1}\n");
-        assert_int_equal(c->s3_max_mounts_per_team, 32);
+        assert_int_equal(c->s3_max_mounts_per_team, 16);
         assert_int_equal(c->s3_max_mounts_per_node, 1);
         free(c);
         assert_node_error("cluster: c1\ns3: {max_mounts_per_team: 0}\n",

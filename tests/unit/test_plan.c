@@ -521,7 +521,13 @@ static void s3_private_endpoints(void **state) {
                 { "https://[::1]:9000", "a loopback address" },
                 { "https://[fe80::1]", "a link-local address" },
                 { "https://[fd00::1]", "a private address" },
-                { "https://[::ffff:169.254.169.254]", "a link-local address" },
+                { "https://[::ffff:169.254.169.254]", "an IPv4-mapped address embedding 169.254.169.254, a link-local address" },
+                /* the forms the security review found granted (issue 11, item 12) */
+                { "https://[::ffff:0:a9fe:a9fe]", "an IPv4-translated address embedding 169.254.169.254, a link-local address" },
+                { "https://[2002:a9fe:a9fe::1]", "a 6to4 address embedding 169.254.169.254, a link-local address" },
+                { "https://[2001:0:a9fe:a9fe::1]", "a Teredo address (server 169.254.169.254, client 255.255.255.254)" },
+                { "https://192.0.0.170", "a NAT64/DNS64 discovery address" },
+                { "https://198.18.0.1", "a benchmarking address" },
                 { "https://localhost:9000", "a loopback name" },
                 { "https://minio.localhost", "a loopback name" },
                 { "https://2130706433", "an ambiguous numeric address" },
@@ -539,7 +545,7 @@ static void s3_private_endpoints(void **state) {
         add_s3(f, "public-host", "abc", "", "AK", "k", "", "https://s3.example.com");
         p = build(f);
         for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-                char *expected = format("endpoint %s is %s; this node refuses loopback, private and link-local endpoints (s3.allow_private_endpoints in node.yaml)",
+                char *expected = format("endpoint %s is %s; this node refuses endpoints that are not globally reachable (s3.allow_private_endpoints in node.yaml)",
                                         cases[i].endpoint, cases[i].kind);
 
                 assert_refused(&p->mounts[2 + i], expected);
@@ -559,7 +565,7 @@ static void s3_http_and_private_first_reason(void **state) {
                        "endpoint http://10.0.0.5:9000 is not https; use https, or ask the operator to allow http (s3.allow_http in node.yaml)");
         f->config.s3_allow_http = true;
         assert_refused(find(build(f), "/datasets/minio"),
-                       "endpoint http://10.0.0.5:9000 is a private address; this node refuses loopback, private and link-local endpoints (s3.allow_private_endpoints in node.yaml)");
+                       "endpoint http://10.0.0.5:9000 is a private address; this node refuses endpoints that are not globally reachable (s3.allow_private_endpoints in node.yaml)");
         f->config.s3_allow_private_endpoints = true;
         assert_granted(find(build(f), "/datasets/minio"));
 }

@@ -1,4 +1,4 @@
-/* s3names.c: bucket, prefix, key id, region and endpoint rules; which hosts are private. */
+/* s3names.c: bucket, prefix, key id, region and endpoint rules (which hosts are private: test_netaddr.c). */
 #include "testutil.h"
 
 #include "s3names.h"
@@ -265,102 +265,6 @@ static void endpoint_split(void **state) {
         assert_int_equal(s3_endpoint_split("https://h:99999", &e), -EINVAL);
 }
 
-struct kind_case {
-        const char *host;
-        const char *kind; /* NULL: public */
-};
-
-#define LOOPBACK "a loopback address"
-#define PRIVATE "a private address"
-#define LINK_LOCAL "a link-local address"
-#define AMBIGUOUS "an ambiguous numeric address"
-
-static void host_private_kind(void **state) {
-        static const struct kind_case cases[] = {
-                { "127.0.0.1", LOOPBACK },
-                { "127.255.255.254", LOOPBACK },
-                { "10.0.0.1", PRIVATE },
-                { "10.255.255.255", PRIVATE },
-                { "172.16.0.1", PRIVATE },
-                { "172.20.1.1", PRIVATE },
-                { "172.31.255.255", PRIVATE },
-                { "172.15.255.255", NULL },
-                { "172.32.0.1", NULL },
-                { "192.168.0.1", PRIVATE },
-                { "192.168.255.255", PRIVATE },
-                { "192.169.0.1", NULL },
-                { "169.254.169.254", LINK_LOCAL },
-                { "169.254.0.1", LINK_LOCAL },
-                { "100.64.0.1", "a shared (CGNAT) address" },
-                { "100.127.255.255", "a shared (CGNAT) address" },
-                { "100.63.255.255", NULL },
-                { "100.128.0.0", NULL },
-                { "0.0.0.0", "an unspecified address" },
-                { "0.1.2.3", "an unspecified address" },
-                { "224.0.0.1", "a multicast or reserved address" },
-                { "255.255.255.255", "a multicast or reserved address" },
-                { "::1", LOOPBACK },
-                { "::", "an unspecified address" },
-                { "fe80::1", LINK_LOCAL },
-                { "fc00::1", PRIVATE },
-                { "fd12:3456::1", PRIVATE },
-                { "ff02::1", "a multicast address" },
-                { "::ffff:127.0.0.1", LOOPBACK },
-                { "::ffff:7f00:1", LOOPBACK },
-                { "::ffff:169.254.169.254", LINK_LOCAL },
-                { "::ffff:10.1.2.3", PRIVATE },
-                { "::ffff:8.8.8.8", NULL },
-                { "64:ff9b::a9fe:a9fe", LINK_LOCAL },
-                { "64:ff9b::7f00:1", LOOPBACK },
-                { "64:ff9b::808:808", NULL },
-                { "2001:4860:4860::8888", NULL },
-                { "localhost", "a loopback name" },
-                { "foo.localhost", "a loopback name" },
-                { "LOCALHOST", "a loopback name" },
-                { "2130706433", AMBIGUOUS },
-                { "0x7f000001", AMBIGUOUS },
-                { "0177.0.0.1", AMBIGUOUS },
-                { "0x7f.1", AMBIGUOUS },
-                { "127.1", AMBIGUOUS },
-                { "127.0.1", AMBIGUOUS },
-                { "127.0.0.1.", AMBIGUOUS },
-                { "999.1.1.1", AMBIGUOUS },
-                { "s3.amazonaws.com", NULL },
-                { "nyc3.digitaloceanspaces.com", NULL },
-                { "8.8.8.8", NULL },
-                { "1.1.1.1", NULL },
-                { "localhost.example.com", NULL },
-                { "mylocalhost", NULL },
-        };
-
-        for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-                const char *got = s3_host_private_kind(cases[i].host);
-
-                if (!cases[i].kind && got)
-                        fail_msg("\"%s\" is %s, expected public", cases[i].host, got);
-                if (cases[i].kind && (!got || strcmp(got, cases[i].kind) != 0))
-                        fail_msg("\"%s\" is %s, expected %s", cases[i].host, got ? got : "public", cases[i].kind);
-        }
-}
-
-/* DNS names are case-insensitive and may end with a dot: these all resolve to loopback. */
-static void host_localhost_spellings(void **state) {
-        static const char *const hosts[] = { "localhost.", "LocalHost.", "Foo.LocalHost", "foo.LOCALHOST",
-                                             "foo.localhost.", "a.b.localhost", NULL };
-
-        char wrong[512] = "";
-
-        for (size_t i = 0; hosts[i]; i++) {
-                const char *got = s3_host_private_kind(hosts[i]);
-
-                if (!got || strcmp(got, "a loopback name") != 0)
-                        snprintf(wrong + strlen(wrong), sizeof(wrong) - strlen(wrong), " \"%s\" (%s)", hosts[i],
-                                 got ? got : "public");
-        }
-        if (wrong[0])
-                fail_msg("not loopback names:%s", wrong);
-}
-
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(bucket_rules),
@@ -369,8 +273,6 @@ int main(void) {
                 cmocka_unit_test(region_rules),
                 cmocka_unit_test(endpoint_rules),
                 cmocka_unit_test(endpoint_split),
-                cmocka_unit_test(host_private_kind),
-                cmocka_unit_test(host_localhost_spellings),
         };
 
         setvbuf(stdout, NULL, _IONBF, 0); /* keep cmocka's stdout and stderr lines in order in one log */
