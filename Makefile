@@ -194,7 +194,8 @@ install: all
 	sed 's|"/usr/bin/nbmount"|"$(PREFIX)/bin/nbmount"|' packaging/hooks.d/nbmount.json \
 		>$(DESTDIR)$(HOOKSDIR)/nbmount.json
 	chmod 0644 $(DESTDIR)$(HOOKSDIR)/nbmount.json
-	sed 's|^ExecStart=/usr/sbin/nbmountd |ExecStart=$(PREFIX)/sbin/nbmountd --fusermount $(PREFIX)/lib/nbmount/nbmount-fusermount |' packaging/systemd/nbmountd.service \
+	sed -e 's|^ExecStart=/usr/sbin/nbmountd |ExecStart=$(PREFIX)/sbin/nbmountd |' \
+		-e 's| --fusermount /usr/lib/nbmount/| --fusermount $(PREFIX)/lib/nbmount/|' packaging/systemd/nbmountd.service \
 		>$(DESTDIR)$(SYSTEMDUNITDIR)/nbmountd.service
 	install -m 0644 packaging/systemd/nbmountd.socket $(DESTDIR)$(SYSTEMDUNITDIR)/nbmountd.socket
 	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/nbmountd.service

@@ -202,7 +202,7 @@ if [ -z "${SANITIZE:-}" ]; then
         sed "s|^mountd_socket: .*|mountd_socket: $run_dir-dump/mountd.sock|; s|^state: .*|state: $work/dumps/state|" \
                 "$config" >"$work/dumps/node.yaml"
         expect_eq "coredump: a crashing nbmountd leaves none (it is not dumpable)" "no core" \
-                "$(python3 tests/lib/coredump.py "$work/dumps/mountd" "$run_dir-dump/mountd.sock" -- "$NBMOUNTD" --config "$work/dumps/node.yaml")"
+                "$(python3 tests/lib/coredump.py "$work/dumps/mountd" "$run_dir-dump/mountd.sock" -- "$NBMOUNTD" --config "$work/dumps/node.yaml" $(mountd_fusermount_option))"
         grep -q " $run_dir-dump/keys " /proc/self/mountinfo && umount "$run_dir-dump/keys"
         rm -rf "$run_dir-dump" "$work/dumps"
 fi
