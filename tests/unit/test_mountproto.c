@@ -224,8 +224,8 @@ static void reply_with_two_fds(void **state) {
         assert_true((f.listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0)) >= 0);
         assert_int_equal(bind(f.listen_fd, (struct sockaddr *) &addr, sizeof(addr)), 0);
         assert_int_equal(listen(f.listen_fd, 1), 0);
+        before = next_fd(); /* before the thread exists: nothing of its own can be open then */
         assert_int_equal(pthread_create(&thread, NULL, fake_mountd, &f), 0);
-        before = next_fd();
         assert_int_equal(mountd_call(addr.sun_path, &req, 5, &reply, &fd, &err), -EPROTO);
         pthread_join(thread, NULL);
         snprintf(expected, sizeof(expected),
