@@ -1,11 +1,30 @@
 # nbmount: `make` builds, `make check` installs what the tests need, builds and runs every test.
 PKGS := mount json-c yaml-0.1 libcap libseccomp
+
+# The libraries' flags come from pkg-config, which `make setup` installs along with them. So they
+# are computed when a recipe first needs them, once: after setup has run (`make demo` on a fresh
+# machine), never while make reads this file. A missing package stops the build with the fix,
+# rather than compiling or linking without its flags.
+# $(call pkg_config,OPTION,PACKAGES): pkg-config OPTION PACKAGES, or that stop.
+pkg_missing = $(strip $(foreach p,$(1),$(if $(shell pkg-config --exists $(p) 2>/dev/null && echo y),,$(p))))
+pkg_config = $(if $(call pkg_missing,$(2)),$(error pkg-config cannot find $(call pkg_missing,$(2)): \
+	run `make setup` (as root) first, it installs what the build needs),$(shell pkg-config $(1) $(2)))
+# Deferred, then evaluated once: each replaces itself with its value on first use.
+PKG_CFLAGS = $(eval PKG_CFLAGS := $(call pkg_config,--cflags,$(PKGS)))$(PKG_CFLAGS)
+PKG_LIBS = $(eval PKG_LIBS := $(call pkg_config,--libs,$(PKGS)))$(PKG_LIBS)
+CMOCKA_LIBS = $(eval CMOCKA_LIBS := $(call pkg_config,--libs,cmocka))$(CMOCKA_LIBS)
+
+# When a goal that runs setup is asked for (`make demo`, `make all demo`, `make -j4 check`), every
+# compilation waits for setup: an order-only prerequisite of the object rules below.
+SETUP_GOALS := setup check demo fuzz fuzz-check fuzz-setup
+after_setup := $(if $(filter $(SETUP_GOALS),$(MAKECMDGOALS)),setup)
+
 CC ?= cc
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -D_FORTIFY_SOURCE=2 -fstack-protector-strong \
-          -D_GNU_SOURCE -fPIE -Ilib $(shell pkg-config --cflags $(PKGS))
+          -D_GNU_SOURCE -fPIE -Ilib $(PKG_CFLAGS)
 LDFLAGS += -pie -Wl,-z,relro,-z,now -Wl,--as-needed
-LDLIBS := $(shell pkg-config --libs $(PKGS))
+LDLIBS = $(PKG_LIBS)
 VERSION := $(shell cat VERSION)
 CFLAGS += -DNBMOUNT_VERSION='"$(VERSION)"'
 
@@ -28,7 +47,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 all: $(BUILD)/nbmount $(BUILD)/nbmountd $(BUILD)/nbmount-fusermount
 
-$(BUILD)/%.o: %.c $(wildcard lib/*.h hook/*.h mountd/*.h) VERSION Makefile
+$(BUILD)/%.o: %.c $(wildcard lib/*.h hook/*.h mountd/*.h) VERSION Makefile | $(after_setup)
 	@mkdir -p $(dir $@)
 	@echo "  CC $<"
 	@$(CC) $(CFLAGS) -c -o $@ $<
@@ -52,7 +71,7 @@ $(BUILD)/nbmount-fusermount: $(BUILD)/mountd/helper/fusermount.o
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libnbmount.a $(wildcard lib/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  LD $@"
-	@$(CC) $(CFLAGS) -Wno-unused-parameter $(LDFLAGS) -o $@ $< $(BUILD)/libnbmount.a $(LDLIBS) $(shell pkg-config --libs cmocka)
+	@$(CC) $(CFLAGS) -Wno-unused-parameter $(LDFLAGS) -o $@ $< $(BUILD)/libnbmount.a $(LDLIBS) $(CMOCKA_LIBS)
 
 # bench/sweep.c: nbmountd's registry in-process (bench/sweep.sh; tests/s3-check.sh runs its --check).
 $(BUILD)/bench/sweep: bench/sweep.c $(filter-out $(BUILD)/mountd/main.o,$(MOUNTD_OBJ)) $(BUILD)/libnbmount.a
@@ -95,7 +114,7 @@ FUZZERS := settings node grants config state plan
 FUZZ_SECONDS ?= 60
 FUZZ_RUNS ?= 3000
 FUZZ_BUILD := build-fuzz
-FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -Ilib $(shell pkg-config --cflags $(PKGS)) \
+FUZZ_CFLAGS = -std=gnu11 -g -O1 -D_GNU_SOURCE -Ilib $(PKG_CFLAGS) \
                -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
 FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_BUILD)/%.o)
 seeds_settings := tests/fixtures/settings/good tests/fixtures/settings/bad
@@ -105,7 +124,7 @@ seeds_grants := tests/fixtures/grants/good tests/fixtures/grants/bad tests/fixtu
 seeds_config := tests/fixtures/config/good tests/fixtures/config/bad
 seeds_state := tests/fuzz/seeds/state
 
-$(FUZZ_BUILD)/%.o: %.c $(wildcard lib/*.h) Makefile
+$(FUZZ_BUILD)/%.o: %.c $(wildcard lib/*.h) Makefile | $(after_setup)
 	@mkdir -p $(dir $@)
 	@echo "  CC $< (fuzz)"
 	@clang $(FUZZ_CFLAGS) -c -o $@ $<
@@ -126,8 +145,9 @@ fuzz: fuzz-setup fuzz-build
 		grep -E "^(stat::number_of_executed_units|==[0-9]+==ERROR|SUMMARY)";)
 
 # Each harness, a fixed number of runs from a fixed seed, on the committed seeds only: one
-# "ok - fuzz NAME" or "not ok - fuzz NAME: ..." line each, for tests/run.sh.
-fuzz-check: fuzz-build
+# "ok - fuzz NAME" or "not ok - fuzz NAME: ..." line each, for tests/run.sh. Like `make fuzz`, it
+# runs setup first (quiet when everything is there), so it works on a fresh machine too.
+fuzz-check: fuzz-setup fuzz-build
 	@$(foreach f,$(FUZZERS),rm -rf $(FUZZ_BUILD)/check/$(f) && mkdir -p $(FUZZ_BUILD)/check/$(f) && \
 		if $(FUZZ_BUILD)/fuzz_$(f) $(FUZZ_FLAGS) -seed=1 -runs=$(FUZZ_RUNS) \
 			-artifact_prefix=$(FUZZ_BUILD)/check/$(f)- $(FUZZ_BUILD)/check/$(f) $(seeds_$(f)) \
@@ -135,8 +155,7 @@ fuzz-check: fuzz-build
 		then echo "ok - fuzz $(f): $(FUZZ_RUNS) runs from seed 1"; \
 		else echo "not ok - fuzz $(f): see $(FUZZ_BUILD)/check/$(f).log"; fi;)
 
-fuzz-setup:
-	@SANITIZE=1 ./setup.sh
+fuzz-setup: setup
 
 .PHONY: fuzz fuzz-build fuzz-check fuzz-setup
 
@@ -146,7 +165,7 @@ fuzz-setup:
 TEST_MODE_BUILD := $(BUILD)/test-mode
 TEST_MODE_OBJ := $(LIB_SRC:%.c=$(TEST_MODE_BUILD)/%.o) $(HOOK_SRC:%.c=$(TEST_MODE_BUILD)/%.o)
 
-$(TEST_MODE_BUILD)/%.o: %.c $(wildcard lib/*.h hook/*.h) VERSION Makefile
+$(TEST_MODE_BUILD)/%.o: %.c $(wildcard lib/*.h hook/*.h) VERSION Makefile | $(after_setup)
 	@mkdir -p $(dir $@)
 	@echo "  CC $< (test mode)"
 	@$(CC) $(CFLAGS) -DNBMOUNT_TEST_MODE -c -o $@ $<

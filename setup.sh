@@ -15,6 +15,7 @@ debian_packages+=(iproute2 curl)  # tests/s3-security-check.sh: a network namesp
 debian_packages+=(clang libclang-rt-14-dev)  # make fuzz-check (in make check) and SANITIZE=1 builds
 debian_packages+=(clang-tidy cppcheck)  # tests/lint-check.sh (in make check)
 debian_packages+=(dpkg-dev debhelper lintian)  # tests/package-check.sh builds, lints and installs the .deb
+debian_packages+=(mmdebstrap git)  # tests/fresh-check.sh: a fresh Debian root and a clean clone in it
 command -v node >/dev/null && command -v npm >/dev/null || debian_packages+=(nodejs npm)
 
 missing=()

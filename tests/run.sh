@@ -50,7 +50,7 @@ suites=(unit_tests "tests/fixtures-check.sh $NBMOUNT" "tests/schema-check.sh" "t
         "tests/quota-check.sh $NBMOUNT" "tests/s3-check.sh $NBMOUNT" "tests/s3-security-check.sh $NBMOUNT"
         "tests/check-check.sh $NBMOUNT"
         "tests/man-check.sh $NBMOUNT"
-        "tests/demo-check.sh" "tests/package-check.sh"
+        "tests/demo-check.sh" "tests/fresh-check.sh" "tests/package-check.sh"
         "make -s --no-print-directory fuzz-check")
 for suite in "${suites[@]}"; do
         echo "== ${suite%% *}"
