@@ -18,6 +18,9 @@ CMOCKA_LIBS = $(eval CMOCKA_LIBS := $(call pkg_config,--libs,cmocka))$(CMOCKA_LI
 # compilation waits for setup: an order-only prerequisite of the object rules below.
 SETUP_GOALS := setup check demo fuzz fuzz-check fuzz-setup
 after_setup := $(if $(filter $(SETUP_GOALS),$(MAKECMDGOALS)),setup)
+# `make demo` alone installs only what the build and the demo need (./setup.sh --demo); any other
+# goal that runs setup installs everything the tests need too.
+setup_profile := $(if $(filter-out demo,$(filter $(SETUP_GOALS),$(MAKECMDGOALS))),,$(if $(filter demo,$(MAKECMDGOALS)),--demo))
 
 CC ?= cc
 CFLAGS ?= -O2 -g
@@ -83,7 +86,7 @@ $(BUILD)/bench/sweep: bench/sweep.c $(filter-out $(BUILD)/mountd/main.o,$(MOUNTD
 unit: $(UNIT_BIN) $(BUILD)/bench/sweep
 
 setup:
-	@SANITIZE=$(SANITIZE) ./setup.sh
+	@./setup.sh $(setup_profile)
 
 # `make check` also runs the unit and integration tests once more against the ASan+UBSan build
 # (build-sanitize/), in the same count; `make check SANITIZE=1` runs everything against that build.
