@@ -18,24 +18,11 @@ NBMOUNT=$(realpath "$NBMOUNT")
 . tests/lib/sample-node.sh
 . tests/lib/bundle.sh
 
-ok() { echo "ok - attack $1"; }
-oneline() { printf '%s' "$1" | tr '\n' '|'; }
-not_ok() { printf 'not ok - attack %s: %s\n' "$1" "$(oneline "$2" | head -c 2000)"; }
-# expect_eq NAME EXPECTED ACTUAL
-expect_eq() {
-        if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "expected «$(oneline "$2")», got «$(oneline "$3")»"; fi
-}
+. tests/lib/testlib.sh
+testlib_init attack 2000
 
-for tool in runc busybox jq timeout; do
-        if ! command -v $tool >/dev/null; then
-                not_ok "prerequisites" "$tool is not installed (./setup.sh installs it)"
-                exit 0
-        fi
-done
-if [ "$(id -u)" != 0 ]; then
-        not_ok "prerequisites" "the runtime tests need root"
-        exit 0
-fi
+need_tools runc busybox jq timeout
+need_root "the runtime tests need root"
 
 LIMIT=20 # seconds for one run of nbmount or of a container
 export BB_TIMEOUT=$LIMIT

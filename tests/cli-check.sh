@@ -14,13 +14,8 @@ node=$work/node
 make_sample_node "$node"
 config=$node/node.yaml
 
-ok() { echo "ok - cli $1"; }
-not_ok() { echo "not ok - cli $1: $2"; }
-
-# expect_eq NAME EXPECTED ACTUAL
-expect_eq() {
-        if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "expected «$2», got «$3»"; fi
-}
+. tests/lib/testlib.sh
+testlib_init cli
 
 # run_nbmount ARGS...: sets $out, $err, $rc. $WRAPPER (e.g. valgrind) runs nbmount if set.
 WRAPPER=()

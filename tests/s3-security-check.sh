@@ -22,21 +22,12 @@ NBMOUNTD=$(realpath "${2:-$(dirname "$NBMOUNT")/nbmountd}")
 . tests/lib/bundle.sh
 . tests/lib/s3.sh
 
-ok() { echo "ok - s3sec $1"; }
-oneline() { printf '%s' "$1" | tr '\n' '|'; }
-not_ok() { printf 'not ok - s3sec %s: %s\n' "$1" "$(oneline "$2" | head -c 3000)"; }
-expect_eq() {
-        if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "expected «$(oneline "$2")», got «$(oneline "$3")»"; fi
-}
-expect_match() {
-        if [[ $3 =~ $2 ]]; then ok "$1"; else not_ok "$1" "expected to match «$2», got «$(oneline "$3")»"; fi
-}
+. tests/lib/testlib.sh
+testlib_init s3sec
 
-for tool in runc busybox jq s3fs node curl ip cc pgrep md5sum; do
-        command -v $tool >/dev/null || { not_ok "prerequisites" "$tool is not installed (run ./setup.sh)"; exit 0; }
-done
+need_tools runc busybox jq s3fs node curl ip cc pgrep md5sum
 [ -e "$S3RVER_JS" ] || { not_ok "prerequisites" "$S3RVER_JS is missing (run ./setup.sh)"; exit 0; }
-[ "$(id -u)" = 0 ] || { not_ok "prerequisites" "the S3 security tests need root"; exit 0; }
+need_root "the S3 security tests need root"
 
 work=$(mktemp -d /tmp/nbmount-s3sec.XXXXXX)
 run_dir=/run/nbmount-s3sec-$$
