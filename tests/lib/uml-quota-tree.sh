@@ -19,23 +19,8 @@ FS=$1 NBMOUNT=$2 FSX=$3 TEST_NBMOUNT=$4
 cd "$(dirname "$0")/../.."
 . tests/lib/uml-lib.sh
 
-ok() { echo "ok - quota $FS: tree: $1"; }
-oneline() { printf '%s' "$1" | tr '\n' '|'; }
-not_ok() { printf 'not ok - quota %s: tree: %s: %s\n' "$FS" "$1" "$(oneline "$2" | head -c 3000)"; }
-expect_eq() {
-        if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "expected «$(oneline "$2")», got «$(oneline "$3")»"; fi
-}
-expect_near() {
-        if [[ $3 =~ ^-?[0-9]+$ ]] && (($3 - $2 < $4 && $2 - $3 < $4)); then ok "$1"; else
-                not_ok "$1" "expected $2 (within $4), got «$(oneline "$3")»"
-        fi
-}
-expect_has() {
-        local name=$1 text=$2 part missing=""
-        shift 2
-        for part in "$@"; do [[ $text == *"$part"* ]] || missing+=" «$part»"; done
-        if [ -z "$missing" ]; then ok "$name"; else not_ok "$name" "missing$missing in «$(oneline "$text")»"; fi
-}
+. tests/lib/testlib.sh
+testlib_init "quota $FS: tree:"
 log() { echo "# ${SECONDS}s: $*" >&2; }
 
 Q=/run/q
@@ -399,4 +384,5 @@ start ent userns $config 'echo started'
 expect_eq "files: an unlimited plan sets no file limit" "0 0" "$(files_of "$(project_id team.ent)" | cut -d' ' -f2-)"
 
 kill $syslogd_pid 2>/dev/null
+testlib_end # the host counts on it (remote_results, tests/lib/testlib.sh)
 exit 0

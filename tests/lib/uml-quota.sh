@@ -13,25 +13,8 @@ FS=$1 NBMOUNT=$2 FSX=$3
 cd "$(dirname "$0")/../.."
 . tests/lib/uml-lib.sh
 
-ok() { echo "ok - quota $FS: $1"; }
-oneline() { printf '%s' "$1" | tr '\n' '|'; }
-not_ok() { printf 'not ok - quota %s: %s: %s\n' "$FS" "$1" "$(oneline "$2" | head -c 3000)"; }
-expect_eq() {
-        if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "expected «$(oneline "$2")», got «$(oneline "$3")»"; fi
-}
-# expect_near NAME EXPECTED ACTUAL TOLERANCE: |ACTUAL - EXPECTED| < TOLERANCE (integers).
-expect_near() {
-        if [[ $3 =~ ^-?[0-9]+$ ]] && (($3 - $2 < $4 && $2 - $3 < $4)); then ok "$1"; else
-                not_ok "$1" "expected $2 (within $4), got «$(oneline "$3")»"
-        fi
-}
-# expect_has NAME TEXT PART...: TEXT contains every PART.
-expect_has() {
-        local name=$1 text=$2 part missing=""
-        shift 2
-        for part in "$@"; do [[ $text == *"$part"* ]] || missing+=" «$part»"; done
-        if [ -z "$missing" ]; then ok "$name"; else not_ok "$name" "missing$missing in «$(oneline "$text")»"; fi
-}
+. tests/lib/testlib.sh
+testlib_init "quota $FS:"
 log() { echo "# ${SECONDS}s: $*" >&2; }
 
 Q=/run/q NQ=/run/nq AQ=/run/aq
@@ -625,4 +608,5 @@ expect_eq "quota apply acme after pro -> free: kernel limits 8MB/8MB (storage) a
         "~8000000 ~8000000 ~4000000 ~4000000" \
         "$(near 8000000 "$s1") $(near 8000000 "$h1") $(near 4000000 "$s2") $(near 4000000 "$h2")"
 [ "$rc" = 0 ] || log "quota apply: $(cat $W/apply.out)"
+testlib_end # the host counts on it (remote_results, tests/lib/testlib.sh)
 exit 0
