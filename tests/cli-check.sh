@@ -266,3 +266,4 @@ run_nbmount plan --config "$work/missing.yaml" --team acme --notebook nb1 --user
 expect_eq "missing node config: exit 2 with the fix" \
         "2 nbmount: $work/missing.yaml: cannot open the node config: No such file or directory; write one (see nbmount-node.yaml(5)) or pass --config FILE" \
         "$rc $err"
+exit 0

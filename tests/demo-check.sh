@@ -43,3 +43,4 @@ sleep 1
 if [ "$demo_rc" -ne 0 ]; then echo "ok - demo interrupted: it stops (exit $demo_rc)"; else echo "not ok - demo interrupted: it stops: it ran to the end"; fi
 left=$(leftovers)
 if [ -z "$left" ]; then echo "ok - demo interrupted with its bucket mounted cleans up everything"; else echo "not ok - demo interrupted with its bucket mounted cleans up everything: $(echo $left)"; fi
+exit 0
