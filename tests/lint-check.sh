@@ -76,8 +76,9 @@ report() {
 }
 for file in "${sources[@]}"; do
         name=${file//\//_}
-        # clang-tidy: "FILE:LINE:COL: warning: MESSAGE [check]" (errors too); paths made relative.
-        findings=$(grep -E '^[^ ]+:[0-9]+:[0-9]+: (warning|error): ' "$out/$name.tidy" | sed "s|^$PWD/||")
+        # clang-tidy: "FILE:LINE:COL: warning: MESSAGE [check]" (errors too); paths made relative
+        # first (a checkout's path may have a space).
+        findings=$(sed "s|^$PWD/||" "$out/$name.tidy" | grep -E '^[^ ]+:[0-9]+:[0-9]+: (warning|error): ')
         report clang-tidy "$file" "$findings" "$(cat "$out/$name.tidy-rc")" "$out/$name.tidy-err"
         findings=$(grep -E '^[^ ]+:[0-9]+:[0-9]+: ' "$out/$name.cppcheck")
         report cppcheck "$file" "$findings" "$(cat "$out/$name.cppcheck-rc")" "$out/$name.cppcheck"

@@ -10,6 +10,7 @@ NBMOUNTD=$(realpath "${2:-$(dirname "$NBMOUNT")/nbmountd}")
 . tests/lib/sample-node.sh
 . tests/lib/bundle.sh
 . tests/lib/s3.sh
+mountd_fusermount_option # MOUNTD_FUSERMOUNT
 
 . tests/lib/testlib.sh
 testlib_init s3
@@ -192,7 +193,7 @@ if [ -z "${SANITIZE:-}" ]; then
         sed "s|^mountd_socket: .*|mountd_socket: $run_dir-dump/mountd.sock|; s|^state: .*|state: $work/dumps/state|" \
                 "$config" >"$work/dumps/node.yaml"
         expect_eq "coredump: a crashing nbmountd leaves none (it is not dumpable)" "no core" \
-                "$(python3 tests/lib/coredump.py "$work/dumps/mountd" "$run_dir-dump/mountd.sock" -- "$NBMOUNTD" --config "$work/dumps/node.yaml" $(mountd_fusermount_option))"
+                "$(python3 tests/lib/coredump.py "$work/dumps/mountd" "$run_dir-dump/mountd.sock" -- "$NBMOUNTD" --config "$work/dumps/node.yaml" "${MOUNTD_FUSERMOUNT[@]}")"
         grep -q " $run_dir-dump/keys " /proc/self/mountinfo && umount "$run_dir-dump/keys"
         rm -rf "$run_dir-dump" "$work/dumps"
 fi
@@ -517,7 +518,7 @@ settings acme
 mountd_stop TERM
 activated=$work/activated.yaml
 sed "s|^mountd_socket: .*|mountd_socket: $run_dir/activated.sock|" "$config" >"$activated"
-systemd-socket-activate --seqpacket -l "$run_dir/activated.sock" "$NBMOUNTD" --config "$activated" $(mountd_fusermount_option) \
+systemd-socket-activate --seqpacket -l "$run_dir/activated.sock" "$NBMOUNTD" --config "$activated" "${MOUNTD_FUSERMOUNT[@]}" \
         >>"$MOUNTD_LOG" 2>&1 &
 MOUNTD_PID=$!
 wait_until 5 test -S "$run_dir/activated.sock"
@@ -534,7 +535,7 @@ mountd_stop TERM
 sed -i "s|^mountd_socket: .*|mountd_socket: $run_dir/mountd.sock|" "$config"
 cp "$node/state/mountd.json" "$work/state.good"
 echo '{"version": 1, "mounts": [{"name": "x"}]}' >"$node/state/mountd.json"
-broken_line=$(timeout 10 "$NBMOUNTD" --config "$config" $(mountd_fusermount_option) 2>&1 | tail -1)
+broken_line=$(timeout 10 "$NBMOUNTD" --config "$config" "${MOUNTD_FUSERMOUNT[@]}" 2>&1 | tail -1)
 expect_match "state: an unreadable state file stops nbmountd with the fix" \
         "mountd.json:1:27: a mount is missing \"spec\"; add it; nbmountd will not guess: move .*/state/mountd.json away to start afresh" "$broken_line"
 cp "$work/state.good" "$node/state/mountd.json"
