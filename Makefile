@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # nbmount: `make` builds, `make check` installs what the tests need, builds and runs every test.
 PKGS := mount json-c yaml-0.1 libcap libseccomp
 CC ?= cc

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs every Debian and npm package that nbmount's build and tests need.
 # Idempotent, and quiet when everything is there already. Run as root.
 set -euo pipefail

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Hostile inputs, end to end: big and malformed settings.yaml files made here (10,000 levels of
 # nesting, a million keys, alias bombs, NUL bytes, invalid UTF-8, 1 MB lines, tabs, thousands of
 # YAML documents, files at and just past the 64 KiB cap), grants and notebook folders with the

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # End-to-end tests of `nbmount check`, the operator's doctor, on a sample node on its own tmpfs (so
 # that the quota lines do not depend on the host's filesystem): every line of a sound node with
 # quota.enforce off, best-effort and required; one thing broken at a time (folders, grants, secrets,

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # End-to-end tests of the nbmount command line on a sample node: `nbmount plan` field by field,
 # exit codes, refusals, and files that a user could have turned into symlinks or FIFOs.
 # Usage: tests/cli-check.sh [NBMOUNT]. Prints "ok - ..." / "not ok - ..." lines.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # `make demo` (scripts/demo.sh) runs to the end and shows what it promises.
 # Prints "ok - demo ..." / "not ok - demo ...: why" lines.
 set -u

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # End-to-end tests of `nbmount hook` under real container runtimes: runc, crun and podman start
 # busybox containers whose config.json (or podman's hooks.d) calls the hook; each test checks
 # what the container sees, what the host keeps, and what a refused start says.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Checks the man pages in man/:
 #   - each page formats without a warning: `mandoc -T lint` (every level, STYLE included, except
 #     the lookups of referenced pages in this machine's man database, which depend on what is

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The Debian package end to end, on this machine: builds the .deb (dpkg-buildpackage -us -uc -b,
 # in a copy of the source tree), lints it, installs it with dpkg, checks every installed file,
 # runs the installed nbmount and nbmountd against a demo node config written to

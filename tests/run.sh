@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Runs every test of nbmount and ends with one line: "N passed, N failed".
 # Each suite prints "ok - NAME" / "not ok - NAME: why" lines; this script counts them, and counts as
 # one more failure a suite that exits non-zero or prints no "ok -" line (it did not run to its end).

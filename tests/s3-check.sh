@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # End-to-end tests of S3 mounts: real runc containers whose hook asks a real nbmountd, which runs
 # real s3fs processes against a real S3 server (s3rver) on loopback.
 # Usage: tests/s3-check.sh [NBMOUNT [NBMOUNTD]]. Prints "ok - s3 ..." / "not ok - s3 ...: why"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Security tests of nbmountd's S3 mounts (issue 11: s3fs and the network boundary): real runc
 # containers, a real nbmountd and s3fs, S3 servers in a network namespace this test makes.
 #   - s3fs's sandbox: the running s3fs and its supervisor (uid, capabilities, no_new_privs, seccomp,

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Privilege separation: the settings.yaml parser's sandbox (lib/sandbox.c) and the hook's hardening
 # (lib/harden.c), proven with the test-mode build (NBMOUNT_DIR/test-mode/nbmount, lib/testmode.h):
 #   - a forbidden system call (open, socket, execve) kills the parser with SIGSYS, and `nbmount

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Checks the JSON Schemas in schemas/ against the fixtures in tests/fixtures/FORMAT/:
 #   - every file in good/ must be valid;
 #   - every bad/*.yaml and bad/*.json must be INVALID, except those listed in

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The hook under valgrind memcheck on real runc starts (issue 6), and the mount(2) fallback of
 # lib/mount.c that makes this possible: valgrind 3.19 does not know open_tree, move_mount,
 # mount_setattr or openat2 and answers ENOSYS, as a kernel before 5.2 would, so the hook mounts

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # OCI bundles and real container runtimes (runc, crun, podman) for the hook tests.
 # Sourced: `. tests/lib/bundle.sh`, then `bundle_init WORK_DIR NBMOUNT` once, as root.
 #

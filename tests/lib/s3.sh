@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # A real S3 server (s3rver, npm, tests/s3) on loopback and nbmountd, for the S3 tests, the
 # benchmark and the demo. Sourced: `. tests/lib/s3.sh` from the top of the source tree.
 #

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The helpers every test suite shares. Sourced: `. tests/lib/testlib.sh`, then
 # `testlib_init PREFIX [MAX]` once. The result lines are the ones tests/run.sh counts:
 #

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # PID 1 of a User-Mode Linux run started by uml_run (tests/lib/uml.sh). Not for the host.
 # The root file system is the host's, through hostfs, mounted read-only: scratch files go to the
 # tmpfs mounted here (/run, /tmp, /var/tmp, /dev/shm) or to the ubd disks.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The project tree tests of nbmount (lib/quotatree.c), run INSIDE User-Mode Linux by
 # tests/quota-check.sh, one boot per file system, never on the host:
 #   - a guarded uid-1000 container (a user namespace; the shipped seccomp rule) tries every way out

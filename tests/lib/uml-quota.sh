@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The quota tests that need a kernel with project quotas: run INSIDE User-Mode Linux by
 # tests/quota-check.sh (one boot per file system), never on the host.
 # Usage: tests/lib/uml-quota.sh xfs|ext4 NBMOUNT FSX

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # User-Mode Linux for the tests that need a kernel feature the host lacks (project quotas).
 # Sourced on the host: `. tests/lib/uml.sh`. See TESTBED.md, "Project quotas".
 #
