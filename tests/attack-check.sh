@@ -47,12 +47,7 @@ echo "mnist v1" >"$node/datasets/dsmnist/v1/train.txt"
 
 mkdir -p "$work/b"
 bundle_no=0
-# new_bundle [make_bundle options]: a fresh runc bundle, its path in $bundle.
-new_bundle() {
-        bundle_no=$((bundle_no + 1))
-        bundle=$work/b/$bundle_no
-        make_bundle "$bundle" "$@"
-}
+# new_bundle (tests/lib/bundle.sh) makes its bundles in $work/b.
 
 # The host: its mount table (without the mounts of other test runs, under /tmp/nbmount-* and
 # /run/nbmount-*, which may run beside this one), and the files a hook could touch: the node, the

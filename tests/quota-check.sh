@@ -122,24 +122,12 @@ host_tests() {
         fi
         cp "$fsx" "$work/host/rootfs.base/bin/fsx"
         SECCOMP=packaging/seccomp/nbmount-quota.json
-        bundle_no=0
-        new_bundle() {
-                bundle_no=$((bundle_no + 1))
-                bundle=$work/host/b/$bundle_no
-                make_bundle "$bundle" "$@"
-        }
-        with_seccomp() {
-                jq --slurpfile r "$SECCOMP" '.linux.seccomp = (if .linux.seccomp then .linux.seccomp | .syscalls += $r[0].syscalls
-                                                              else $r[0] | del(.comment) end)' "$bundle/config.json" >"$bundle/config.new" &&
-                        mv "$bundle/config.new" "$bundle/config.json"
-        }
         # capture_hook CONFIG FILE: a createRuntime hook entry running nbmount with its stderr appended to
         # FILE (runc shows a hook's stderr only when it fails).
         capture_hook() {
                 printf '{"path": "/bin/sh", "args": ["sh", "-c", "exec \\"$0\\" hook createRuntime --config \\"$1\\" 2>>\\"$2\\"", "%s", "%s", "%s"]}' \
                         "$NBMOUNT" "$1" "$2"
         }
-        started() { [ "$run_rc" = 0 ] && grep -q '^started$' <<<"$run_out"; }
         host_start() { # ENFORCE
                 local node=$work/host/node-$1
                 make_sample_node "$node"

@@ -56,24 +56,8 @@ else
 fi
 mkdir -p $W/b
 bundle_no=0
-new_bundle() {
-        bundle_no=$((bundle_no + 1))
-        bundle=$W/b/$bundle_no
-        make_bundle "$bundle" "$@"
-}
-edit_config() { jq "$1" "$bundle/config.json" >"$bundle/config.new" && mv "$bundle/config.new" "$bundle/config.json"; }
-with_seccomp() {
-        jq --slurpfile r "$SECCOMP" '.linux.seccomp = (if .linux.seccomp then .linux.seccomp | .syscalls += $r[0].syscalls
-                                                       else $r[0] | del(.comment) end)' "$bundle/config.json" >"$bundle/config.new" &&
-                mv "$bundle/config.new" "$bundle/config.json"
-}
-# Container uid 1000 is host uid 101000 in a user namespace; a container without one runs as
-# 101000 to own the same folders.
-with_userns() {
-        edit_config '.linux.namespaces += [{type: "user"}]
-                | .linux.uidMappings = [{containerID: 0, hostID: 100000, size: 65536}]
-                | .linux.gidMappings = [{containerID: 0, hostID: 100000, size: 65536}]'
-}
+# with_guard userns|seccomp. In a user namespace (with_userns, tests/lib/bundle.sh), container uid
+# 1000 is host uid 101000; a container without one runs as 101000 to own the same folders.
 with_guard() { # userns|seccomp
         if [ "$1" = userns ]; then with_userns; else with_seccomp; fi
 }
@@ -96,7 +80,6 @@ start() {
         run_runc $bundle
         hook_err=$(cat $W/hook.err)
 }
-started() { [ "$run_rc" = 0 ] && grep -q '^started$' <<<"$run_out"; }
 expect_started() {
         if started; then ok "$1"; else not_ok "$1" "exit $run_rc, hook «$(oneline "$hook_err")», stderr «$(oneline "$run_err")», out «$(oneline "$run_out")»"; fi
 }

@@ -82,25 +82,6 @@ else
 fi
 mkdir -p $W/b
 bundle_no=0
-# new_bundle [make_bundle options]: a fresh bundle in $bundle (rootfs on tmpfs).
-new_bundle() {
-        bundle_no=$((bundle_no + 1))
-        bundle=$W/b/$bundle_no
-        make_bundle "$bundle" "$@"
-}
-edit_config() { jq "$1" "$bundle/config.json" >"$bundle/config.new" && mv "$bundle/config.new" "$bundle/config.json"; }
-# with_seccomp [RULE_FILE]: the shipped rule (default) merged into linux.seccomp.
-with_seccomp() {
-        local rule=${1:-$SECCOMP}
-        jq --slurpfile r "$rule" '.linux.seccomp = (if .linux.seccomp then .linux.seccomp | .syscalls += $r[0].syscalls
-                                                   else $r[0] | del(.comment) end)' "$bundle/config.json" >"$bundle/config.new" &&
-                mv "$bundle/config.new" "$bundle/config.json"
-}
-with_userns() {
-        edit_config '.linux.namespaces += [{type: "user"}]
-                | .linux.uidMappings = [{containerID: 0, hostID: 100000, size: 65536}]
-                | .linux.gidMappings = [{containerID: 0, hostID: 100000, size: 65536}]'
-}
 # with_stderr_capture FILE: the createRuntime hook through sh, its stderr appended to FILE (runc
 # shows a hook's stderr only when it fails); no poststop.
 capture_hook() {
@@ -111,7 +92,6 @@ hook_line() {
         printf '%s\n' "$run_err" | sed -n 's/.*stderr: \(nbmount: .*\)$/\1/p' | head -1 | sed 's/\\n"*$//; s/\\"/"/g'
 }
 out_line() { printf '%s\n' "$run_out" | sed -n "s|^$1||p" | head -1; }
-started() { [ "$run_rc" = 0 ] && grep -q '^started$' <<<"$run_out"; }
 expect_started() {
         if started; then ok "$1"; else not_ok "$1" "exit $run_rc, hook «$(hook_line)», stderr «$(oneline "$run_err")», out «$(oneline "$run_out")»"; fi
 }
