@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # nbmount: `make` builds, `make check` installs what the tests need, builds and runs every test.
 PKGS := mount json-c yaml-0.1 libcap libseccomp
 
@@ -94,11 +95,11 @@ check: setup
 	@$(MAKE) --no-print-directory all unit test-mode
 ifeq ($(SANITIZE),1)
 	@$(MAKE) --no-print-directory SANITIZE= all # UML cannot run ASan builds: the quota tests use this one there
-	@SANITIZE=1 NBMOUNT=$(CURDIR)/$(BUILD)/nbmount UNIT_DIR=$(BUILD)/tests tests/run.sh
+	@SANITIZE=1 NBMOUNT="$(CURDIR)/$(BUILD)/nbmount" UNIT_DIR=$(BUILD)/tests tests/run.sh
 else
 	@$(MAKE) --no-print-directory SANITIZE=1 all unit test-mode
-	@ASAN_NBMOUNT=$(CURDIR)/build-sanitize/nbmount ASAN_UNIT_DIR=build-sanitize/tests \
-		NBMOUNT=$(CURDIR)/$(BUILD)/nbmount UNIT_DIR=$(BUILD)/tests tests/run.sh
+	@ASAN_NBMOUNT="$(CURDIR)/build-sanitize/nbmount" ASAN_UNIT_DIR=build-sanitize/tests \
+		NBMOUNT="$(CURDIR)/$(BUILD)/nbmount" UNIT_DIR=$(BUILD)/tests tests/run.sh
 endif
 
 demo: setup all

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs the Debian and npm packages nbmount needs: `./setup.sh` everything that the build and the
 # tests need (make check), `./setup.sh --demo` only what the build and the demo need (make demo, the
 # README's first command: a third of the download). Idempotent, and quiet when everything is there

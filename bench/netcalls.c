@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The cost of s3fs's network calls under its supervisor (bench/s3-netcalls.sh): stands in for s3fs
  * (nbmountd --s3fs), or runs alone for the baseline. NETCALLS ("IP PORT N") is compiled in (the
  * sandbox holds no other file of the benchmark). It times N rounds of each: socket + connect + close of a UDP socket (no packet: the

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Benchmarks `nbmount plan`, side by side in one hyperfine run:
 #   baseline  nbmount --version (the cost of starting the program at all)
 #   sample    the sample node: 2 team datasets, a public dataset, an S3 bucket

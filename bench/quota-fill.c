@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* bench/quota.sh's filler: N project folders on a quota filesystem, each with a 4 KiB file, its
  * project id (10000 + i) and limits, as the hook would leave them. Usage: quota-fill DIR N */
 #include <errno.h>

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Runs inside UML (bench/quota.sh): an XFS filesystem with prjquota and N projects as the hook
 # leaves them (a registry, project folders with a file each, limits), then the three reports
 # side by side with hyperfine. Usage: quota-inside.sh N RUNS FILLER NBMOUNT

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # `nbmount quota --json` for N projects (default 10000) on one XFS filesystem in User-Mode Linux,
 # beside `xfs_quota -x -c 'report -p -n'` and `repquota -P -n` on the same filesystem, in one
 # hyperfine run inside the same UML boot. Usage: bench/quota.sh [N] [RUNS]

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # What s3fs's supervisor costs per network call: bench/netcalls.c times connect (UDP: the system
 # call alone; TCP: with a handshake), sendto and sendmsg (UDP) to the mount's endpoint (s3rver on
 # loopback, which the node allows as a private endpoint), once run directly and once as nbmountd's

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The hook's time for an S3 mount through nbmountd, against a plain bind, side by side in one run:
 #   first   a container whose settings.yaml has one S3 entry when nobody holds that bucket yet:
 #           nbmountd starts s3fs and waits until it answers (every run starts from no s3fs)

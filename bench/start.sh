@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Container start time with runc, three ways side by side in one hyperfine run per size:
 #   none     the container without any of the mounts
 #   native   the same bind mounts declared in config.json: runc does them

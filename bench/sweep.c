@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A request's latency while nbmountd sweeps a table of N shared mounts (default 2,000): the registry
  * of mountd/ linked in as it is, so bench/sweep.sh can build this against any revision.
  *

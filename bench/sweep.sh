@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # A request's latency while nbmountd sweeps 2,000 shared mounts (bench/sweep.c: the registry of
 # mountd/ in-process, N fuse.s3fs mounts in a private mount namespace, see its header), built from the
 # working tree or from a git revision, so that a change can be measured against what it replaces:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nbmount check: the operator's doctor. One line per check of what the hook, nbmountd and the
  * runtimes rely on on this node: ok, warn, or fail with the fix. */
 #include <dirent.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nbmount hook: what runc, crun, podman and CRI-O call at container start and stop. */
 #include <errno.h>
 #include <fcntl.h>

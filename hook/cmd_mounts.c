@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nbmount mounts: the S3 mounts nbmountd shares, who holds them, and whether they are healthy. */
 #include <errno.h>
 #include <getopt.h>

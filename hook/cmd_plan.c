@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nbmount plan: what would this notebook container mount, and why not? */
 #include <errno.h>
 #include <getopt.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nbmount quota: who uses what, and what it costs; nbmount quota apply: re-apply a team's plan. */
 #include <dirent.h>
 #include <errno.h>

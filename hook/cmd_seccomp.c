@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nbmount seccomp: a seccomp profile that keeps containers in their quota projects, for podman and
  * CRI-O (their profile format) or, with --oci, for a runc or crun config.json. */
 #include <errno.h>

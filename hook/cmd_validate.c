@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nbmount validate KIND FILE: check one input file as nbmount would read it. */
 #include <errno.h>
 #include <fcntl.h>

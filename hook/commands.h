@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The verbs of the nbmount program; each parses its own arguments and returns the exit code. */
 #pragma once
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nbmount: the OCI hook and the operator's CLI. */
 #include <errno.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The hook's side of nbmountd: a shared mount per S3 entry of the plan, released at poststop. */
 #pragma once
 

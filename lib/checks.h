@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The rules that make a file trusted, and probes of the kernel features the hook needs: shared by
  * the code that relies on them (the hook, nbmountd) and by `nbmount check`, which reports them. */
 #pragma once

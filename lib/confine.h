@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Confinement building blocks (libcap, libseccomp): keep only some capabilities, and allow only some
  * system calls. The policies themselves live with the program they confine. */
 #pragma once

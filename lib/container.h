@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The container's init process, as the OCI state names it by pid: held from the moment the hook
  * reads the state, so that what the hook learns of it and the mount namespace it joins belong to
  * that process and not to one that got its pid later. A pidfd is opened first, then /proc/PID and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Errors travel as a value: a negative errno is returned, the text lands in struct nb_error. */
 #pragma once
 

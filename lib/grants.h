@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Team grants, GRANTS/TEAM.json, and public datasets, GRANTS/public.json (docs/FORMATS.md §2). */
 #pragma once
 

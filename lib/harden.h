@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Hardening the hook once it has read its inputs: only the capabilities mounting and quotas need,
  * no new privileges, and a seccomp allowlist of the system calls the hook makes. */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Gathers what a plan is decided from, reading every file safely: no symlink in a path that a user
  * or the control plane writes is followed, every fd is O_CLOEXEC, FIFOs and devices are refused. */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Strict JSON reading on top of json-c: one value, no duplicate keys, errors at FILE:LINE:COLUMN. */
 #pragma once
 

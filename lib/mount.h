@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Applying a plan: every source is opened, checked and cloned in the host's mount namespace
  * (open_tree, mount_setattr), then attached in the container's mount namespace onto targets
  * resolved inside its root filesystem (openat2 RESOLVE_IN_ROOT, move_mount). All or nothing. */

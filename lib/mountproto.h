@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nbmountd's protocol (docs/FORMATS.md §6): one JSON object per SOCK_SEQPACKET message on a root-only
  * unix socket. A mount reply carries the mount itself as a detached mount fd (SCM_RIGHTS), so the
  * hook never walks a path into a FUSE file system. Shared by the hook, `nbmount mounts` and nbmountd. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Which network destinations are globally reachable: the IANA IPv4 and IPv6 Special-Purpose Address
  * Registries, one table each. The plan judges literal endpoint hosts with it, nbmountd the addresses
  * an endpoint name resolves to, and each s3fs's supervisor every address s3fs connects or sends to. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Where an s3fs may open connections or send datagrams: its supervisor asks this for every
  * destination s3fs names in connect(), sendto() or sendmsg(), whatever URL, redirect or DNS answer
  * led s3fs there. Allowed: globally reachable addresses (netaddr.h); the addresses nbmountd vetted

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The node config, /etc/nbmount/node.yaml (docs/FORMATS.md §1). */
 #pragma once
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The OCI bundle's config.json: the container's identity (io.nbmount.* annotations) (docs/FORMATS.md §4). */
 #pragma once
 

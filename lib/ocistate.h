@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The OCI state a runtime writes on a hook's stdin (runtime-spec "State"). */
 #pragma once
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The mount plan: what a container may mount, and why not (docs/FORMATS.md §5, README "Plan rules").
  * Pure: it decides from plain data and does no I/O; inputs.c gathers the facts. */
 #pragma once

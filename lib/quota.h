@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Project quotas on XFS and ext4, through quotactl_fd(2) and FS_IOC_FSSETXATTR; no external command.
  * Project ids come from a registry on the filesystem itself (.nbmount-projid at its mount root,
  * /etc/projid format), so every node that mounts it sees the same ids. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* `nbmount quota`: every project of the node's storage (and notebook) filesystems with its use,
  * its plan and what it costs beyond the plan. */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The project tree of a notebook or team folder: every folder and regular file below it in the
  * folder's project, and the stamp on the folder that says a walk made it so.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* S3 naming rules and endpoint checks: bucket names, prefixes, key ids, regions, endpoint URLs. */
 #pragma once
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Opening files under a trusted root without following a symlink that someone else could have
  * planted: openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS), O_NOFOLLOW,
  * O_CLOEXEC; on kernels (and valgrind) without openat2, one O_NOFOLLOW component at a time. */

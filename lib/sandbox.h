@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Parsing untrusted input in a sandboxed child: the privileged process opens the file, a forked
  * child without privileges, capabilities, most fds or most system calls parses it, and the parent
  * trusts only what it validates again. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Does a container's seccomp profile keep its processes from taking a folder out of its quota
  * project? A file owner can do that with ioctl FS_IOC_FSSETXATTR (chattr -p), FS_IOC_SETFLAGS
  * without FS_PROJINHERIT_FL (chattr -P), FS_IOC32_SETFLAGS (the same from a 32-bit process), or

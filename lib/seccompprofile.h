@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A seccomp profile made to keep a container in its quota project (nbmount seccomp), from one
  * that denies by default: podman's and CRI-O's format (containers-common's seccomp.json, with
  * archMap, includes and excludes) or an OCI linux.seccomp object; and the OCI linux.seccomp that

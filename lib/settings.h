@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Notebook settings, NOTEBOOK/.gradient/settings.yaml: untrusted, written by the user (docs/FORMATS.md §3).
  * The result is plain data without pointers, so it can cross a pipe from a sandboxed parser. */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Test mode (testmode.h): compiled to nothing unless -DNBMOUNT_TEST_MODE. */
 #include "testmode.h"
 

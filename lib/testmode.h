@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Test mode: built only with -DNBMOUNT_TEST_MODE (build/test-mode/nbmount, for
  * tests/sandbox-check.sh), never in the nbmount that ships. It lets a test make the sandboxed
  * settings parser and the hardened hook attempt what they must not be able to do, and report what

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Reading an input file from an already-open fd: size cap, UTF-8 and NUL checks. */
 #pragma once
 

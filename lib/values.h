@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The value rules shared by every file format: names, host paths, sizes (docs/FORMATS.md). */
 #pragma once
 

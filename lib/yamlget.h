@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Typed, checked reads from a strict YAML tree; every error names FILE:LINE:COLUMN and the fix. */
 #pragma once
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A strict YAML reader: one document, no anchors/aliases/tags/duplicate keys, bounded depth. */
 #pragma once
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nbmountd after start-up: the capabilities its own code paths need and a seccomp allowlist of their
  * system calls. s3fs is run by the spawner (spawner.c), forked before this, so nbmountd never execs.
  * A call outside the list fails with EPERM (a request fails with its error; nbmountd goes on);

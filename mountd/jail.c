@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The sandbox an s3fs runs in. Its supervisor clones it into new PID, mount and IPC namespaces, as
  * root; here, before s3fs runs:
  *   - its root becomes a tmpfs of read-only bindings of /usr, /etc and a few device nodes, with a

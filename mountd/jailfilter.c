@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* s3fs's seccomp filter. s3fs talks to servers its users choose, through libcurl, gnutls and libxml2;
  * this filter is the last wall if one of them is taken over. It allows by default (s3fs, libcurl,
  * gnutls, libfuse and glibc's resolver make hundreds of different calls, and an allowlist that misses

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The root an s3fs sees (jail.c): a tmpfs holding read-only, nosuid, nodev bindings of what s3fs and
  * its libraries read (/usr, /etc and the /bin, /sbin, /lib* links or folders; the folder of
  * /etc/resolv.conf's target wherever it is), five device nodes, a /proc of its own PID namespace,

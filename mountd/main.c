@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nbmountd: the node daemon that owns the S3 (s3fs) mounts shared between containers. */
 #include <errno.h>
 #include <getopt.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nbmountd's shared state: the table of S3 mounts, each owned by one s3fs process and shared by
  * the containers that hold a reference to it. One mutex guards the table; mounting, probing and
  * stopping happen outside it, so requests for different buckets never wait on each other. */

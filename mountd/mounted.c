@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Is a shared mount still in place? Two ways, for two costs (issue 11, item 5):
  * - per request, through its mount point: statx(2) without asking the file system (AT_STATX_DONT_SYNC,
  *   so s3fs is never waited for) says whether a mount's root is there and which mount it is; the id

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The supervisor's side of s3fs's network calls (s3fs's filter: jailfilter.c). For each notified
  * connect(), sendto(), sendmsg() or sendmmsg(), it copies the destination (and, for a send, the data)
  * out of s3fs's memory once, judges the copy (netpolicy.h), and makes the call itself, with that copy,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Who may use nbmountd: root in nbmountd's own mount and user namespaces, that is the host's hook and
  * `nbmount` (issue 11, item 9). Root in a container without a user namespace has uid 0 too, and could
  * ask for any team's bucket if the socket were reachable from it.

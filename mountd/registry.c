@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The table of shared mounts: who holds which, and when a mount starts and stops. One lock guards it;
  * nothing that costs in proportion to the node's mounts (mountinfo) is read under it. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* One s3fs process per shared mount, run in the foreground under nbmountd's supervision.
  * Debian's s3fs 1.90 exits 0 when its bucket check fails, and while the check runs every access
  * to the mount blocks: "ready" is decided here, from mountinfo and a probe with a deadline. */

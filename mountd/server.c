@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The root-only socket and one request per connection. */
 #include <errno.h>
 #include <fcntl.h>

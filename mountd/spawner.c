@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The only process of nbmountd that may start s3fs: forked at start-up, before nbmountd drops its
  * capabilities and installs its seccomp allowlist. On each request (the sandbox's description, s3fs's
  * argv and its log) it forks a supervisor (supervisor.c) in a session of its own, which mounts FUSE and

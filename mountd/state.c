@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* STATE/mountd.json (docs/FORMATS.md §6, schemas/mountd-state.schema.json): the shared mounts and their
  * references, written atomically (new file, rename) at every change, so that a restart after
  * kill -9 adopts the live mounts and loses no reference. */

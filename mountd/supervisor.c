@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The supervisor of one s3fs: a child of the spawner in its own session, so it outlives nbmountd and
  * the spawner (a restart adopts its s3fs; the policy lives here, not in nbmountd). As root it
  *   - mounts the FUSE file system (s3fs cannot: it runs without privileges) at RUN/mounts/NAME, with

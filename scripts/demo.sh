@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The demo: a sample node in a temporary folder (team acme on the pro plan, member alice, notebook
 # nb1, two dataset versions, a public dataset, a local S3 server with a bucket and a team secret),
 # nbmountd, then a real runc container whose storage the nbmount hook mounts, seen from inside;

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Hostile inputs, end to end: big and malformed settings.yaml files made here (10,000 levels of
 # nesting, a million keys, alias bombs, NUL bytes, invalid UTF-8, 1 MB lines, tabs, thousands of
 # YAML documents, files at and just past the 64 KiB cap), grants and notebook folders with the
@@ -18,24 +19,11 @@ NBMOUNT=$(realpath "$NBMOUNT")
 . tests/lib/sample-node.sh
 . tests/lib/bundle.sh
 
-ok() { echo "ok - attack $1"; }
-oneline() { printf '%s' "$1" | tr '\n' '|'; }
-not_ok() { printf 'not ok - attack %s: %s\n' "$1" "$(oneline "$2" | head -c 2000)"; }
-# expect_eq NAME EXPECTED ACTUAL
-expect_eq() {
-        if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "expected «$(oneline "$2")», got «$(oneline "$3")»"; fi
-}
+. tests/lib/testlib.sh
+testlib_init attack 2000
 
-for tool in runc busybox jq timeout; do
-        if ! command -v $tool >/dev/null; then
-                not_ok "prerequisites" "$tool is not installed (./setup.sh installs it)"
-                exit 0
-        fi
-done
-if [ "$(id -u)" != 0 ]; then
-        not_ok "prerequisites" "the runtime tests need root"
-        exit 0
-fi
+need_tools runc busybox jq timeout
+need_root "the runtime tests need root"
 
 LIMIT=20 # seconds for one run of nbmount or of a container
 export BB_TIMEOUT=$LIMIT
@@ -59,12 +47,7 @@ echo "mnist v1" >"$node/datasets/dsmnist/v1/train.txt"
 
 mkdir -p "$work/b"
 bundle_no=0
-# new_bundle [make_bundle options]: a fresh runc bundle, its path in $bundle.
-new_bundle() {
-        bundle_no=$((bundle_no + 1))
-        bundle=$work/b/$bundle_no
-        make_bundle "$bundle" "$@"
-}
+# new_bundle (tests/lib/bundle.sh) makes its bundles in $work/b.
 
 # The host: its mount table (without the mounts of other test runs, under /tmp/nbmount-* and
 # /run/nbmount-*, which may run beside this one), and the files a hook could touch: the node, the

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # End-to-end tests of `nbmount check`, the operator's doctor, on a sample node on its own tmpfs (so
 # that the quota lines do not depend on the host's filesystem): every line of a sound node with
 # quota.enforce off, best-effort and required; one thing broken at a time (folders, grants, secrets,
@@ -14,21 +15,11 @@ VERSION=$(cat VERSION)
 . tests/lib/sample-node.sh
 . tests/lib/s3.sh # mountd_start, mountd_stop
 
-ok() { echo "ok - check $1"; }
-oneline() { printf '%s' "$1" | tr '\n' '|'; }
-not_ok() { printf 'not ok - check %s: %s\n' "$1" "$(oneline "$2" | head -c 3000)"; }
-expect_eq() {
-        if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "expected «$(oneline "$2")», got «$(oneline "$3")»"; fi
-}
-# expect_match NAME EXTENDED_REGEX ACTUAL
-expect_match() {
-        if [[ $3 =~ $2 ]]; then ok "$1"; else not_ok "$1" "expected to match «$2», got «$(oneline "$3")»"; fi
-}
+. tests/lib/testlib.sh
+testlib_init check
 
-for tool in jq mount umount; do
-        command -v $tool >/dev/null || { not_ok "prerequisites" "$tool is not installed (run ./setup.sh)"; exit 0; }
-done
-[ "$(id -u)" = 0 ] || { not_ok "prerequisites" "the check tests need root (a tmpfs, nbmountd)"; exit 0; }
+need_tools jq mount umount
+need_root "the check tests need root (a tmpfs, nbmountd)"
 
 umask 022
 work=$(mktemp -d /tmp/nbmount-checktest.XXXXXX)

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # End-to-end tests of the nbmount command line on a sample node: `nbmount plan` field by field,
 # exit codes, refusals, and files that a user could have turned into symlinks or FIFOs.
 # Usage: tests/cli-check.sh [NBMOUNT]. Prints "ok - ..." / "not ok - ..." lines.
@@ -14,13 +15,8 @@ node=$work/node
 make_sample_node "$node"
 config=$node/node.yaml
 
-ok() { echo "ok - cli $1"; }
-not_ok() { echo "not ok - cli $1: $2"; }
-
-# expect_eq NAME EXPECTED ACTUAL
-expect_eq() {
-        if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "expected «$2», got «$3»"; fi
-}
+. tests/lib/testlib.sh
+testlib_init cli
 
 # run_nbmount ARGS...: sets $out, $err, $rc. $WRAPPER (e.g. valgrind) runs nbmount if set.
 WRAPPER=()
@@ -271,3 +267,4 @@ run_nbmount plan --config "$work/missing.yaml" --team acme --notebook nb1 --user
 expect_eq "missing node config: exit 2 with the fix" \
         "2 nbmount: $work/missing.yaml: cannot open the node config: No such file or directory; write one (see nbmount-node.yaml(5)) or pass --config FILE" \
         "$rc $err"
+exit 0

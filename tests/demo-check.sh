@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # `make demo` (scripts/demo.sh) runs to the end and shows what it promises.
 # Prints "ok - demo ..." / "not ok - demo ...: why" lines.
 set -u
@@ -43,3 +44,4 @@ sleep 1
 if [ "$demo_rc" -ne 0 ]; then echo "ok - demo interrupted: it stops (exit $demo_rc)"; else echo "not ok - demo interrupted: it stops: it ran to the end"; fi
 left=$(leftovers)
 if [ -z "$left" ]; then echo "ok - demo interrupted with its bucket mounted cleans up everything"; else echo "not ok - demo interrupted with its bucket mounted cleans up everything: $(echo $left)"; fi
+exit 0

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Runs `nbmount validate` on every fixture in tests/fixtures/FORMAT/{good,bad}/ for the
 # formats it can check (node, grants, public, settings, config):
 #   - good/FILE must exit 0, print "FILE: valid FORMAT" on stdout and nothing on stderr;

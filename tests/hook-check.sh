@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # End-to-end tests of `nbmount hook` under real container runtimes: runc, crun and podman start
 # busybox containers whose config.json (or podman's hooks.d) calls the hook; each test checks
 # what the container sees, what the host keeps, and what a refused start says.
@@ -11,29 +12,11 @@ NBMOUNT=$(realpath "$NBMOUNT")
 . tests/lib/sample-node.sh
 . tests/lib/bundle.sh
 
-ok() { echo "ok - hook $1"; }
-oneline() { printf '%s' "$1" | tr '\n' '|'; }
-not_ok() { printf 'not ok - hook %s: %s\n' "$1" "$(oneline "$2" | head -c 4000)"; }
+. tests/lib/testlib.sh
+testlib_init hook 4000
 
-# expect_eq NAME EXPECTED ACTUAL
-expect_eq() {
-        if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "expected «$(oneline "$2")», got «$(oneline "$3")»"; fi
-}
-# expect_ne NAME UNEXPECTED ACTUAL
-expect_ne() {
-        if [ "$2" != "$3" ]; then ok "$1"; else not_ok "$1" "got «$(oneline "$3")»"; fi
-}
-
-for tool in runc crun podman busybox jq cc unshare; do
-        if ! command -v $tool >/dev/null; then
-                not_ok "prerequisites" "$tool is not installed"
-                exit 0
-        fi
-done
-if [ "$(id -u)" != 0 ]; then
-        not_ok "prerequisites" "the runtime tests need root"
-        exit 0
-fi
+need_tools runc crun podman busybox jq cc unshare
+need_root "the runtime tests need root"
 
 work=$(mktemp -d /tmp/nbmount-hook.XXXXXX)
 swapper_pid=""

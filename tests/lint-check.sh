@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Static analysis of every C source of lib/, hook/ and mountd/ (a new file is picked up by the
 # wildcard): clang-tidy with the checks of .clang-tidy, and cppcheck at the level below. Any
 # finding fails. A false positive is silenced on its line, with the reason:
@@ -11,9 +12,42 @@
 # redundantAssignment misread every _cleanup_close_ fd, which the cleanup attribute reads), and
 # --library=posix (it reports every _cleanup_close_ fd as leaked: cppcheck does not model
 # __attribute__((cleanup))).
+#
+# And the license: every source file (C and headers, shell, Python, JavaScript, the Makefiles,
+# man pages, the packaging's scripts, units and node.yaml) names it in its first three lines,
+# `SPDX-License-Identifier: Apache-2.0`, as a comment of its language: one "ok - lint spdx" line,
+# or one "not ok" naming the files without it. Left out: JSON (schemas, hooks.d, seccomp rules,
+# package.json; JSON has no comments), the test fixtures and fuzz seeds (data whose bytes are the
+# test), Markdown, and files that are not code (VERSION, .gitignore, .clang-tidy, debian/control).
 set -u
 shopt -s nullglob
 cd "$(dirname "$0")/.."
+
+# spdx_sources: the files that must carry the line, one a line: in a git checkout its files and
+# the new ones it does not ignore, else every file below here.
+spdx_sources() {
+        if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+                git ls-files && git ls-files --others --exclude-standard
+        else
+                find . -type f ! -path './.git/*' ! -path '*/node_modules/*' | sed 's|^\./||'
+        fi |
+                grep -vE '^(tests/fixtures|tests/fuzz/seeds)/' |
+                grep -E '\.(c|h|sh|py|js)$|(^|/)Makefile$|^man/.*\.[1-8]$|^\.ci/run$|^packaging/(debian/(rules|postinst|postrm|preinst|prerm)|bash-completion/.*|systemd/.*|node\.yaml)$'
+}
+spdx_missing=""
+spdx_count=0
+while IFS= read -r file; do
+        [ -f "$file" ] || continue
+        spdx_count=$((spdx_count + 1))
+        head -n 3 -- "$file" | grep -q 'SPDX-License-Identifier: Apache-2.0' || spdx_missing+=" $file"
+done < <(spdx_sources)
+if [ "$spdx_count" = 0 ]; then
+        echo "not ok - lint spdx: no source file found"
+elif [ -z "$spdx_missing" ]; then
+        echo "ok - lint spdx: all $spdx_count source files carry SPDX-License-Identifier: Apache-2.0"
+else
+        echo "not ok - lint spdx: no \"SPDX-License-Identifier: Apache-2.0\" in the first 3 lines of:$spdx_missing"
+fi
 
 pkgs=(mount json-c yaml-0.1 libcap libseccomp)
 missing=""
@@ -76,8 +110,9 @@ report() {
 }
 for file in "${sources[@]}"; do
         name=${file//\//_}
-        # clang-tidy: "FILE:LINE:COL: warning: MESSAGE [check]" (errors too); paths made relative.
-        findings=$(grep -E '^[^ ]+:[0-9]+:[0-9]+: (warning|error): ' "$out/$name.tidy" | sed "s|^$PWD/||")
+        # clang-tidy: "FILE:LINE:COL: warning: MESSAGE [check]" (errors too); paths made relative
+        # first (a checkout's path may have a space).
+        findings=$(sed "s|^$PWD/||" "$out/$name.tidy" | grep -E '^[^ ]+:[0-9]+:[0-9]+: (warning|error): ')
         report clang-tidy "$file" "$findings" "$(cat "$out/$name.tidy-rc")" "$out/$name.tidy-err"
         findings=$(grep -E '^[^ ]+:[0-9]+:[0-9]+: ' "$out/$name.cppcheck")
         report cppcheck "$file" "$findings" "$(cat "$out/$name.cppcheck-rc")" "$out/$name.cppcheck"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The Debian package end to end, on this machine: builds the .deb (dpkg-buildpackage -us -uc -b,
 # in a copy of the source tree), lints it, installs it with dpkg, checks every installed file,
 # runs the installed nbmount and nbmountd against a demo node config written to
@@ -17,19 +18,8 @@ cd "$(dirname "$0")/.." || exit 1
 NBMOUNTD=/usr/sbin/nbmountd
 . tests/lib/s3.sh
 
-ok() { echo "ok - package $1"; }
-oneline() { printf '%s' "$1" | tr '\n' '|'; }
-not_ok() { printf 'not ok - package %s: %s\n' "$1" "$(oneline "$2" | head -c 4000)"; }
-# expect_eq NAME EXPECTED ACTUAL
-expect_eq() {
-        if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "expected «$(oneline "$2")», got «$(oneline "$3")»"; fi
-}
-# expect_run NAME COMMAND...: ok when COMMAND exits 0; else its output is the reason.
-expect_run() {
-        local name=$1 out
-        shift
-        if out=$("$@" 2>&1); then ok "$name"; else not_ok "$name" "exit $?: $out"; fi
-}
+. tests/lib/testlib.sh
+testlib_init package 4000
 # expect_mode NAME PATH TYPE MODE: PATH is a TYPE (f, d) with MODE (octal), owned by root:root.
 expect_mode() {
         local actual
@@ -38,16 +28,8 @@ expect_mode() {
 }
 pkg_status() { dpkg-query -W -f='${Status}' nbmount 2>/dev/null; }
 
-for tool in dpkg-buildpackage dh lintian podman runc busybox jq git s3fs fusermount3; do
-        if ! command -v $tool >/dev/null; then
-                not_ok "prerequisites" "$tool is not installed (run ./setup.sh)"
-                exit 0
-        fi
-done
-if [ "$(id -u)" != 0 ]; then
-        not_ok "prerequisites" "installing a package needs root"
-        exit 0
-fi
+need_tools dpkg-buildpackage dh lintian podman runc busybox jq git s3fs fusermount3
+need_root "installing a package needs root"
 case $(pkg_status) in
 "" | "unknown ok not-installed" | "deinstall ok not-installed" | "purge ok not-installed") ;;
 *)
@@ -357,3 +339,4 @@ if DEBIAN_FRONTEND=noninteractive dpkg -i "$deb" >"$work/install2.log" 2>&1 &&
 else
         not_ok "install and purge without operator data" "$(tail -20 "$work/install2.log" "$work/purge2.log" 2>/dev/null)"
 fi
+exit 0

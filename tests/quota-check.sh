@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Project quota tests of nbmount: what the hook sets at container start (project ids, limits,
 # grace), what a writer in a runc container meets (EDQUOT/ENOSPC at the plan's allowance, or at
 # allowance + overage cap with a card on file), the quota escape (chattr -p 0) and its seccomp
@@ -9,8 +10,11 @@
 # The host kernel has no project quotas (TESTBED.md): those tests run in User-Mode Linux, two
 # boots per file system, one after the other (XFS and ext4 at once), through tests/lib/uml.sh;
 # what needs no quota runs here on the host with runc meanwhile.
+# Each UML part ends with an end marker (testlib_end): one that did not run or did not reach it
+# (exit 127: its script not found; a panic; a timeout) is a "not ok" with its cause; a UML run of a
+# missing script proves that this is so, every time.
 # Usage: tests/quota-check.sh [NBMOUNT]. Prints "ok - quota ..." / "not ok - quota ...: why"
-# lines; always exits 0. Needs root, user-mode-linux, xfsprogs, e2fsprogs, quota, kmod, runc,
+# lines; exits 0 when it ran to its end. Needs root, user-mode-linux, xfsprogs, e2fsprogs, quota, kmod, runc,
 # busybox-static, jq, cc with a static libc, the test-mode nbmount beside NBMOUNT's build
 # (BUILD/test-mode/nbmount, `make test-mode`), and /usr/share/containers/seccomp.json
 # (containers-common) to build default-deny seccomp profiles from. Details of each UML run:
@@ -25,27 +29,15 @@ NBMOUNT=$(realpath "$NBMOUNT")
 . tests/lib/uml.sh
 . tests/lib/uml-lib.sh # seccomp_allowlist
 
-ok() { echo "ok - quota $1"; }
-oneline() { printf '%s' "$1" | tr '\n' '|'; }
-not_ok() { printf 'not ok - quota %s: %s\n' "$1" "$(oneline "$2" | head -c 3000)"; }
-expect_eq() {
-        if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "expected «$(oneline "$2")», got «$(oneline "$3")»"; fi
-}
+. tests/lib/testlib.sh
+testlib_init quota
 
-for tool in linux.uml mkfs.xfs xfs_quota mkfs.ext4 repquota setquota insmod runc busybox jq cc setpriv unshare losetup; do
-        if ! command -v $tool >/dev/null; then
-                not_ok "prerequisites" "$tool is not installed"
-                exit 0
-        fi
-done
+need_tools linux.uml mkfs.xfs xfs_quota mkfs.ext4 repquota setquota insmod runc busybox jq cc setpriv unshare losetup
 if [ ! -f /usr/share/containers/seccomp.json ]; then
         not_ok "prerequisites" "/usr/share/containers/seccomp.json (package containers-common, with podman) is missing"
         exit 0
 fi
-if [ "$(id -u)" != 0 ]; then
-        not_ok "prerequisites" "the quota tests need root"
-        exit 0
-fi
+need_root "the quota tests need root"
 
 work=$(mktemp -d /tmp/nbmount-quota.XXXXXX)
 logs=build/test-logs
@@ -57,6 +49,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'echo "# interrupted"; exit 1' INT TERM
 export UML_WORK=$work/uml
+# uml_run's default of 300 s cut every boot short on a busy machine (seen: load 8 on two cores, cut
+# after 264 s of tests); a boot cut short by this longer limit is still reported (no exit status).
+UML_TIMEOUT=${UML_TIMEOUT:-900}
 mkdir -p "$UML_WORK"
 fsx=$UML_WORK/fsx
 if ! cc -static -O2 -o "$fsx" tests/lib/uml-fsx.c 2>"$work/cc.log"; then
@@ -107,6 +102,18 @@ for fs in ${QUOTA_FS:-xfs ext4}; do
         ) &
 done
 
+# The harness's own check (see the end): a UML run of a guest script that does not exist.
+if [ -n "$uml_nbmount" ]; then
+        (
+                uml_disk "$UML_WORK/broken.img" 64M
+                uml_run "$UML_WORK/broken.img" "$UML_WORK/missing/uml-quota.sh" xfs "$uml_nbmount" "$fsx" \
+                        >"$work/uml-broken.out" 2>"$work/uml-broken.err"
+                echo "$?" >"$work/uml-broken.rc"
+                cp "$uml_last/console.log" "$work/uml-broken.console.log" 2>/dev/null
+                rm -f "$UML_WORK/broken.img"
+        ) &
+fi
+
 # --- on the host kernel (no project quotas) -----------------------------------------------------
 host_tests() {
         if ! bundle_init "$work/host" "$NBMOUNT" >"$work/init.log" 2>&1; then
@@ -115,24 +122,12 @@ host_tests() {
         fi
         cp "$fsx" "$work/host/rootfs.base/bin/fsx"
         SECCOMP=packaging/seccomp/nbmount-quota.json
-        bundle_no=0
-        new_bundle() {
-                bundle_no=$((bundle_no + 1))
-                bundle=$work/host/b/$bundle_no
-                make_bundle "$bundle" "$@"
-        }
-        with_seccomp() {
-                jq --slurpfile r "$SECCOMP" '.linux.seccomp = (if .linux.seccomp then .linux.seccomp | .syscalls += $r[0].syscalls
-                                                              else $r[0] | del(.comment) end)' "$bundle/config.json" >"$bundle/config.new" &&
-                        mv "$bundle/config.new" "$bundle/config.json"
-        }
         # capture_hook CONFIG FILE: a createRuntime hook entry running nbmount with its stderr appended to
         # FILE (runc shows a hook's stderr only when it fails).
         capture_hook() {
                 printf '{"path": "/bin/sh", "args": ["sh", "-c", "exec \\"$0\\" hook createRuntime --config \\"$1\\" 2>>\\"$2\\"", "%s", "%s", "%s"]}' \
                         "$NBMOUNT" "$1" "$2"
         }
-        started() { [ "$run_rc" = 0 ] && grep -q '^started$' <<<"$run_out"; }
         host_start() { # ENFORCE
                 local node=$work/host/node-$1
                 make_sample_node "$node"
@@ -214,24 +209,23 @@ host_tests() {
 [ "${QUOTA_HOST:-1}" = 1 ] && host_tests
 
 # --- the User-Mode Linux results ------------------------------------------------------------------
+# Each UML part reports through remote_results (tests/lib/testlib.sh): a part that did not run, or
+# did not run to its end marker, is a "not ok" with its exit status and the end of its stderr and
+# console.
 wait
 for fs in ${QUOTA_FS:-xfs ext4}; do
         [ -n "$uml_nbmount" ] || break
-        cat "$work/uml-$fs.out" 2>/dev/null
+        rc="" seconds=""
         read -r rc seconds <"$work/uml-$fs.rc"
-        if [ "$rc" = 125 ]; then
-                not_ok "$fs: User-Mode Linux ran the tests" "$(grep '^#' "$logs/quota-$fs.log" | tail -8)"
-        else
-                echo "# quota $fs: User-Mode Linux boot and tests in ${seconds}s"
-        fi
+        remote_results "$fs: tests/lib/uml-quota.sh in User-Mode Linux" "$rc" "$work/uml-$fs.out" \
+                "$logs/quota-$fs.log" "$logs/quota-$fs.console.log"
+        echo "# quota $fs: User-Mode Linux boot and tests in ${seconds:-?}s"
         if [ -n "$uml_test_mode" ]; then
-                cat "$work/uml-tree-$fs.out" 2>/dev/null
+                rc="" seconds=""
                 read -r rc seconds <"$work/uml-tree-$fs.rc"
-                if [ "$rc" = 125 ]; then
-                        not_ok "$fs: tree: User-Mode Linux ran the tests" "$(grep '^#' "$logs/quota-tree-$fs.log" | tail -8)"
-                else
-                        echo "# quota $fs: tree: User-Mode Linux boot and tests in ${seconds}s"
-                fi
+                remote_results "$fs: tests/lib/uml-quota-tree.sh in User-Mode Linux" "$rc" "$work/uml-tree-$fs.out" \
+                        "$logs/quota-tree-$fs.log" "$logs/quota-tree-$fs.console.log"
+                echo "# quota $fs: tree: User-Mode Linux boot and tests in ${seconds:-?}s"
         fi
         schema_result=$(node tests/schema/validate.js -s schemas/quota.schema.json -r schemas/common.schema.json \
                 "$work/quota-$fs.json" 2>&1)
@@ -241,4 +235,17 @@ for fs in ${QUOTA_FS:-xfs ext4}; do
                 not_ok "$fs: nbmount quota --notebooks --json validates against quota.schema.json" "$schema_result"
         fi
 done
+# The harness itself: the broken run above (a guest script that is missing, as a checkout the guest
+# cannot see) must come out as a failure with its cause. Its report is shown once, as a comment;
+# that it was made is the test.
+if [ -n "$uml_nbmount" ]; then
+        rc=""
+        read -r rc <"$work/uml-broken.rc"
+        broken=$(remote_results "harness: a missing guest script in User-Mode Linux" "$rc" "$work/uml-broken.out" \
+                "$work/uml-broken.err" "$work/uml-broken.console.log")
+        echo "# quota: what a broken User-Mode Linux run looks like (expected here, not counted): $broken"
+        expect_match "harness: a User-Mode Linux run whose guest script is missing is a failure with its cause (exit 127, No such file)" \
+                '^not ok - quota harness: a missing guest script in User-Mode Linux did not run/report: exit 127; its stderr ends: .*No such file or directory' \
+                "$broken"
+fi
 exit 0

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # End-to-end tests of S3 mounts: real runc containers whose hook asks a real nbmountd, which runs
 # real s3fs processes against a real S3 server (s3rver) on loopback.
 # Usage: tests/s3-check.sh [NBMOUNT [NBMOUNTD]]. Prints "ok - s3 ..." / "not ok - s3 ...: why"
@@ -10,23 +11,14 @@ NBMOUNTD=$(realpath "${2:-$(dirname "$NBMOUNT")/nbmountd}")
 . tests/lib/sample-node.sh
 . tests/lib/bundle.sh
 . tests/lib/s3.sh
+mountd_fusermount_option # MOUNTD_FUSERMOUNT
 
-ok() { echo "ok - s3 $1"; }
-oneline() { printf '%s' "$1" | tr '\n' '|'; }
-not_ok() { printf 'not ok - s3 %s: %s\n' "$1" "$(oneline "$2" | head -c 3000)"; }
-expect_eq() {
-        if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "expected «$(oneline "$2")», got «$(oneline "$3")»"; fi
-}
-# expect_match NAME EXTENDED_REGEX ACTUAL
-expect_match() {
-        if [[ $3 =~ $2 ]]; then ok "$1"; else not_ok "$1" "expected to match «$2», got «$(oneline "$3")»"; fi
-}
+. tests/lib/testlib.sh
+testlib_init s3
 
-for tool in runc busybox jq s3fs node curl pgrep python3 unshare; do
-        command -v $tool >/dev/null || { not_ok "prerequisites" "$tool is not installed (run ./setup.sh)"; exit 0; }
-done
+need_tools runc busybox jq s3fs node curl pgrep python3 unshare
 [ -e "$S3RVER_JS" ] || { not_ok "prerequisites" "$S3RVER_JS is missing (run ./setup.sh)"; exit 0; }
-[ "$(id -u)" = 0 ] || { not_ok "prerequisites" "the S3 tests need root"; exit 0; }
+need_root "the S3 tests need root"
 
 work=$(mktemp -d /tmp/nbmount-s3.XXXXXX)
 run_dir=/run/nbmount-s3test-$$
@@ -202,7 +194,7 @@ if [ -z "${SANITIZE:-}" ]; then
         sed "s|^mountd_socket: .*|mountd_socket: $run_dir-dump/mountd.sock|; s|^state: .*|state: $work/dumps/state|" \
                 "$config" >"$work/dumps/node.yaml"
         expect_eq "coredump: a crashing nbmountd leaves none (it is not dumpable)" "no core" \
-                "$(python3 tests/lib/coredump.py "$work/dumps/mountd" "$run_dir-dump/mountd.sock" -- "$NBMOUNTD" --config "$work/dumps/node.yaml" $(mountd_fusermount_option))"
+                "$(python3 tests/lib/coredump.py "$work/dumps/mountd" "$run_dir-dump/mountd.sock" -- "$NBMOUNTD" --config "$work/dumps/node.yaml" "${MOUNTD_FUSERMOUNT[@]}")"
         grep -q " $run_dir-dump/keys " /proc/self/mountinfo && umount "$run_dir-dump/keys"
         rm -rf "$run_dir-dump" "$work/dumps"
 fi
@@ -527,7 +519,7 @@ settings acme
 mountd_stop TERM
 activated=$work/activated.yaml
 sed "s|^mountd_socket: .*|mountd_socket: $run_dir/activated.sock|" "$config" >"$activated"
-systemd-socket-activate --seqpacket -l "$run_dir/activated.sock" "$NBMOUNTD" --config "$activated" $(mountd_fusermount_option) \
+systemd-socket-activate --seqpacket -l "$run_dir/activated.sock" "$NBMOUNTD" --config "$activated" "${MOUNTD_FUSERMOUNT[@]}" \
         >>"$MOUNTD_LOG" 2>&1 &
 MOUNTD_PID=$!
 wait_until 5 test -S "$run_dir/activated.sock"
@@ -544,10 +536,11 @@ mountd_stop TERM
 sed -i "s|^mountd_socket: .*|mountd_socket: $run_dir/mountd.sock|" "$config"
 cp "$node/state/mountd.json" "$work/state.good"
 echo '{"version": 1, "mounts": [{"name": "x"}]}' >"$node/state/mountd.json"
-broken_line=$(timeout 10 "$NBMOUNTD" --config "$config" $(mountd_fusermount_option) 2>&1 | tail -1)
+broken_line=$(timeout 10 "$NBMOUNTD" --config "$config" "${MOUNTD_FUSERMOUNT[@]}" 2>&1 | tail -1)
 expect_match "state: an unreadable state file stops nbmountd with the fix" \
         "mountd.json:1:27: a mount is missing \"spec\"; add it; nbmountd will not guess: move .*/state/mountd.json away to start afresh" "$broken_line"
 cp "$work/state.good" "$node/state/mountd.json"
 
 # --- an ASan/UBSan build (make check SANITIZE=1) reports into nbmountd's log ------------------------------
 expect_eq "nbmountd's log has no sanitizer report" "" "$(grep -E 'Sanitizer|runtime error:' "$MOUNTD_LOG" | head -3)"
+exit 0

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Security tests of nbmountd's S3 mounts (issue 11: s3fs and the network boundary): real runc
 # containers, a real nbmountd and s3fs, S3 servers in a network namespace this test makes.
 #   - s3fs's sandbox: the running s3fs and its supervisor (uid, capabilities, no_new_privs, seccomp,
@@ -22,21 +23,12 @@ NBMOUNTD=$(realpath "${2:-$(dirname "$NBMOUNT")/nbmountd}")
 . tests/lib/bundle.sh
 . tests/lib/s3.sh
 
-ok() { echo "ok - s3sec $1"; }
-oneline() { printf '%s' "$1" | tr '\n' '|'; }
-not_ok() { printf 'not ok - s3sec %s: %s\n' "$1" "$(oneline "$2" | head -c 3000)"; }
-expect_eq() {
-        if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "expected «$(oneline "$2")», got «$(oneline "$3")»"; fi
-}
-expect_match() {
-        if [[ $3 =~ $2 ]]; then ok "$1"; else not_ok "$1" "expected to match «$2», got «$(oneline "$3")»"; fi
-}
+. tests/lib/testlib.sh
+testlib_init s3sec
 
-for tool in runc busybox jq s3fs node curl ip cc pgrep md5sum; do
-        command -v $tool >/dev/null || { not_ok "prerequisites" "$tool is not installed (run ./setup.sh)"; exit 0; }
-done
+need_tools runc busybox jq s3fs node curl ip cc pgrep md5sum
 [ -e "$S3RVER_JS" ] || { not_ok "prerequisites" "$S3RVER_JS is missing (run ./setup.sh)"; exit 0; }
-[ "$(id -u)" = 0 ] || { not_ok "prerequisites" "the S3 security tests need root"; exit 0; }
+need_root "the S3 security tests need root"
 
 work=$(mktemp -d /tmp/nbmount-s3sec.XXXXXX)
 run_dir=/run/nbmount-s3sec-$$
@@ -414,3 +406,4 @@ wait_until 10 no_s3fs
 
 expect_eq "nbmountd's log has no sanitizer report" "" "$(grep -E 'Sanitizer|runtime error:' "$MOUNTD_LOG" | head -3)"
 expect_eq "the key is in no log of nbmountd" 0 "$(grep -c -F "$key_secret" "$MOUNTD_LOG")"
+exit 0

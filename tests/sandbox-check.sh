@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Privilege separation: the settings.yaml parser's sandbox (lib/sandbox.c) and the hook's hardening
 # (lib/harden.c), proven with the test-mode build (NBMOUNT_DIR/test-mode/nbmount, lib/testmode.h):
 #   - a forbidden system call (open, socket, execve) kills the parser with SIGSYS, and `nbmount
@@ -20,28 +21,15 @@ TEST_NBMOUNT=$(dirname "$NBMOUNT")/test-mode/nbmount
 . tests/lib/sample-node.sh
 . tests/lib/bundle.sh
 
-ok() { echo "ok - sandbox $1"; }
-oneline() { printf '%s' "$1" | tr '\n' '|'; }
-not_ok() { printf 'not ok - sandbox %s: %s\n' "$1" "$(oneline "$2" | head -c 3000)"; }
-expect_eq() {
-        if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "expected «$(oneline "$2")», got «$(oneline "$3")»"; fi
-}
-# expect_match NAME REGEX ACTUAL
-expect_match() {
-        if [[ $3 =~ $2 ]]; then ok "$1"; else not_ok "$1" "«$(oneline "$3")» does not match /$2/"; fi
-}
+. tests/lib/testlib.sh
+testlib_init sandbox
 
 if [ ! -x "$TEST_NBMOUNT" ]; then
         not_ok "prerequisites" "$TEST_NBMOUNT is missing (make test-mode builds it)"
         exit 0
 fi
-for tool in runc busybox jq; do
-        command -v $tool >/dev/null || { not_ok "prerequisites" "$tool is not installed"; exit 0; }
-done
-if [ "$(id -u)" != 0 ]; then
-        not_ok "prerequisites" "the sandbox tests need root"
-        exit 0
-fi
+need_tools runc busybox jq
+need_root "the sandbox tests need root"
 
 work=$(mktemp -d /tmp/nbmount-sandbox.XXXXXX)
 trap 'bundle_cleanup; rm -rf --one-file-system "$work"' EXIT
@@ -262,3 +250,4 @@ for cap in "" CAP_DAC_OVERRIDE; do
                 expect_fails_without $cap "cannot make the mountpoint: Permission denied"
         fi
 done
+exit 0

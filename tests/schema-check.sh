@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Checks the JSON Schemas in schemas/ against the fixtures in tests/fixtures/FORMAT/:
 #   - every file in good/ must be valid;
 #   - every bad/*.yaml and bad/*.json must be INVALID, except those listed in
@@ -22,7 +23,6 @@ cd "$(dirname "$0")/.." || exit 0
 validator=tests/schema/validate.js
 log=${SCHEMA_CHECK_LOG:-$(mktemp "${TMPDIR:-/tmp}/nbmount-schema-check.XXXXXX")}
 : >"$log"
-failed=0
 
 schema_of() {
         case $1 in
@@ -31,11 +31,8 @@ schema_of() {
         esac
 }
 
-ok() { printf 'ok - schema %s\n' "$1"; }
-not_ok() {
-        printf 'not ok - schema %s: %s\n' "$1" "$2"
-        failed=1
-}
+. tests/lib/testlib.sh
+testlib_init schema
 
 for format in node grants public settings config plan; do
         dir=tests/fixtures/$format
@@ -163,7 +160,7 @@ for format in node grants public settings config plan; do
         unset parser_only status
 done
 
-if [ "$failed" -ne 0 ] && [ -z "${SCHEMA_CHECK_LOG:-}" ]; then
+if [ "$TESTLIB_FAILED" -ne 0 ] && [ -z "${SCHEMA_CHECK_LOG:-}" ]; then
         echo "schema-check: details in $log" >&2
 elif [ -z "${SCHEMA_CHECK_LOG:-}" ]; then
         rm -f "$log"

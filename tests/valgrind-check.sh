@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The hook under valgrind memcheck on real runc starts (issue 6), and the mount(2) fallback of
 # lib/mount.c that makes this possible: valgrind 3.19 does not know open_tree, move_mount,
 # mount_setattr or openat2 and answers ENOSYS, as a kernel before 5.2 would, so the hook mounts
@@ -23,29 +24,11 @@ NBMOUNT=$(realpath "$NBMOUNT")
 . tests/lib/sample-node.sh
 . tests/lib/bundle.sh
 
-ok() { echo "ok - valgrind $1"; }
-oneline() { printf '%s' "$1" | tr '\n' '|'; }
-not_ok() { printf 'not ok - valgrind %s: %s\n' "$1" "$(oneline "$2" | head -c 4000)"; }
-expect_eq() { # NAME EXPECTED ACTUAL
-        if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "expected «$(oneline "$2")», got «$(oneline "$3")»"; fi
-}
-expect_has() { # NAME TEXT PART...: TEXT contains every PART
-        local name=$1 text=$2 part missing=""
-        shift 2
-        for part in "$@"; do [[ $text == *"$part"* ]] || missing+=" «$part»"; done
-        if [ -z "$missing" ]; then ok "$name"; else not_ok "$name" "missing$missing in «$(oneline "$text")»"; fi
-}
+. tests/lib/testlib.sh
+testlib_init valgrind 4000
 
-for tool in runc busybox jq cc valgrind pkg-config; do
-        if ! command -v $tool >/dev/null; then
-                not_ok "prerequisites" "$tool is not installed (./setup.sh installs it)"
-                exit 0
-        fi
-done
-if [ "$(id -u)" != 0 ]; then
-        not_ok "prerequisites" "the runtime tests need root"
-        exit 0
-fi
+need_tools runc busybox jq cc valgrind pkg-config
+need_root "the runtime tests need root"
 
 work=$(mktemp -d /tmp/nbmount-valgrind.XXXXXX)
 cleanup() {
@@ -123,14 +106,15 @@ mkdir -p "$work/hooks"
 make_hook() {
         local name=$1 launcher
         shift
+        # every path %q-quoted: the build may live in a folder with a space
         launcher=$(printf '%q ' "$@")
         cat >"$work/hooks/$name" <<EOT
 #!/bin/bash
-out=$work/out/$name
+out=$(printf '%q' "$work/out/$name")
 state=\$(cat)
-pid=\$(printf '%s' "\$state" | $(command -v jq) -r '.pid // 0')
+pid=\$(printf '%s' "\$state" | $(printf '%q' "$(command -v jq)") -r '.pid // 0')
 [ "\$1" = createRuntime ] && cat /proc/\$pid/mountinfo >"\$out.before" 2>&1
-printf '%s' "\$state" | $launcher $NBMOUNT hook "\$1" --config $config --debug 2> >($(command -v tee) "\$out.\$1.err" >&2)
+printf '%s' "\$state" | $launcher $(printf '%q' "$NBMOUNT") hook "\$1" --config $(printf '%q' "$config") --debug 2> >($(printf '%q' "$(command -v tee)") "\$out.\$1.err" >&2)
 rc=\$?
 [ "\$1" = createRuntime ] && cat /proc/\$pid/mountinfo >"\$out.after" 2>&1
 exit \$rc

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nbmount-fusermount: stands in for fusermount inside an s3fs's sandbox (nbmountd(8)).
  *
  * s3fs runs without privileges and cannot mount; its supervisor mounted the FUSE file system before

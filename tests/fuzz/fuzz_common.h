@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer harnesses: each feeds one parser (or the plan builder) arbitrary bytes. */
 #pragma once
 

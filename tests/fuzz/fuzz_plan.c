@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The plan builder on settings.yaml from the fuzzer, against a fixed node and team. */
 #include "fuzz_common.h"
 #include "grants.h"

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # OCI bundles and real container runtimes (runc, crun, podman) for the hook tests.
 # Sourced: `. tests/lib/bundle.sh`, then `bundle_init WORK_DIR NBMOUNT` once, as root.
 #
@@ -9,11 +10,19 @@
 #   mount_table_snapshot [PID]    the mount table without its volatile ids, sorted
 #   files_snapshot [opts] PATH... path, type, mode, owner, size, mtime, link target of a tree, sorted
 #   bundle_cleanup                every container, podman storage and leftover mount of WORK_DIR
+#   new_bundle [options]          make_bundle in a fresh WORK_DIR/b/N (N counts in $bundle_no); its
+#                                 path in $bundle
+#   edit_config JQ_FILTER         edits $bundle/config.json
+#   with_seccomp [RULE_FILE]      RULE_FILE's syscalls (default $SECCOMP) added to $bundle's
+#                                 linux.seccomp, or RULE_FILE (less its comment) as its profile
+#   with_userns                   a user namespace: container ids 0-65535 are host ids 100000-165535
+#   started                       the last run exited 0 and printed a line "started"
 #
 # Layout of WORK_DIR: rootfs.base/ (busybox), spec.json (`runc spec`), state/{runc,crun} (the
 # runtimes' --root, so that cleanup can list exactly our containers), out/ (captured output),
 # podman/ (podman's --root, --runroot and --tmpdir).
 
+bundle_no=0
 BB_APPLETS=(sh cat ls echo touch stat mkdir grep readlink sleep df mount wc head id true false test '[')
 BB_SEQ=0
 
@@ -233,3 +242,26 @@ bundle_cleanup() {
         [ -e "$BB_WORK" ] && echo "# bundle_cleanup: $BB_WORK could not be removed entirely" >&2
         return 0
 }
+
+new_bundle() {
+        bundle_no=$((bundle_no + 1))
+        bundle=$BB_WORK/b/$bundle_no
+        make_bundle "$bundle" "$@"
+}
+
+edit_config() { jq "$1" "$bundle/config.json" >"$bundle/config.new" && mv "$bundle/config.new" "$bundle/config.json"; }
+
+with_seccomp() {
+        local rule=${1:-$SECCOMP}
+        jq --slurpfile r "$rule" '.linux.seccomp = (if .linux.seccomp then .linux.seccomp | .syscalls += $r[0].syscalls
+                                                   else $r[0] | del(.comment) end)' "$bundle/config.json" >"$bundle/config.new" &&
+                mv "$bundle/config.new" "$bundle/config.json"
+}
+
+with_userns() {
+        edit_config '.linux.namespaces += [{type: "user"}]
+                | .linux.uidMappings = [{containerID: 0, hostID: 100000, size: 65536}]
+                | .linux.gidMappings = [{containerID: 0, hostID: 100000, size: 65536}]'
+}
+
+started() { [ "$run_rc" = 0 ] && grep -q '^started$' <<<"$run_out"; }

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Does a process leave a core dump when it crashes?
 
 Usage: coredump.py DIR WAIT_FOR -- ARGV...

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// SPDX-License-Identifier: Apache-2.0
 // Servers for tests/s3-security-check.sh, each logging every connection or query it gets to LOG
 // (one line each), so that a test can assert that nobody reached it.
 //

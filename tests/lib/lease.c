@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* lease: holds a write lease (fcntl F_SETLEASE, F_WRLCK) on FILE until it is killed, as any owner of
  * a file may (a container's user on its notebook's settings.yaml, say). Another open of FILE then
  * waits until the lease is broken: /proc/sys/fs/lease-break-time, 45 s by default. The lease-break

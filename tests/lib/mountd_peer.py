@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """A hand-made client of nbmountd, for the tests that play a hostile or unusual peer.
 
 Usage: mountd_peer.py SOCKET JSON [FDS]

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* projescape: every way a process could take a folder out of its quota project, tried one by one,
  * for the seccomp guard tests (tests/hook-check.sh). Built static and without PIE
  * (`cc -static -no-pie -o projescape tests/lib/projescape.c`), so that it runs in a busybox

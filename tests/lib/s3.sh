@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # A real S3 server (s3rver, npm, tests/s3) on loopback and nbmountd, for the S3 tests, the
 # benchmark and the demo. Sourced: `. tests/lib/s3.sh` from the top of the source tree.
 #
@@ -9,7 +10,8 @@
 #   mountd_start CONFIG [ARGS]          build/nbmountd in the background, once its socket answers;
 #                                       sets MOUNTD_PID; its output goes to MOUNTD_LOG. The
 #                                       nbmount-fusermount beside NBMOUNTD, if there is one, is its
-#                                       --fusermount (an installed nbmountd finds its own)
+#                                       --fusermount (an installed nbmountd finds its own); see
+#                                       mountd_fusermount_option
 #   mountd_stop [SIGNAL]                signals it (TERM by default) and waits for it
 
 S3RVER_JS=${S3RVER_JS:-$PWD/tests/s3/node_modules/s3rver/bin/s3rver.js}
@@ -48,11 +50,14 @@ s3_list() {
         curl -s --max-time 10 "$S3_ENDPOINT/$1?list-type=2" | grep -o '<Key>[^<]*</Key>' | sed 's/<[^>]*>//g'
 }
 
-# --fusermount PATH for the nbmountd of a build tree
+# mountd_fusermount_option: sets the array MOUNTD_FUSERMOUNT to "--fusermount PATH" for the
+# nbmountd of a build tree (PATH may have spaces: use "${MOUNTD_FUSERMOUNT[@]}"), to nothing else.
 mountd_fusermount_option() {
         local helper
         helper=$(dirname "$NBMOUNTD")/nbmount-fusermount
-        [ -x "$helper" ] && echo "--fusermount $helper"
+        MOUNTD_FUSERMOUNT=()
+        [ -x "$helper" ] && MOUNTD_FUSERMOUNT=(--fusermount "$helper")
+        return 0
 }
 
 mountd_start() {
@@ -60,7 +65,8 @@ mountd_start() {
         shift
         socket=$(sed -n 's/^mountd_socket: *//p' "$config")
         before=$(grep -c "listening on" "${MOUNTD_LOG:-/dev/null}" 2>/dev/null || true)
-        "$NBMOUNTD" --config "$config" $(mountd_fusermount_option) "$@" >>"${MOUNTD_LOG:-/dev/null}" 2>&1 &
+        mountd_fusermount_option
+        "$NBMOUNTD" --config "$config" "${MOUNTD_FUSERMOUNT[@]}" "$@" >>"${MOUNTD_LOG:-/dev/null}" 2>&1 &
         MOUNTD_PID=$!
         for ((i = 0; i < 100; i++)); do
                 [ -S "$socket" ] && (($(grep -c "listening on" "${MOUNTD_LOG:-/dev/null}" 2>/dev/null || true) > ${before:-0})) &&

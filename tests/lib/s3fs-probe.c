@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A stand-in for s3fs (nbmountd --s3fs PATH) that reports what it may do in s3fs's sandbox, for
  * tests/s3-security-check.sh: nbmountd runs it exactly as it runs s3fs (same sandbox, same filter,
  * same supervisor). It prints one "[ERR] probe: KEY=VALUE ..." line and exits 1, so the container's

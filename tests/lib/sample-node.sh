@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Lays out a sample node under $1: node config, grants of team acme (two datasets), public
 # datasets, a team secret, and notebook nb1 whose settings.yaml mounts two team datasets, a public
 # dataset and an S3 bucket. Sourced by tests and benchmarks: `make_sample_node DIR`.

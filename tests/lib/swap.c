@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* swap A B STOPFILE: exchanges the paths A and B atomically (renameat2 RENAME_EXCHANGE) in a tight
  * loop until STOPFILE exists, then leaves them as they were at the start and prints the number of
  * exchanges. A is always something (the real folder or the symlink), never absent: a reader sees

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fsx: reads or changes a file's project id and PROJINHERIT flag in every way the kernel offers:
  * FS_IOC_FSSETXATTR (`chattr -p`, `xfs_quota project -s`), FS_IOC_SETFLAGS and FS_IOC32_SETFLAGS
  * (`chattr -P`), each also with high bits in the request (the kernel reads the request as 32 bits, a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Helpers for test scripts that run INSIDE User-Mode Linux (started by uml_run, tests/lib/uml.sh).
 # Sourced: `. tests/lib/uml-lib.sh`. The root file system is the host's (hostfs): keep every
 # scratch file under /tmp, /run (tmpfs) or on a ubd disk.

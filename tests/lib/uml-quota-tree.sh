@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The project tree tests of nbmount (lib/quotatree.c), run INSIDE User-Mode Linux by
 # tests/quota-check.sh, one boot per file system, never on the host:
 #   - a guarded uid-1000 container (a user namespace; the shipped seccomp rule) tries every way out
@@ -19,23 +20,8 @@ FS=$1 NBMOUNT=$2 FSX=$3 TEST_NBMOUNT=$4
 cd "$(dirname "$0")/../.."
 . tests/lib/uml-lib.sh
 
-ok() { echo "ok - quota $FS: tree: $1"; }
-oneline() { printf '%s' "$1" | tr '\n' '|'; }
-not_ok() { printf 'not ok - quota %s: tree: %s: %s\n' "$FS" "$1" "$(oneline "$2" | head -c 3000)"; }
-expect_eq() {
-        if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "expected «$(oneline "$2")», got «$(oneline "$3")»"; fi
-}
-expect_near() {
-        if [[ $3 =~ ^-?[0-9]+$ ]] && (($3 - $2 < $4 && $2 - $3 < $4)); then ok "$1"; else
-                not_ok "$1" "expected $2 (within $4), got «$(oneline "$3")»"
-        fi
-}
-expect_has() {
-        local name=$1 text=$2 part missing=""
-        shift 2
-        for part in "$@"; do [[ $text == *"$part"* ]] || missing+=" «$part»"; done
-        if [ -z "$missing" ]; then ok "$name"; else not_ok "$name" "missing$missing in «$(oneline "$text")»"; fi
-}
+. tests/lib/testlib.sh
+testlib_init "quota $FS: tree:"
 log() { echo "# ${SECONDS}s: $*" >&2; }
 
 Q=/run/q
@@ -70,24 +56,8 @@ else
 fi
 mkdir -p $W/b
 bundle_no=0
-new_bundle() {
-        bundle_no=$((bundle_no + 1))
-        bundle=$W/b/$bundle_no
-        make_bundle "$bundle" "$@"
-}
-edit_config() { jq "$1" "$bundle/config.json" >"$bundle/config.new" && mv "$bundle/config.new" "$bundle/config.json"; }
-with_seccomp() {
-        jq --slurpfile r "$SECCOMP" '.linux.seccomp = (if .linux.seccomp then .linux.seccomp | .syscalls += $r[0].syscalls
-                                                       else $r[0] | del(.comment) end)' "$bundle/config.json" >"$bundle/config.new" &&
-                mv "$bundle/config.new" "$bundle/config.json"
-}
-# Container uid 1000 is host uid 101000 in a user namespace; a container without one runs as
-# 101000 to own the same folders.
-with_userns() {
-        edit_config '.linux.namespaces += [{type: "user"}]
-                | .linux.uidMappings = [{containerID: 0, hostID: 100000, size: 65536}]
-                | .linux.gidMappings = [{containerID: 0, hostID: 100000, size: 65536}]'
-}
+# with_guard userns|seccomp. In a user namespace (with_userns, tests/lib/bundle.sh), container uid
+# 1000 is host uid 101000; a container without one runs as 101000 to own the same folders.
 with_guard() { # userns|seccomp
         if [ "$1" = userns ]; then with_userns; else with_seccomp; fi
 }
@@ -110,7 +80,6 @@ start() {
         run_runc $bundle
         hook_err=$(cat $W/hook.err)
 }
-started() { [ "$run_rc" = 0 ] && grep -q '^started$' <<<"$run_out"; }
 expect_started() {
         if started; then ok "$1"; else not_ok "$1" "exit $run_rc, hook «$(oneline "$hook_err")», stderr «$(oneline "$run_err")», out «$(oneline "$run_out")»"; fi
 }
@@ -399,4 +368,5 @@ start ent userns $config 'echo started'
 expect_eq "files: an unlimited plan sets no file limit" "0 0" "$(files_of "$(project_id team.ent)" | cut -d' ' -f2-)"
 
 kill $syslogd_pid 2>/dev/null
+testlib_end # the host counts on it (remote_results, tests/lib/testlib.sh)
 exit 0

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The quota tests that need a kernel with project quotas: run INSIDE User-Mode Linux by
 # tests/quota-check.sh (one boot per file system), never on the host.
 # Usage: tests/lib/uml-quota.sh xfs|ext4 NBMOUNT FSX
@@ -13,25 +14,8 @@ FS=$1 NBMOUNT=$2 FSX=$3
 cd "$(dirname "$0")/../.."
 . tests/lib/uml-lib.sh
 
-ok() { echo "ok - quota $FS: $1"; }
-oneline() { printf '%s' "$1" | tr '\n' '|'; }
-not_ok() { printf 'not ok - quota %s: %s: %s\n' "$FS" "$1" "$(oneline "$2" | head -c 3000)"; }
-expect_eq() {
-        if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "expected «$(oneline "$2")», got «$(oneline "$3")»"; fi
-}
-# expect_near NAME EXPECTED ACTUAL TOLERANCE: |ACTUAL - EXPECTED| < TOLERANCE (integers).
-expect_near() {
-        if [[ $3 =~ ^-?[0-9]+$ ]] && (($3 - $2 < $4 && $2 - $3 < $4)); then ok "$1"; else
-                not_ok "$1" "expected $2 (within $4), got «$(oneline "$3")»"
-        fi
-}
-# expect_has NAME TEXT PART...: TEXT contains every PART.
-expect_has() {
-        local name=$1 text=$2 part missing=""
-        shift 2
-        for part in "$@"; do [[ $text == *"$part"* ]] || missing+=" «$part»"; done
-        if [ -z "$missing" ]; then ok "$name"; else not_ok "$name" "missing$missing in «$(oneline "$text")»"; fi
-}
+. tests/lib/testlib.sh
+testlib_init "quota $FS:"
 log() { echo "# ${SECONDS}s: $*" >&2; }
 
 Q=/run/q NQ=/run/nq AQ=/run/aq
@@ -98,25 +82,6 @@ else
 fi
 mkdir -p $W/b
 bundle_no=0
-# new_bundle [make_bundle options]: a fresh bundle in $bundle (rootfs on tmpfs).
-new_bundle() {
-        bundle_no=$((bundle_no + 1))
-        bundle=$W/b/$bundle_no
-        make_bundle "$bundle" "$@"
-}
-edit_config() { jq "$1" "$bundle/config.json" >"$bundle/config.new" && mv "$bundle/config.new" "$bundle/config.json"; }
-# with_seccomp [RULE_FILE]: the shipped rule (default) merged into linux.seccomp.
-with_seccomp() {
-        local rule=${1:-$SECCOMP}
-        jq --slurpfile r "$rule" '.linux.seccomp = (if .linux.seccomp then .linux.seccomp | .syscalls += $r[0].syscalls
-                                                   else $r[0] | del(.comment) end)' "$bundle/config.json" >"$bundle/config.new" &&
-                mv "$bundle/config.new" "$bundle/config.json"
-}
-with_userns() {
-        edit_config '.linux.namespaces += [{type: "user"}]
-                | .linux.uidMappings = [{containerID: 0, hostID: 100000, size: 65536}]
-                | .linux.gidMappings = [{containerID: 0, hostID: 100000, size: 65536}]'
-}
 # with_stderr_capture FILE: the createRuntime hook through sh, its stderr appended to FILE (runc
 # shows a hook's stderr only when it fails); no poststop.
 capture_hook() {
@@ -127,7 +92,6 @@ hook_line() {
         printf '%s\n' "$run_err" | sed -n 's/.*stderr: \(nbmount: .*\)$/\1/p' | head -1 | sed 's/\\n"*$//; s/\\"/"/g'
 }
 out_line() { printf '%s\n' "$run_out" | sed -n "s|^$1||p" | head -1; }
-started() { [ "$run_rc" = 0 ] && grep -q '^started$' <<<"$run_out"; }
 expect_started() {
         if started; then ok "$1"; else not_ok "$1" "exit $run_rc, hook «$(hook_line)», stderr «$(oneline "$run_err")», out «$(oneline "$run_out")»"; fi
 }
@@ -625,4 +589,5 @@ expect_eq "quota apply acme after pro -> free: kernel limits 8MB/8MB (storage) a
         "~8000000 ~8000000 ~4000000 ~4000000" \
         "$(near 8000000 "$s1") $(near 8000000 "$h1") $(near 4000000 "$s2") $(near 4000000 "$h2")"
 [ "$rc" = 0 ] || log "quota apply: $(cat $W/apply.out)"
+testlib_end # the host counts on it (remote_results, tests/lib/testlib.sh)
 exit 0

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// SPDX-License-Identifier: Apache-2.0
 // Validates data files against one of nbmount's JSON Schemas (draft 2020-12), loading
 // Ajv once for many files: the fast equivalent of
 //   ajv validate --spec=draft2020 --strict=true -c ajv-formats -r REF... -s SCHEMA -d FILE...

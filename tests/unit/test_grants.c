@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* grants.c: GRANTS/TEAM.json and GRANTS/public.json (docs/FORMATS.md §2). */
 #include "testutil.h"
 

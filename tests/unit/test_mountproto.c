@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* mountproto.c: nbmountd's requests, spec ids and the fd passing (docs/FORMATS.md §6). */
 #include <fcntl.h>
 #include <pthread.h>

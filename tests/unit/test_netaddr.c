@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* netaddr.c: which addresses are globally reachable (the IANA IPv4 and IPv6 Special-Purpose Address
  * Registries), the forms that embed an IPv4 address, numeric host strings and sockaddrs. */
 #include "testutil.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* netpolicy.c: where an s3fs may connect or send, as its supervisor judges each destination. */
 #include "testutil.h"
 

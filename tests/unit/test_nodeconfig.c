@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nodeconfig.c: /etc/nbmount/node.yaml (docs/FORMATS.md §1). */
 #include "testutil.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ociconfig.c: the container's identity from BUNDLE/config.json (docs/FORMATS.md §4). */
 #include "testutil.h"
 

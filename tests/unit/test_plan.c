@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* plan.c and planjson.c: the plan rules (README "Plan rules"), from hand-built inputs, no I/O. */
 #include "testutil.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The money side of `nbmount quota`: allowance, hard limit, overage and its monthly cost; the file
  * limit; the stamp of a walked tree (quotatree.h) and the walk's log line. */
 #include <setjmp.h>

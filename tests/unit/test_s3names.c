@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* s3names.c: bucket, prefix, key id, region and endpoint rules (which hosts are private: test_netaddr.c). */
 #include "testutil.h"
 

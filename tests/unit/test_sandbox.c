@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* sandbox.c: settings.yaml parsed in a sandboxed child, and the parent's second look at its answer. */
 #include <fcntl.h>
 #include <sys/wait.h>

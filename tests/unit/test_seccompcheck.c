@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* seccompcheck.c (and the linux.seccomp reading of ociconfig.c): which profiles keep a container
  * from leaving its quota project, and what the hook says about those that do not. */
 #include "testutil.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* seccompprofile.c: the profile nbmount seccomp writes from an allowlist, and podman's conversion
  * of its format into config.json's linux.seccomp. */
 #include "testutil.h"

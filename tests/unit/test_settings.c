@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* settings.c: NOTEBOOK/.gradient/settings.yaml, untrusted (docs/FORMATS.md §3). */
 #include <fcntl.h>
 

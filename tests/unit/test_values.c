@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* values.c: names, host paths, sizes (docs/FORMATS.md, "Shared rules"). */
 #include "testutil.h"
 

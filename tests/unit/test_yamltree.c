@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* yamltree.c: the strict YAML reader (docs/FORMATS.md, "YAML" rule). */
 #include "testutil.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Shared helpers of the cmocka unit tests (header-only: every test_X.c is its own program). */
 #pragma once
 
