@@ -1,6 +1,7 @@
 #include "mountinfo.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,11 +37,20 @@ static char *next_field(char **cursor) {
         return field;
 }
 
+/* A decimal number that ends at the character end. */
+static int parse_number(const char *text, char end, unsigned long long *ret) {
+        char *rest;
+
+        if (*text < '0' || *text > '9')
+                return -EINVAL;
+        errno = 0;
+        *ret = strtoull(text, &rest, 10);
+        return errno == 0 && *rest == end ? 0 : -EINVAL;
+}
+
 int mountinfo_parse_line(char *line, struct mountinfo_entry *ret) {
         char *cursor = line, *id, *devno, *root, *target, *field, *source;
-        unsigned long long mount_id;
-        unsigned major, minor;
-        char end;
+        unsigned long long mount_id, major, minor;
 
         if (!(id = next_field(&cursor)) || !next_field(&cursor) || !(devno = next_field(&cursor)) ||
             !(root = next_field(&cursor)) || !(target = next_field(&cursor)) || !next_field(&cursor))
@@ -49,7 +59,8 @@ int mountinfo_parse_line(char *line, struct mountinfo_entry *ret) {
                 ; /* optional fields (shared:N, master:N, ...) up to the separator */
         if (!field || !next_field(&cursor) || !(source = next_field(&cursor)))
                 return -EINVAL;
-        if (sscanf(id, "%llu%c", &mount_id, &end) != 1 || sscanf(devno, "%u:%u%c", &major, &minor, &end) != 2)
+        if (parse_number(id, '\0', &mount_id) < 0 || parse_number(devno, ':', &major) < 0 ||
+            parse_number(strchr(devno, ':') + 1, '\0', &minor) < 0 || major > UINT_MAX || minor > UINT_MAX)
                 return -EINVAL;
         unescape(root);
         unescape(target);

@@ -109,7 +109,7 @@ static int open_checked_root(const char *target, dev_t devno) {
 /* The root of the filesystem that holds dir_fd, through a mount of it: where the registry lives,
  * one per filesystem, also when the roots are bind mounts of its subfolders. */
 static int open_fs_root(int dir_fd, const char *path, struct nb_error *err) {
-        struct mountinfo_mount mount, root;
+        struct mountinfo_mount mount = {}, root;
         int fd = -ENOENT, r;
 
         if ((r = mount_of(dir_fd, &mount)) < 0 && r != -ENOENT)
