@@ -112,6 +112,16 @@ median_log() {
                 awk '{a[NR] = $1} END {printf "%.2f", NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'
 }
 
+# why_failed MOUNTS: hyperfine names no cause; one more start of each bundle shows runc's (the hook's).
+why_failed() {
+        local kind
+        for kind in none native pre hook; do
+                runc run --bundle "$work/$kind" nbbench-why </dev/null >/dev/null 2>"$work/why.err" ||
+                        echo "bench/start.sh: $kind at $1 mounts: runc run failed: $(cat "$work/why.err")" >&2
+                runc delete -f nbbench-why >/dev/null 2>&1 || true
+        done
+}
+
 echo "Command: bench/start.sh $runs; $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- || echo +changes) against pre $(git rev-parse --short "$pre_rev"); $(runc --version | head -1); kernel $(uname -r); $(nproc) cores; load $(cut -d' ' -f1-3 /proc/loadavg); $(date -u '+%F %H:%M UTC')"
 echo
 printf '| mounts | none | native | pre | hook | hook − native | pre ÷ native | hook ÷ native | pre alone | hook alone | hook ÷ pre alone |\n'
@@ -130,7 +140,7 @@ for datasets in 4 16 64 256; do
                 -n native "runc run --bundle $work/native nbbench-native" \
                 -n pre "runc run --bundle $work/pre nbbench-pre" \
                 -n hook "runc run --bundle $work/hook nbbench-hook" >"$work/hyperfine.log" 2>&1 ||
-                { cat "$work/hyperfine.log" >&2; echo "bench/start.sh: a start failed at $((datasets + 2)) mounts (above)" >&2; exit 1; }
+                { cat "$work/hyperfine.log" >&2; why_failed "$((datasets + 2))"; exit 1; }
         none=$(median_ms "$work/result.json" none)
         native=$(median_ms "$work/result.json" native)
         pre=$(median_ms "$work/result.json" pre)
