@@ -26,7 +26,7 @@ setup_profile := $(if $(filter-out demo,$(filter $(SETUP_GOALS),$(MAKECMDGOALS))
 CC ?= cc
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -D_FORTIFY_SOURCE=2 -fstack-protector-strong \
-          -D_GNU_SOURCE -fPIE -Ilib $(PKG_CFLAGS)
+          -D_GNU_SOURCE -fPIE -Ilib -I$(BUILD)/gen $(PKG_CFLAGS)
 LDFLAGS += -pie -Wl,-z,relro,-z,now -Wl,--as-needed
 LDLIBS = $(PKG_LIBS)
 VERSION := $(shell cat VERSION)
@@ -51,10 +51,25 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 all: $(BUILD)/nbmount $(BUILD)/nbmountd $(BUILD)/nbmount-fusermount
 
+# The hook's and the settings parser's seccomp filters, compiled by libseccomp here, once, so that
+# neither compiles them at every start (lib/hookfilters.h).
+FILTERS_H := $(BUILD)/gen/filters.h
+FILTERGEN_OBJ := $(addprefix $(BUILD)/lib/,hookfilters.o confinerules.o confine.o error.o)
+$(BUILD)/gen/filtergen: lib/gen/filtergen.c $(FILTERGEN_OBJ)
+	@mkdir -p $(dir $@)
+	@echo "  LD $@"
+	@$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(FILTERS_H): $(BUILD)/gen/filtergen
+	@echo "  GEN $@"
+	@$< >$@.new && mv $@.new $@
+
 $(BUILD)/%.o: %.c $(wildcard lib/*.h hook/*.h mountd/*.h) VERSION Makefile | $(after_setup)
 	@mkdir -p $(dir $@)
 	@echo "  CC $<"
 	@$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/lib/harden.o $(BUILD)/lib/sandbox.o: $(FILTERS_H)
 
 $(BUILD)/libnbmount.a: $(LIB_OBJ)
 	@$(AR) rcs $@ $^
@@ -72,7 +87,7 @@ $(BUILD)/nbmount-fusermount: $(BUILD)/mountd/helper/fusermount.o
 	@echo "  LD $@"
 	@$(CC) $(LDFLAGS) -o $@ $^
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libnbmount.a $(wildcard lib/*.h)
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libnbmount.a $(FILTERS_H) $(wildcard lib/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  LD $@"
 	@$(CC) $(CFLAGS) -Wno-unused-parameter $(LDFLAGS) -o $@ $< $(BUILD)/libnbmount.a $(LDLIBS) $(CMOCKA_LIBS)
@@ -118,7 +133,7 @@ FUZZERS := settings node grants config state plan
 FUZZ_SECONDS ?= 60
 FUZZ_RUNS ?= 3000
 FUZZ_BUILD := build-fuzz
-FUZZ_CFLAGS = -std=gnu11 -g -O1 -D_GNU_SOURCE -Ilib $(PKG_CFLAGS) \
+FUZZ_CFLAGS = -std=gnu11 -g -O1 -D_GNU_SOURCE -Ilib -I$(BUILD)/gen $(PKG_CFLAGS) \
                -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
 FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_BUILD)/%.o)
 seeds_settings := tests/fixtures/settings/good tests/fixtures/settings/bad
@@ -127,6 +142,8 @@ seeds_node := tests/fixtures/node/good tests/fixtures/node/bad
 seeds_grants := tests/fixtures/grants/good tests/fixtures/grants/bad tests/fixtures/public/good tests/fixtures/public/bad
 seeds_config := tests/fixtures/config/good tests/fixtures/config/bad
 seeds_state := tests/fuzz/seeds/state
+
+$(FUZZ_BUILD)/lib/harden.o $(FUZZ_BUILD)/lib/sandbox.o: $(FILTERS_H)
 
 $(FUZZ_BUILD)/%.o: %.c $(wildcard lib/*.h) Makefile | $(after_setup)
 	@mkdir -p $(dir $@)
@@ -168,6 +185,8 @@ fuzz-setup: setup
 # and the hardened hook try what they must not do; it never ships.
 TEST_MODE_BUILD := $(BUILD)/test-mode
 TEST_MODE_OBJ := $(LIB_SRC:%.c=$(TEST_MODE_BUILD)/%.o) $(HOOK_SRC:%.c=$(TEST_MODE_BUILD)/%.o)
+
+$(TEST_MODE_BUILD)/lib/harden.o $(TEST_MODE_BUILD)/lib/sandbox.o: $(FILTERS_H)
 
 $(TEST_MODE_BUILD)/%.o: %.c $(wildcard lib/*.h hook/*.h) VERSION Makefile | $(after_setup)
 	@mkdir -p $(dir $@)

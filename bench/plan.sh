@@ -30,6 +30,9 @@ done >"$work/large/notebooks/acme/nb1/.gradient/settings.yaml"
 wc -c "$work/large/grants/acme.json" "$work/large/notebooks/acme/nb1/.gradient/settings.yaml"
 
 plan() { echo "build/nbmount plan --config $work/$1/node.yaml --team acme --notebook nb1 --user alice --json"; }
+# Each command once first: a failure stops here with its own message (hyperfine shows none).
+build/nbmount --version >/dev/null
+$(plan sample) >/dev/null
 $(plan large) >/dev/null
 hyperfine -N --warmup 20 --runs 300 "$@" \
         -n baseline "build/nbmount --version" \

@@ -12,6 +12,15 @@ make -s all
 . tests/lib/uml.sh
 UML_WORK=$(mktemp -d /tmp/nbmount-bench-quota.XXXXXX)
 trap 'rm -rf "$UML_WORK"' EXIT
+# The guest sees UML_WORK but not the rest of the host's /tmp, where this checkout may be: what it
+# runs is copied there, and it runs from there.
+mkdir -p "$UML_WORK/src/bench" "$UML_WORK/src/tests"
+cp -a tests/lib "$UML_WORK/src/tests/lib"
+cp bench/quota-inside.sh "$UML_WORK/src/bench/"
+cp build/nbmount "$UML_WORK/nbmount"
 cc -O2 -static -o "$UML_WORK/quota-fill" bench/quota-fill.c
 uml_disk "$UML_WORK/disk.img" 2G
-UML_TIMEOUT=900 uml_run "$UML_WORK/disk.img" bench/quota-inside.sh "$n" "$runs" "$UML_WORK/quota-fill" "$PWD/build/nbmount"
+rc=0
+(cd "$UML_WORK/src" && UML_TIMEOUT=900 uml_run "$UML_WORK/disk.img" bench/quota-inside.sh "$n" "$runs" \
+        "$UML_WORK/quota-fill" "$UML_WORK/nbmount") || rc=$?
+[ "$rc" = 0 ] || { echo "bench/quota.sh: the benchmark in User-Mode Linux failed (exit $rc; its stderr above)" >&2; exit "$rc"; }

@@ -33,10 +33,11 @@ cleanup() {
         rm -rf "$run_dir" "$work"
 }
 trap cleanup EXIT
+fail() { echo "bench/s3-netcalls.sh: $*" >&2; exit 1; }
 mkdir -p "$(dirname "$program")"
-bundle_init "$work" "$NBMOUNT" >/dev/null
-s3_server_start "$work/s3" acme-data >/dev/null
-cc -O2 -DNETCALLS="\"127.0.0.1 $S3_PORT $n\"" -o "$program" bench/netcalls.c
+bundle_init "$work" "$NBMOUNT" >"$work/init.log" 2>&1 || fail "bundle_init failed: $(cat "$work/init.log")"
+s3_server_start "$work/s3" acme-data >/dev/null || fail "s3rver did not start"
+cc -O2 -DNETCALLS="\"127.0.0.1 $S3_PORT $n\"" -o "$program" bench/netcalls.c || fail "cannot build bench/netcalls.c"
 node=$work/node
 make_sample_node "$node"
 sed -i "s|^mountd_socket: .*|mountd_socket: $run_dir/mountd.sock|; s|^quota: .*|quota: {enforce: off}|;
@@ -50,10 +51,12 @@ bucket:
   secretAccessKey: secret:key
   endpoint: $S3_ENDPOINT
 EOT
-echo "alone:        $("$program" | sed 's/.*netcalls: //')"
-mountd_start "$node/node.yaml" --s3fs "$program"
+alone=$("$program" 2>&1 || true) # it exits 1 always, as an s3fs that gives up would
+alone=$(grep -o 'udpconnect=[0-9.]* sendto=[0-9.]* sendmsg=[0-9.]* tcpconnect=[0-9.]*' <<<"$alone") || fail "netcalls alone gave no result"
+echo "alone:        $alone"
+mountd_start "$node/node.yaml" --s3fs "$program" || fail "nbmountd did not start: $(tail -3 "$MOUNTD_LOG")"
 make_bundle "$work/b" --identity acme nb1 alice --config "$node/node.yaml" --user 1000:1000
 BB_TIMEOUT=300 run_runc "$work/b"
 result=$(grep -o 'netcalls: udpconnect=[0-9.]* sendto=[0-9.]* sendmsg=[0-9.]* tcpconnect=[0-9.]*' <<<"$run_err" | head -1)
+[ -n "$result" ] || fail "no result from the supervised run (runc exit $run_rc): $run_err"
 echo "supervised:   ${result#netcalls: }"
-[ -n "$result" ] || { echo "bench/s3-netcalls.sh: no result: $run_err" >&2; exit 1; }

@@ -192,6 +192,9 @@ fi
 
 # The round trip alone, with the holder's mount held (as in a share): exec + node.yaml + socket.
 start_holder
+for cmd in "$NBMOUNT --version" "$NBMOUNT validate node $config" "$NBMOUNT mounts --config $config"; do
+        $cmd >/dev/null || { echo "bench/s3.sh: $cmd failed (above)" >&2; exit 1; }
+done
 hyperfine -N --warmup 20 --runs 300 --export-json "$work/rtt.json" \
         -n version "$NBMOUNT --version" \
         -n validate "$NBMOUNT validate node $config" \

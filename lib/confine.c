@@ -2,9 +2,11 @@
 #include "confine.h"
 
 #include <errno.h>
-#include <seccomp.h>
+#include <linux/seccomp.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -35,29 +37,12 @@ int confine_capabilities(const cap_value_t *keep, size_t n_keep, struct nb_error
         return 0;
 }
 
-static int add_rules(scmp_filter_ctx ctx, const struct confine_policy *p) {
-        int r = 0;
+int confine_load_filter(const struct sock_filter *insns, size_t n, struct nb_error *err) {
+        const struct sock_fprog program = { .len = (unsigned short) n, .filter = (struct sock_filter *) insns };
 
-        for (size_t i = 0; i < p->n_allowed && r >= 0; i++)
-                r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, p->allowed[i], 0);
-        for (size_t i = 0; i < p->n_rules && r >= 0; i++)
-                r = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, p->rules[i].syscall, p->rules[i].n_args,
-                                           p->rules[i].args);
-        for (size_t i = 0; i < p->n_killed && r >= 0; i++)
-                r = seccomp_rule_add(ctx, SCMP_ACT_KILL_PROCESS, p->killed[i], 0);
-        return r;
-}
-
-int confine_syscalls(const struct confine_policy *policy, const struct confine_policy *extra, struct nb_error *err) {
-        _cleanup_(seccomp_releasep) scmp_filter_ctx ctx = seccomp_init(policy->default_action);
-        int r;
-
-        if (!ctx)
-                return nb_fail(err, ENOMEM, "seccomp_init failed");
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 return nb_fail(err, errno, "PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
-        if ((r = add_rules(ctx, policy)) < 0 || (extra && (r = add_rules(ctx, extra)) < 0) ||
-            (r = seccomp_load(ctx)) < 0)
-                return nb_fail(err, r, "cannot install the seccomp filter: %s", strerror(-r));
+        if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0U, &program) < 0)
+                return nb_fail(err, errno, "cannot install the seccomp filter: %s", strerror(errno));
         return 0;
 }

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Confinement building blocks (libcap, libseccomp): keep only some capabilities, and allow only some
- * system calls. The policies themselves live with the program they confine. */
+/* Confinement building blocks: keep only some capabilities (confine.c, libcap), and allow only some
+ * system calls: a filter compiled at build time and loaded with seccomp(2) (confine.c, no
+ * libseccomp), or a policy compiled by libseccomp at run time (confinerules.c). The policies
+ * themselves live with the program they confine. */
 #pragma once
 
+#include <linux/filter.h>
 #include <seccomp.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -58,3 +61,10 @@ struct confine_policy {
 /* Sets no_new_privs and installs the policy's filter (plus the allowed calls of extra, if any) for
  * the calling thread and every thread or child it makes later. */
 int confine_syscalls(const struct confine_policy *policy, const struct confine_policy *extra, struct nb_error *err);
+
+/* Sets no_new_privs and installs a filter compiled already (BUILD/gen/filters.h), as seccomp_load()
+ * would: seccomp(SECCOMP_SET_MODE_FILTER) without flags. */
+int confine_load_filter(const struct sock_filter *insns, size_t n, struct nb_error *err);
+
+/* The BPF libseccomp compiles from ctx (seccomp_export_bpf), in *ret (malloc'd, n instructions). */
+int confine_export_filter(scmp_filter_ctx ctx, struct sock_filter **ret, size_t *ret_n);

@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libmount.h>
 #include <linux/dqblk_xfs.h>
 #include <linux/magic.h>
 #include <linux/quota.h>
@@ -17,6 +16,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "mountinfo.h"
 #include "quotatree.h"
 #include "safeopen.h"
 #include "util.h"
@@ -24,27 +24,19 @@
 #define QUOTA_BLOCK 1024ULL /* QIF_DQBLKSIZE: quotactl counts limits in 1 KiB blocks */
 #define QUOTA_GRACE_SECONDS (100ULL * 365 * 24 * 3600) /* a soft limit never turns into a hard stop */
 
-/* The block device of the filesystem of fd, for quotactl(2) on kernels without quotactl_fd. */
-static int device_of(int fd, char *buf, size_t size) {
-        struct libmnt_table *table = mnt_new_table_from_file("/proc/self/mountinfo");
-        struct libmnt_iter *iter = mnt_new_iter(MNT_ITER_FORWARD);
-        struct libmnt_fs *fs;
+/* The mount (in mountinfo) that holds fd. */
+static int mount_of(int fd, struct mountinfo_mount *ret) {
         struct statx st;
-        int r = -ENODEV;
 
-        if (table && iter && statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &st) == 0 && (st.stx_mask & STATX_MNT_ID))
-                while (r < 0 && mnt_table_next_fs(table, iter, &fs) == 0)
-                        if ((uint64_t) mnt_fs_get_id(fs) == st.stx_mnt_id && mnt_fs_get_srcpath(fs)) {
-                                snprintf(buf, size, "%s", mnt_fs_get_srcpath(fs));
-                                r = 0;
-                        }
-        mnt_free_iter(iter);
-        mnt_unref_table(table);
-        return r;
+        if (statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &st) < 0)
+                return -errno;
+        if (!(st.stx_mask & STATX_MNT_ID))
+                return -ENOENT;
+        return mountinfo_by_id(st.stx_mnt_id, ret);
 }
 
 static int project_quotactl(int fd, int cmd, uint32_t id, void *addr) {
-        char device[4096];
+        struct mountinfo_mount mount;
 
         int command = (int) (((unsigned) cmd << SUBCMDSHIFT) | (PRJQUOTA & SUBCMDMASK)); /* QCMD, without UB */
 
@@ -52,9 +44,9 @@ static int project_quotactl(int fd, int cmd, uint32_t id, void *addr) {
                 return 0;
         if (errno != ENOSYS)
                 return -errno;
-        if (device_of(fd, device, sizeof(device)) < 0)
+        if (mount_of(fd, &mount) < 0) /* its source is the block device quotactl(2) takes */
                 return -ENOSYS;
-        return syscall(SYS_quotactl, command, device, id, addr) == 0 ? 0 : -errno;
+        return syscall(SYS_quotactl, command, mount.source, id, addr) == 0 ? 0 : -errno;
 }
 
 static void mount_point_of(int fd, char *buf, size_t size);
@@ -95,29 +87,12 @@ int quota_probe(int dir_fd, const char *path, struct nb_error *err) {
         return sfs.f_type == EXT4_SUPER_MAGIC ? QUOTA_EXT4 : 0;
 }
 
-/* The mount (in mountinfo) whose id is mnt_id, else one of the same filesystem mounted from its root. */
-static struct libmnt_fs *find_mount(struct libmnt_table *table, uint64_t mnt_id, dev_t devno, bool want_fs_root) {
-        struct libmnt_iter *iter = mnt_new_iter(MNT_ITER_FORWARD);
-        struct libmnt_fs *fs, *found = NULL;
-
-        while (iter && !found && mnt_table_next_fs(table, iter, &fs) == 0)
-                if (want_fs_root ? mnt_fs_get_devno(fs) == devno && streq(mnt_fs_get_root(fs) ?: "", "/")
-                                 : (uint64_t) mnt_fs_get_id(fs) == mnt_id)
-                        found = fs;
-        mnt_free_iter(iter);
-        return found;
-}
-
 /* Where the mount holding fd is mounted, for messages. */
 static void mount_point_of(int fd, char *buf, size_t size) {
-        struct libmnt_table *table = mnt_new_table_from_file("/proc/self/mountinfo");
-        struct libmnt_fs *fs;
-        struct statx st;
+        struct mountinfo_mount mount;
 
-        if (table && statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &st) == 0 && (st.stx_mask & STATX_MNT_ID) &&
-            (fs = find_mount(table, st.stx_mnt_id, 0, false)))
-                snprintf(buf, size, "%s", mnt_fs_get_target(fs));
-        mnt_unref_table(table);
+        if (mount_of(fd, &mount) == 0)
+                snprintf(buf, size, "%s", mount.target);
 }
 
 /* Opens the mount point, and makes sure it still is that filesystem's mount (nothing mounted over it). */
@@ -135,18 +110,17 @@ static int open_checked_root(const char *target, dev_t devno) {
 /* The root of the filesystem that holds dir_fd, through a mount of it: where the registry lives,
  * one per filesystem, also when the roots are bind mounts of its subfolders. */
 static int open_fs_root(int dir_fd, const char *path, struct nb_error *err) {
-        struct libmnt_table *table = mnt_new_table_from_file("/proc/self/mountinfo");
-        struct libmnt_fs *fs, *root;
-        struct statx st;
-        int fd = -ENOENT;
+        struct mountinfo_mount mount = {}, root;
+        int fd = -ENOENT, r;
 
-        if (!table)
-                return nb_fail(err, ENOMEM, "cannot read /proc/self/mountinfo");
-        if (statx(dir_fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &st) == 0 && (st.stx_mask & STATX_MNT_ID) &&
-            (fs = find_mount(table, st.stx_mnt_id, 0, false)) &&
-            (root = streq(mnt_fs_get_root(fs) ?: "", "/") ? fs : find_mount(table, 0, mnt_fs_get_devno(fs), true)))
-                fd = open_checked_root(mnt_fs_get_target(root), mnt_fs_get_devno(fs));
-        mnt_unref_table(table);
+        if ((r = mount_of(dir_fd, &mount)) < 0 && r != -ENOENT)
+                return nb_fail(err, r, "%s: cannot find its mount in /proc/self/mountinfo: %s", path, strerror(-r));
+        if (r == 0 && mount.whole)
+                root = mount;
+        else if (r == 0)
+                r = mountinfo_whole_fs(mount.devno, &root);
+        if (r == 0)
+                fd = open_checked_root(root.target, mount.devno);
         if (fd < 0)
                 return nb_fail(err, ENOENT,
                                "%s: its filesystem is mounted only from a subfolder; mount the filesystem's root too (anywhere), so that nbmount keeps one project registry for it",

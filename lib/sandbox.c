@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
-#include <seccomp.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -21,6 +20,7 @@
 #include <unistd.h>
 
 #include "confine.h"
+#include "filters.h"
 #include "testmode.h"
 #include "util.h"
 
@@ -101,16 +101,23 @@ static int close_all_but(const int *keep, size_t n) {
         return 0;
 }
 
-static int close_inherited_fds(int input_fd, int answer_fd) {
-        int keep[3] = { MIN(input_fd, answer_fd), MAX(input_fd, answer_fd) }, n = 2;
+/* The input and the answer's pipe at the fds the filter names. Both are first copied above those,
+ * so that neither dup2 closes the other's source. */
+static int settle_fds(int input_fd, int answer_fd) {
+        int high_input = fcntl(input_fd, F_DUPFD, SANDBOX_ANSWER_FD + 1);
+        int high_answer = high_input < 0 ? -1 : fcntl(answer_fd, F_DUPFD, SANDBOX_ANSWER_FD + 1);
 
-        if (CONFINE_SANITIZER_BUILD && input_fd > STDERR_FILENO && answer_fd > STDERR_FILENO) {
-                keep[2] = keep[1];
-                keep[1] = keep[0];
-                keep[0] = STDERR_FILENO;
-                n = 3;
-        }
-        return close_all_but(keep, (size_t) n);
+        if (high_answer < 0 || dup2(high_input, SANDBOX_INPUT_FD) < 0 || dup2(high_answer, SANDBOX_ANSWER_FD) < 0)
+                return -errno;
+        return 0;
+}
+
+static int close_inherited_fds(void) {
+        static const int keep[] = { SANDBOX_INPUT_FD, SANDBOX_ANSWER_FD };
+        static const int keep_stderr[] = { STDERR_FILENO, SANDBOX_INPUT_FD, SANDBOX_ANSWER_FD };
+
+        return CONFINE_SANITIZER_BUILD ? close_all_but(keep_stderr, ARRAY_SIZE(keep_stderr))
+                                       : close_all_but(keep, ARRAY_SIZE(keep));
 }
 
 /* The address space the child inherits (the parent's, and under ASan its shadow), in bytes. */
@@ -193,65 +200,21 @@ static int drop_privileges(struct nb_error *err) {
         return 0;
 }
 
-static struct scmp_arg_cmp arg_equals(unsigned arg, scmp_datum_t value) {
-        return (struct scmp_arg_cmp) { .arg = arg, .op = SCMP_CMP_EQ, .datum_a = value, .datum_b = 0 };
+/* The allowlist of hookfilters.c, compiled at build time for this build's variant. */
+static int install_filter(struct nb_error *err) {
+        if (CONFINE_SANITIZER_BUILD)
+                return confine_load_filter(filter_sandbox_sanitizer, ARRAY_SIZE(filter_sandbox_sanitizer), err);
+        return confine_load_filter(filter_sandbox, ARRAY_SIZE(filter_sandbox), err);
 }
 
-/* ASan's runtime also asks for the signal stack (sigaltstack(NULL, &old), before every noreturn call)
- * and writes its reports to stderr. */
-static int add_sanitizer_rules(scmp_filter_ctx ctx) {
+static int enter_sandbox(struct nb_error *err) {
         int r;
 
-        if ((r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sigaltstack), 1, arg_equals(0, 0))) < 0 ||
-            (r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(write), 1, arg_equals(0, STDERR_FILENO))) < 0)
-                return r;
-        return 0;
-}
-
-/* What the parser does (strace -f over every settings fixture: brk, mmap, munmap, newfstatat, read,
- * write, exit_group), what glibc's allocator may also do (mremap, madvise), and nothing else: read
- * and fstat only the input (glibc's fstat() is newfstatat(fd, "", AT_EMPTY_PATH)), write only the
- * answer, map memory only without PROT_EXEC. */
-static int add_filter_rules(scmp_filter_ctx ctx, int input_fd, int answer_fd) {
-        const struct scmp_arg_cmp on_input = arg_equals(0, (scmp_datum_t) input_fd);
-        const struct scmp_arg_cmp no_exec = { .arg = 2, .op = SCMP_CMP_MASKED_EQ, .datum_a = PROT_EXEC, .datum_b = 0 };
-        static const int plain[] = { SCMP_SYS(brk), SCMP_SYS(munmap), SCMP_SYS(mremap), SCMP_SYS(madvise),
-                                     SCMP_SYS(exit), SCMP_SYS(exit_group) };
-        int r;
-
-        for (size_t i = 0; i < ARRAY_SIZE(plain); i++)
-                if ((r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, plain[i], 0)) < 0)
-                        return r;
-        if ((r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(read), 1, on_input)) < 0 ||
-            (r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fstat), 1, on_input)) < 0 ||
-            (r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(newfstatat), 2, on_input,
-                                  arg_equals(3, AT_EMPTY_PATH))) < 0 ||
-            (r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(write), 1,
-                                  arg_equals(0, (scmp_datum_t) answer_fd))) < 0 ||
-            (r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1, no_exec)) < 0)
-                return r;
-        return CONFINE_SANITIZER_BUILD ? add_sanitizer_rules(ctx) : 0;
-}
-
-static int install_filter(int input_fd, int answer_fd, struct nb_error *err) {
-        _cleanup_(seccomp_releasep) scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
-        int r;
-
-        if (!ctx)
-                return nb_fail(err, ENOMEM, "seccomp_init failed");
-        if ((r = add_filter_rules(ctx, input_fd, answer_fd)) < 0 || (r = seccomp_load(ctx)) < 0)
-                return nb_fail(err, r, "cannot install the seccomp filter: %s", strerror(-r));
-        return 0;
-}
-
-static int enter_sandbox(int input_fd, int answer_fd, struct nb_error *err) {
-        int r;
-
-        if ((r = close_inherited_fds(input_fd, answer_fd)) < 0)
+        if ((r = close_inherited_fds()) < 0)
                 return nb_fail(err, r, "close_range: %s", strerror(-r));
-        testmode_sandbox_prepare(input_fd);
+        testmode_sandbox_prepare(SANDBOX_INPUT_FD);
         if ((r = limit_resources(err)) < 0 || (r = drop_privileges(err)) < 0 ||
-            (!RUNNING_ON_VALGRIND && (r = install_filter(input_fd, answer_fd, err)) < 0))
+            (!RUNNING_ON_VALGRIND && (r = install_filter(err)) < 0))
                 return r;
         return 0;
 }
@@ -261,12 +224,17 @@ static _Noreturn void child_main(int input_fd, int answer_fd, const char *file, 
         struct nb_error err = {};
         int r;
 
-        if ((r = enter_sandbox(input_fd, answer_fd, &err)) < 0)
+        if ((r = settle_fds(input_fd, answer_fd)) < 0) {
+                nb_fail(&err, r, "dup2: %s", strerror(-r));
                 answer_error(answer_fd, ANSWER_SANDBOX_ERROR, r, &err);
-        if ((r = testmode_sandbox_act(input_fd, &err)) < 0 || (r = settings_load_fd(input_fd, file, settings, &err)) < 0)
-                answer_error(answer_fd, ANSWER_PARSE_ERROR, r, &err);
+        }
+        if ((r = enter_sandbox(&err)) < 0)
+                answer_error(SANDBOX_ANSWER_FD, ANSWER_SANDBOX_ERROR, r, &err);
+        if ((r = testmode_sandbox_act(SANDBOX_INPUT_FD, &err)) < 0 ||
+            (r = settings_load_fd(SANDBOX_INPUT_FD, file, settings, &err)) < 0)
+                answer_error(SANDBOX_ANSWER_FD, ANSWER_PARSE_ERROR, r, &err);
         testmode_sandbox_answer(settings);
-        answer_and_exit(answer_fd, ANSWER_SETTINGS, 0, settings,
+        answer_and_exit(SANDBOX_ANSWER_FD, ANSWER_SETTINGS, 0, settings,
                         offsetof(struct settings, mounts) + settings->n_mounts * sizeof(settings->mounts[0]));
 }
 

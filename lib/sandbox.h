@@ -11,6 +11,11 @@
 #define SANDBOX_UID 65534
 #define SANDBOX_GID 65534
 
+/* The child's only fds (and stderr in sanitizer builds): its filter (hookfilters.c, compiled at
+ * build time) lets it read and fstat only the first and write only the second. */
+#define SANDBOX_INPUT_FD 3
+#define SANDBOX_ANSWER_FD 4
+
 /* What the child may use: CPU seconds (SIGXCPU, then SIGKILL a second later), address space
  * beyond what it inherits from the parent, and the wall-clock time the parent waits for it. */
 #define SANDBOX_CPU_SECONDS 2

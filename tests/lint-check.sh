@@ -65,13 +65,15 @@ fi
 version=$(cat VERSION)
 # The build's CFLAGS (Makefile) that change what the compiler sees; warnings are the build's job.
 # shellcheck disable=SC2206
-cflags=(-std=gnu11 -D_GNU_SOURCE -Ilib $pkg_cflags "-DNBMOUNT_VERSION=\"$version\"")
+cflags=(-std=gnu11 -D_GNU_SOURCE -Ilib -Ibuild/gen $pkg_cflags "-DNBMOUNT_VERSION=\"$version\"")
 # shellcheck disable=SC2206
 cppcheck_flags=(-q --std=c11 --enable=warning,performance,portability --error-exitcode=1 --inline-suppr
                 --suppress=missingIncludeSystem -D__GNUC__ -D_GNU_SOURCE "-DNBMOUNT_VERSION=\"$version\""
-                -Ilib $pkg_includes --template='{file}:{line}:{column}: {id}: {message}')
+                -Ilib -Ibuild/gen $pkg_includes --template='{file}:{line}:{column}: {id}: {message}')
 
-sources=(lib/*.c hook/*.c mountd/*.c mountd/helper/*.c)
+# build/gen/filters.h (the seccomp filters compiled at build time) is included by harden.c and sandbox.c.
+make -s build/gen/filters.h >/dev/null 2>&1 || echo "not ok - lint prerequisites: make build/gen/filters.h failed"
+sources=(lib/*.c lib/gen/*.c hook/*.c mountd/*.c mountd/helper/*.c)
 if ((${#sources[@]} == 0)); then
         echo "not ok - lint: no C source found"
         exit 0

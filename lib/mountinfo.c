@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "mountinfo.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sysmacros.h>
+
+#include "util.h"
+
+/* Decodes the octal escapes (\040 for a space, \011, \012, \134) of a path field in place. */
+static void unescape(char *s) {
+        char *out = s;
+
+        for (; *s; s++, out++) {
+                if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' && s[3] >= '0' &&
+                    s[3] <= '7') {
+                        *out = (char) ((s[1] - '0') << 6 | (s[2] - '0') << 3 | (s[3] - '0'));
+                        s += 3;
+                } else {
+                        *out = *s;
+                }
+        }
+        *out = '\0';
+}
+
+/* The next space-separated field of *cursor, NUL-terminated in place; NULL at the end. */
+static char *next_field(char **cursor) {
+        char *field = *cursor;
+
+        if (!field || !*field)
+                return NULL;
+        *cursor = strchr(field, ' ');
+        if (*cursor)
+                *(*cursor)++ = '\0';
+        return field;
+}
+
+/* A decimal number that ends at the character end. */
+static int parse_number(const char *text, char end, unsigned long long *ret) {
+        char *rest;
+
+        if (*text < '0' || *text > '9')
+                return -EINVAL;
+        errno = 0;
+        *ret = strtoull(text, &rest, 10);
+        return errno == 0 && *rest == end ? 0 : -EINVAL;
+}
+
+int mountinfo_parse_line(char *line, struct mountinfo_entry *ret) {
+        char *cursor = line, *id, *devno, *root, *target, *field, *source;
+        unsigned long long mount_id, major, minor;
+
+        if (!(id = next_field(&cursor)) || !next_field(&cursor) || !(devno = next_field(&cursor)) ||
+            !(root = next_field(&cursor)) || !(target = next_field(&cursor)) || !next_field(&cursor))
+                return -EINVAL;
+        while ((field = next_field(&cursor)) && !streq(field, "-"))
+                ; /* optional fields (shared:N, master:N, ...) up to the separator */
+        if (!field || !next_field(&cursor) || !(source = next_field(&cursor)))
+                return -EINVAL;
+        if (parse_number(id, '\0', &mount_id) < 0 || parse_number(devno, ':', &major) < 0 ||
+            parse_number(strchr(devno, ':') + 1, '\0', &minor) < 0 || major > UINT_MAX || minor > UINT_MAX)
+                return -EINVAL;
+        unescape(root);
+        unescape(target);
+        unescape(source);
+        *ret = (struct mountinfo_entry) { .id = mount_id, .devno = makedev(major, minor), .root = root,
+                                          .target = target, .source = source };
+        return 0;
+}
+
+struct mountinfo_query {
+        uint64_t id;
+        dev_t devno;
+        bool whole_fs; /* match a whole-filesystem mount of devno, else the mount id */
+};
+
+static bool matches(const struct mountinfo_entry *e, const struct mountinfo_query *q) {
+        return q->whole_fs ? e->devno == q->devno && streq(e->root, "/") : e->id == q->id;
+}
+
+static int copy_out(const struct mountinfo_entry *e, struct mountinfo_mount *ret) {
+        int t = snprintf(ret->target, sizeof(ret->target), "%s", e->target);
+        int s = snprintf(ret->source, sizeof(ret->source), "%s", e->source);
+
+        if (t < 0 || (size_t) t >= sizeof(ret->target) || s < 0 || (size_t) s >= sizeof(ret->source))
+                return -ENAMETOOLONG;
+        ret->id = e->id;
+        ret->devno = e->devno;
+        ret->whole = streq(e->root, "/");
+        return 0;
+}
+
+static int find(const struct mountinfo_query *q, struct mountinfo_mount *ret) {
+        _cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+        _cleanup_free_ char *line = NULL;
+        size_t size = 0;
+        ssize_t n;
+
+        if (!f)
+                return -errno;
+        while ((n = getline(&line, &size, f)) > 0) {
+                struct mountinfo_entry e;
+
+                if (line[n - 1] == '\n')
+                        line[n - 1] = '\0';
+                if (mountinfo_parse_line(line, &e) == 0 && matches(&e, q))
+                        return copy_out(&e, ret);
+        }
+        return ferror(f) ? -EIO : -ENOENT;
+}
+
+int mountinfo_by_id(uint64_t id, struct mountinfo_mount *ret) {
+        return find(&(struct mountinfo_query) { .id = id }, ret);
+}
+
+int mountinfo_whole_fs(dev_t devno, struct mountinfo_mount *ret) {
+        return find(&(struct mountinfo_query) { .devno = devno, .whole_fs = true }, ret);
+}
