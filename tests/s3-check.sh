@@ -78,41 +78,14 @@ settings beta
 settings gamma gamma-data S3RVER beta-key
 mkdir -p "$node/secrets/gamma" && cp -p "$node/secrets/beta/beta-key" "$node/secrets/gamma/beta-key"
 
-# start_bg NAME TEAM CMD: a runc container of TEAM (user 1000) in the background; its exit code
-# lands in $work/out/NAME.rc, its output in $BB_WORK/out/NAME.out and .err.
-start_bg() {
-        local name=$1 team=$2 cmd=$3
-        make_bundle "$work/b-$name" --identity "$team" nb1 alice --config "$config" --user 1000:1000 --cmd "$cmd" ||
-                return 1
-        (run_runc "$work/b-$name" "$name"; echo "$run_rc" >"$work/out/$name.rc") &
-}
-# wait_rc NAME: waits for a background container, prints its exit code.
-wait_rc() {
-        local i
-        for ((i = 0; i < 600; i++)); do [ -s "$work/out/$1.rc" ] && break; sleep 0.1; done
-        cat "$work/out/$1.rc" 2>/dev/null || echo none
-}
-out_of() { cat "$BB_WORK/out/$1.out" 2>/dev/null; }
-hook_line_of() {
-        sed -n 's/.*stderr: \(nbmount: .*\)$/\1/p' "$BB_WORK/out/$1.err" | head -1 | sed 's/\\n"*$//; s/\\"/"/g'
-}
+BB_CONFIG=$config  # start_bg, wait_rc, out_of, hook_line_of, in_container: tests/lib/bundle.sh
 # s3fs processes of this test's nbmountd (other runs on the machine may have their own)
 s3fs_count() { pgrep -f "^/usr/bin/s3fs .* $run_dir/mounts/" | wc -l; }
 s3fs_pids() { pgrep -f "^/usr/bin/s3fs .* $run_dir/mounts/"; }
 s3_mounts() { grep -c " $run_dir/mounts/" /proc/self/mountinfo; }
 # refs: "container-id bucket" lines of the state file, sorted.
 refs() { jq -r '.mounts[] | .spec.bucket as $b | .containers[] | "\(.id) \($b)"' "$node/state/mountd.json" | sort; }
-# wait_until SECONDS COMMAND...: polls every 0.1 s.
-wait_until() {
-        local limit=$(($1 * 10)) i
-        shift
-        for ((i = 0; i < limit; i++)); do "$@" && return 0; sleep 0.1; done
-        return 1
-}
 no_s3fs() { [ "$(s3fs_count)" = 0 ]; }
-in_container() { # in_container NAME: waits until the container has written its ready marker
-        grep -q '^ready' "$BB_WORK/out/$1.out" 2>/dev/null
-}
 
 mountd_start "$config" --sweep-interval 1 || { not_ok "harness: nbmountd" "$(tail -5 "$MOUNTD_LOG")"; exit 0; }
 expect_eq "nbmountd: socket is root's, mode 0600" "600 root" "$(stat -c '%a %U' "$run_dir/mountd.sock")"

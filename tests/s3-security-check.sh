@@ -128,25 +128,10 @@ bucket:
 EOT
 }
 mkdir -p "$work/out"
-start_bg() { # start_bg NAME TEAM CMD: a runc container of TEAM (user 1000) in the background
-        rm -f "$node_dir/notebooks/$2/nb1/go"
-        make_bundle "$work/b-$1" --identity "$2" nb1 alice --config "$config" --user 1000:1000 --cmd "$3" || return 1
-        (run_runc "$work/b-$1" "$1"; echo "$run_rc" >"$work/out/$1.rc") &
-}
-wait_rc() {
-        local i
-        for ((i = 0; i < 900; i++)); do [ -s "$work/out/$1.rc" ] && break; sleep 0.1; done
-        cat "$work/out/$1.rc" 2>/dev/null || echo none
-}
-out_of() { cat "$BB_WORK/out/$1.out" 2>/dev/null; }
-hook_line_of() { sed -n 's/.*stderr: \(nbmount: .*\)$/\1/p' "$BB_WORK/out/$1.err" | head -1 | sed 's/\\n"*$//; s/\\"/"/g'; }
-wait_until() {
-        local limit=$(($1 * 10)) i
-        shift
-        for ((i = 0; i < limit; i++)); do "$@" && return 0; sleep 0.1; done
-        return 1
-}
-in_container() { grep -q '^ready' "$BB_WORK/out/$1.out" 2>/dev/null; }
+# start_bg, wait_rc, out_of, hook_line_of, in_container (tests/lib/bundle.sh); wait_until (testlib.sh)
+BB_CONFIG=$config BB_WAIT=90
+# start_bg_afresh NAME TEAM CMD: start_bg, after clearing TEAM's barrier (a "go" left by an earlier step)
+start_bg_afresh() { rm -f "$node_dir/notebooks/$2/nb1/go"; start_bg "$@"; }
 go() { touch "$node_dir/notebooks/$1/nb1/go"; }
 barrier='i=0; while [ ! -e /notebooks/go ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done; rm -f /notebooks/go'
 s3fs_pids() { pgrep -f "^[^ ]*s3fs[^ ]* .* $run_dir/mounts/"; }
@@ -157,7 +142,7 @@ mountd_start "$config" --sweep-interval 1 || { not_ok "harness: nbmountd" "$(tai
 
 # --- the running s3fs and its supervisor ----------------------------------------------------------------
 settings acme acme-data "$S3_ENDPOINT"
-start_bg hold acme 'echo ready; '"$barrier"'; ls /datasets/bucket >/dev/null && echo listed'
+start_bg_afresh hold acme 'echo ready; '"$barrier"'; ls /datasets/bucket >/dev/null && echo listed'
 wait_until 30 in_container hold
 s3fs_pid=$(s3fs_pids | head -1)
 supervisor_pid=$(awk '{ print $4 }' "/proc/$s3fs_pid/stat" 2>/dev/null)
@@ -209,7 +194,7 @@ if cc -O1 -DPROBE_CONF="\"$probe_conf\"" -o "$probe" tests/lib/s3fs-probe.c 2>"$
         touch "$marker"
         mountd_stop TERM
         mountd_start "$config" --sweep-interval 1 --s3fs "$probe"
-        start_bg probe acme 'echo started'
+        start_bg_afresh probe acme 'echo started'
         wait_rc probe >/dev/null
         probe_line=$(hook_line_of probe | sed 's/.*s3fs says: probe://')
         rm -f "$marker"
@@ -232,7 +217,7 @@ fi
 # --- SSRF: redirects to the host's loopback and to the metadata address -----------------------------------
 settings acme hostile-data "http://$ns_ip:9000"
 # s3fs tries a failed request 5 times, 4 s apart, and a read more than once: the four reads run at once
-BB_TIMEOUT=240 start_bg ssrf acme 'echo ready; ls /datasets/bucket; '"$barrier"'; for f in secret-301 secret-302 secret-307 metadata; do (cat /datasets/bucket/$f.txt > /notebooks/read-$f; echo "cat $f: $?" >> /notebooks/status) & done; wait; cat /notebooks/read-*; sort /notebooks/status; '"$barrier"
+BB_TIMEOUT=240 start_bg_afresh ssrf acme 'echo ready; ls /datasets/bucket; '"$barrier"'; for f in secret-301 secret-302 secret-307 metadata; do (cat /datasets/bucket/$f.txt > /notebooks/read-$f; echo "cat $f: $?" >> /notebooks/status) & done; wait; cat /notebooks/read-*; sort /notebooks/status; '"$barrier"
 wait_until 30 in_container ssrf
 go acme
 wait_until 200 grep -q '^cat secret-307' "$BB_WORK/out/ssrf.out"
@@ -268,7 +253,7 @@ start_server dns ip netns exec "$ns" node tests/lib/hostile.js dns "$ns_ip" rebi
 printf 'nameserver %s\noptions timeout:2 attempts:2\n' "$ns_ip" >"$work/resolv.conf"
 mount --bind "$work/resolv.conf" /etc/resolv.conf && resolv_bound=1
 settings acme hostile-data "http://rebind.nbmount-test.example:$rebind_port"
-start_bg rebind acme 'echo ready; cat /datasets/bucket/secret.txt'
+start_bg_afresh rebind acme 'echo ready; cat /datasets/bucket/secret.txt'
 rebind_rc=$(wait_rc rebind)
 umount /etc/resolv.conf && resolv_bound=
 expect_eq "dns rebinding: nbmountd got the public answer, s3fs the loopback one" \
@@ -283,7 +268,7 @@ wait_until 10 no_s3fs
 
 # --- the supervisor outlives nbmountd; s3fs does not outlive its supervisor ---------------------------------
 settings acme hostile-data "http://$ns_ip:9000"
-BB_TIMEOUT=240 start_bg survive acme 'echo ready; '"$barrier"'; cat /datasets/bucket/secret-307.txt; echo "cat: $?"'
+BB_TIMEOUT=240 start_bg_afresh survive acme 'echo ready; '"$barrier"'; cat /datasets/bucket/secret-307.txt; echo "cat: $?"'
 wait_until 30 in_container survive
 supervisor_pid=$(awk '{ print $4 }' "/proc/$(s3fs_pids | head -1)/stat" 2>/dev/null)
 mountd_stop KILL
@@ -296,7 +281,7 @@ expect_eq "restart: the adopted mount's redirect is still refused" "0 cat: 1" "$
 expect_eq "restart: no secret, and the internal service saw no connection" "0 " \
         "$(out_of survive | grep -c -F "$secret") $(cat "$work/internal.log")"
 wait_until 10 no_s3fs
-start_bg orphan acme 'echo ready; '"$barrier"'; ls /datasets/bucket >/dev/null 2>&1; echo "ls: $?"'
+start_bg_afresh orphan acme 'echo ready; '"$barrier"'; ls /datasets/bucket >/dev/null 2>&1; echo "ls: $?"'
 wait_until 30 in_container orphan
 orphan_s3fs=$(s3fs_pids | head -1)
 kill -9 "$(awk '{ print $4 }' "/proc/$orphan_s3fs/stat")"
@@ -342,7 +327,7 @@ expect_staging() {
         expect_eq "staging ($1): the host's /tmp did not grow with the object (less than 32 MiB)" "yes" \
                 "$( ((grown < 32 << 20)) && echo yes || echo "no: $((grown >> 20)) MiB")"
 }
-BB_TIMEOUT=240 start_bg big acme 'echo ready; '"$barrier"'; md5sum /datasets/bucket/big.bin'
+BB_TIMEOUT=240 start_bg_afresh big acme 'echo ready; '"$barrier"'; md5sum /datasets/bucket/big.bin'
 wait_until 30 in_container big
 go acme
 staging=$(sample big)
@@ -356,7 +341,7 @@ EOT
 # write_object MIB: a container writes an object of MIB MiB; "EXIT CP_STATUS STAGED GROWN", and in
 # $work/written-MIB its checksum (the container's, then the server's)
 write_object() {
-        BB_TIMEOUT=300 start_bg "w$1" acme 'dd if=/dev/urandom of=/notebooks/w.bin bs=1M count='"$1"' 2>/dev/null; md5sum /notebooks/w.bin; echo ready; '"$barrier"'; cp /notebooks/w.bin /datasets/bucket/w'"$1"'.bin; echo "cp: $?"'
+        BB_TIMEOUT=300 start_bg_afresh "w$1" acme 'dd if=/dev/urandom of=/notebooks/w.bin bs=1M count='"$1"' 2>/dev/null; md5sum /notebooks/w.bin; echo ready; '"$barrier"'; cp /notebooks/w.bin /datasets/bucket/w'"$1"'.bin; echo "cp: $?"'
         wait_until 60 in_container "w$1"
         go acme
         local staging
@@ -387,11 +372,11 @@ expect_staging "write of 150 MiB" "$(cut -d' ' -f3,4 <<<"$result")"
 wait_until 10 no_s3fs
 settings beta beta-data "$S3_ENDPOINT"
 settings gamma gamma-data "$S3_ENDPOINT"
-start_bg first acme 'echo ready; '"$barrier"
-start_bg second beta 'echo ready; '"$barrier"
+start_bg_afresh first acme 'echo ready; '"$barrier"
+start_bg_afresh second beta 'echo ready; '"$barrier"
 wait_until 30 in_container first
 wait_until 30 in_container second
-start_bg third gamma 'echo ready'
+start_bg_afresh third gamma 'echo ready'
 expect_match "staging: a third mount past s3.staging_per_node (2 x 96 MiB) is refused, naming the keys" \
         "^1 nbmount: .*/datasets/bucket: the node's staging space for S3 mounts is taken \(2 mounts of s3.staging_per_mount 100663296 bytes, s3.staging_per_node 201326592 bytes in node.yaml\)" \
         "$(wait_rc third) $(hook_line_of third)"
@@ -400,7 +385,7 @@ go beta
 wait_rc first >/dev/null
 wait_rc second >/dev/null
 wait_until 10 no_s3fs
-start_bg fourth gamma 'echo ready; ls /datasets/bucket >/dev/null && echo listed'
+start_bg_afresh fourth gamma 'echo ready; ls /datasets/bucket >/dev/null && echo listed'
 expect_eq "staging: once they are gone, the next mount fits again" "0 listed" "$(wait_rc fourth) $(out_of fourth | tail -1)"
 wait_until 10 no_s3fs
 

@@ -17,6 +17,13 @@
 #                                 linux.seccomp, or RULE_FILE (less its comment) as its profile
 #   with_userns                   a user namespace: container ids 0-65535 are host ids 100000-165535
 #   started                       the last run exited 0 and printed a line "started"
+#   start_bg NAME TEAM CMD        a container of TEAM (notebook nb1, user alice, uid 1000) with the
+#                                 hook of node BB_CONFIG, run in the background in WORK_DIR/b-NAME;
+#                                 its exit code lands in out/NAME.rc, its output in out/NAME.out, .err
+#   wait_rc NAME                  waits for it (BB_WAIT seconds at most, default 60), prints its
+#                                 exit code ("none" if it did not end)
+#   out_of NAME, hook_line_of NAME   its output; the hook's "nbmount: ..." line from runc's error
+#   in_container NAME             it has printed its "ready" line
 #
 # Layout of WORK_DIR: rootfs.base/ (busybox), spec.json (`runc spec`), state/{runc,crun} (the
 # runtimes' --root, so that cleanup can list exactly our containers), out/ (captured output),
@@ -265,3 +272,20 @@ with_userns() {
 }
 
 started() { [ "$run_rc" = 0 ] && grep -q '^started$' <<<"$run_out"; }
+
+start_bg() {
+        local name=$1 team=$2 cmd=$3
+        make_bundle "$BB_WORK/b-$name" --identity "$team" nb1 alice --config "$BB_CONFIG" --user 1000:1000 \
+                --cmd "$cmd" || return 1
+        (run_runc "$BB_WORK/b-$name" "$name"; echo "$run_rc" >"$BB_WORK/out/$name.rc") &
+}
+wait_rc() {
+        local i
+        for ((i = 0; i < ${BB_WAIT:-60} * 10; i++)); do [ -s "$BB_WORK/out/$1.rc" ] && break; sleep 0.1; done
+        cat "$BB_WORK/out/$1.rc" 2>/dev/null || echo none
+}
+out_of() { cat "$BB_WORK/out/$1.out" 2>/dev/null; }
+hook_line_of() {
+        sed -n 's/.*stderr: \(nbmount: .*\)$/\1/p' "$BB_WORK/out/$1.err" | head -1 | sed 's/\\n"*$//; s/\\"/"/g'
+}
+in_container() { grep -q '^ready' "$BB_WORK/out/$1.out" 2>/dev/null; }

@@ -12,6 +12,8 @@
 #   expect_has NAME TEXT PART...    ok when TEXT contains every PART
 #   expect_near NAME EXPECTED ACTUAL TOLERANCE   |ACTUAL - EXPECTED| < TOLERANCE (integers)
 #   expect_run NAME COMMAND...      ok when COMMAND exits 0, else its exit status and output
+#   wait_until SECONDS COMMAND...   runs COMMAND every 0.1 s until it succeeds (status 0) or
+#                                   SECONDS have passed (status 1)
 #
 # Prerequisites: each prints one "not ok - PREFIX prerequisites: ..." line and exits 0 (the suite
 # ran, and failed) when what it names is missing:
@@ -83,6 +85,14 @@ need_tools() {
                 fi
         done
 }
+
+wait_until() {
+        local limit=$(($1 * 10)) i
+        shift
+        for ((i = 0; i < limit; i++)); do "$@" && return 0; sleep 0.1; done
+        return 1
+}
+
 need_root() {
         if [ "$(id -u)" != 0 ]; then
                 not_ok "prerequisites" "${1:-these tests need root}"
