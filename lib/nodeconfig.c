@@ -46,7 +46,9 @@ static void set_defaults(struct node_config *c) {
         c->price_per_gb_month = 0.29;
         c->overage_cap_bytes = 1000ULL * 1000 * 1000 * 1000;
         c->quota_enforce = QUOTA_REQUIRED;
+        c->settings_on_error = ON_ERROR_SKIP;
         c->s3_mount_timeout_s = S3_MOUNT_TIMEOUT_DEFAULT;
+        c->s3_start_wait_ms = S3_START_WAIT_DEFAULT_MS;
         c->s3_max_mounts_per_team = S3_MAX_MOUNTS_PER_TEAM_DEFAULT;
         c->s3_max_mounts_per_node = S3_MAX_MOUNTS_PER_NODE_DEFAULT;
         c->s3_staging_per_mount = S3_STAGING_PER_MOUNT_DEFAULT;
@@ -185,6 +187,23 @@ static int parse_quota(const struct yctx *c, const struct ynode *quota, struct n
         return 0;
 }
 
+static const char *on_error_problem(const char *s) {
+        return streq(s, "skip") || streq(s, "refuse") ? NULL : "is not one of skip, refuse";
+}
+
+static int parse_settings(const struct yctx *c, const struct ynode *settings, struct node_config *ret) {
+        static const char *const keys[] = { "on_error", NULL };
+        char on_error[16] = "skip";
+        int r;
+
+        if ((r = yexpect_map(c, settings, "\"settings\"")) < 0 ||
+            (r = ycheck_keys(c, settings, "\"settings\"", keys)) < 0 ||
+            (r = yget_string(c, settings, "on_error", on_error, sizeof(on_error), on_error_problem)) < 0)
+                return r;
+        ret->settings_on_error = streq(on_error, "refuse") ? ON_ERROR_REFUSE : ON_ERROR_SKIP;
+        return 0;
+}
+
 /* A whole number from min to max at key of the s3 map, into *ret (unchanged when the key is absent). */
 static int get_whole(const struct yctx *c, const struct ynode *s3, const char *key, const char *unit, unsigned min,
                      unsigned max, unsigned *ret) {
@@ -235,8 +254,31 @@ static int parse_uid_base(const struct yctx *c, const struct ynode *s3, struct n
         return 0;
 }
 
+/* start_wait: seconds (a fraction allowed, to the millisecond), 0 to mount_timeout. */
+static int parse_start_wait(const struct yctx *c, const struct ynode *s3, struct node_config *ret) {
+        const struct ynode *node = ymap_get(s3, "start_wait");
+        double seconds = ret->s3_start_wait_ms / 1000.0;
+        int r = yget_number(c, s3, "start_wait", &seconds);
+
+        if (r < 0)
+                return r;
+        if (!node) { /* the default fits any mount_timeout */
+                ret->s3_start_wait_ms = MIN(ret->s3_start_wait_ms, ret->s3_mount_timeout_s * 1000U);
+                return 0;
+        }
+        if ((seconds < 0 || seconds > S3_MOUNT_TIMEOUT_MAX))
+                return nb_fail_at(c->err, c->file, node->line, node->column,
+                                  "\"start_wait\" must be a number of seconds from 0 to %d", S3_MOUNT_TIMEOUT_MAX);
+        ret->s3_start_wait_ms = (unsigned) (seconds * 1000 + 0.5);
+        if (ret->s3_start_wait_ms > ret->s3_mount_timeout_s * 1000U)
+                return nb_fail_at(c->err, c->file, node->line, node->column,
+                                  "\"start_wait\" (%.3g s) must not be longer than \"mount_timeout\" (%u s)",
+                                  ret->s3_start_wait_ms / 1000.0, ret->s3_mount_timeout_s);
+        return 0;
+}
+
 static int parse_s3(const struct yctx *c, const struct ynode *s3, struct node_config *ret) {
-        static const char *const keys[] = { "allow_http", "allow_private_endpoints", "mount_timeout",
+        static const char *const keys[] = { "allow_http", "allow_private_endpoints", "mount_timeout", "start_wait",
                                             "max_mounts_per_team", "max_mounts_per_node", "staging_per_mount",
                                             "staging_per_node", "uid_base", NULL };
         int r;
@@ -249,7 +291,8 @@ static int parse_s3(const struct yctx *c, const struct ynode *s3, struct node_co
                            &ret->s3_max_mounts_per_team)) < 0 ||
             (r = get_whole(c, s3, "max_mounts_per_node", "mounts", 1, S3_MAX_MOUNTS_LIMIT,
                            &ret->s3_max_mounts_per_node)) < 0 ||
-            (r = parse_staging(c, s3, ret)) < 0 || (r = parse_uid_base(c, s3, ret)) < 0)
+            (r = parse_staging(c, s3, ret)) < 0 || (r = parse_uid_base(c, s3, ret)) < 0 ||
+            (r = parse_start_wait(c, s3, ret)) < 0)
                 return r;
         return 0;
 }
@@ -276,12 +319,14 @@ static int parse_sections(const struct yctx *c, const struct ynode *root, struct
                 return r;
         if ((section = ymap_get(root, "s3")) && (r = parse_s3(c, section, ret)) < 0)
                 return r;
+        if ((section = ymap_get(root, "settings")) && (r = parse_settings(c, section, ret)) < 0)
+                return r;
         return 0;
 }
 
 static int parse_root(const struct yctx *c, const struct ynode *root, struct node_config *ret) {
         static const char *const keys[] = { "cluster", "roots", "grants", "secrets", "state", "mountd_socket",
-                                            "plans", "billing", "quota", "s3", NULL };
+                                            "plans", "billing", "quota", "s3", "settings", NULL };
         int r;
 
         if ((r = yexpect_map(c, root, "the node config")) < 0 ||
@@ -336,4 +381,8 @@ const struct plan_allowance *node_config_find_plan(const struct node_config *con
 
 const char *quota_enforce_name(enum quota_enforce enforce) {
         return enforce == QUOTA_REQUIRED ? "required" : enforce == QUOTA_OFF ? "off" : "best-effort";
+}
+
+const char *settings_on_error_name(enum settings_on_error on_error) {
+        return on_error == ON_ERROR_REFUSE ? "refuse" : "skip";
 }

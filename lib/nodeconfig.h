@@ -15,6 +15,7 @@
 #define NODE_SOCKET_PATH_MAX 107
 #define S3_MOUNT_TIMEOUT_DEFAULT 15
 #define S3_MOUNT_TIMEOUT_MAX 600
+#define S3_START_WAIT_DEFAULT_MS 2000
 #define S3_MAX_MOUNTS_PER_TEAM_DEFAULT 16
 #define S3_MAX_MOUNTS_PER_NODE_DEFAULT 64
 #define S3_MAX_MOUNTS_LIMIT 100000 /* the largest value either key takes */
@@ -30,6 +31,8 @@
 #define S3_UID_SLOTS 65536U                          /* uids uid_base .. uid_base + 65535 */
 
 enum quota_enforce { QUOTA_REQUIRED, QUOTA_BEST_EFFORT, QUOTA_OFF };
+/* What a fault in what the notebook asked for (settings.yaml, its datasets and buckets) does. */
+enum settings_on_error { ON_ERROR_SKIP, ON_ERROR_REFUSE };
 
 struct plan_allowance {
         nb_name name;
@@ -52,7 +55,9 @@ struct node_config {
         enum quota_enforce quota_enforce;
         bool s3_allow_http;
         bool s3_allow_private_endpoints;
+        enum settings_on_error settings_on_error;
         unsigned s3_mount_timeout_s; /* nbmountd's deadline for a bucket to answer */
+        unsigned s3_start_wait_ms;   /* how long a start waits for a bucket before it goes on without it */
         unsigned s3_max_mounts_per_team; /* shared S3 mounts (s3fs processes) a team may have on the node */
         unsigned s3_max_mounts_per_node; /* ... and all teams together */
         uint64_t s3_staging_per_mount; /* bytes of each s3fs's /tmp (a tmpfs) */
@@ -69,3 +74,4 @@ uint64_t node_default_files(uint64_t bytes);
 
 const struct plan_allowance *node_config_find_plan(const struct node_config *config, const char *name);
 const char *quota_enforce_name(enum quota_enforce enforce);
+const char *settings_on_error_name(enum settings_on_error on_error);
