@@ -49,7 +49,10 @@ struct plan_mount {
         bool readonly;
         bool has_quota;
         struct plan_quota quota;
-        bool granted;
+        bool granted;                 /* mounted by this start */
+        bool skipped;                 /* not granted, and a fault of what the notebook asked for: the
+                                         container starts without it (settings.on_error skip) */
+        bool pending;                 /* not granted yet: nbmountd attaches it once its bucket answers */
         char reason[PLAN_REASON_MAX]; /* "" when granted */
         nb_name dataset_id, version;               /* MOUNT_DATASET */
         const struct settings_mount *s3;           /* MOUNT_S3: points into plan_inputs.settings */
