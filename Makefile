@@ -87,7 +87,7 @@ $(BUILD)/nbmount-fusermount: $(BUILD)/mountd/helper/fusermount.o
 	@echo "  LD $@"
 	@$(CC) $(LDFLAGS) -o $@ $^
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libnbmount.a $(FILTERS_H) $(wildcard lib/*.h)
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/testutil.h $(BUILD)/libnbmount.a $(FILTERS_H) $(wildcard lib/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  LD $@"
 	@$(CC) $(CFLAGS) -Wno-unused-parameter $(LDFLAGS) -o $@ $< $(BUILD)/libnbmount.a $(LDLIBS) $(CMOCKA_LIBS)

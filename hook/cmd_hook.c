@@ -17,6 +17,7 @@
 #include "harden.h"
 #include "inputs.h"
 #include "mount.h"
+#include "mountstatus.h"
 #include "ocistate.h"
 #include "quota.h"
 #include "safeopen.h"
@@ -59,6 +60,7 @@ struct hook_run {
         struct plan plan;
         char rootfs[2 * NB_PATH_MAX + 2];
         bool quota_guarded; /* the container cannot leave a quota project: decided before hardening */
+        struct s3_result s3[PLAN_MAX_MOUNTS]; /* what nbmountd answered for plan.mounts[i] */
 };
 
 /* The plan and the settings are large: they stay untouched until they are filled. */
@@ -72,6 +74,8 @@ static struct hook_run *hook_run_new(void) {
         run->container = (struct container_process) { .pidfd = -1, .proc_pid_fd = -1, .mnt_ns_fd = -1 };
         gathered_inputs_init(&run->inputs);
         run->rootfs[0] = '\0';
+        for (size_t i = 0; i < PLAN_MAX_MOUNTS; i++)
+                run->s3[i] = (struct s3_result) { .outcome = S3_NOT_S3, .tree_fd = -1, .conn_fd = -1 };
         return run;
 }
 
@@ -79,6 +83,7 @@ static void hook_run_free(struct hook_run **run) {
         if (*run) {
                 gathered_inputs_done(&(*run)->inputs);
                 container_process_close(&(*run)->container);
+                s3_results_close((*run)->s3);
         }
         free(*run);
 }
@@ -145,15 +150,11 @@ static int resolve_rootfs(struct hook_run *run, struct nb_error *err) {
         return 0;
 }
 
-/* The first refused mount: the start stops. */
+/* The first refused mount stops the start; a skipped one (what the notebook asked for) does not. */
 static int check_plan(const struct plan *plan, struct nb_error *err) {
-        for (size_t i = 0; i < plan->n_mounts; i++) {
-                const struct plan_mount *m = &plan->mounts[i];
+        const struct plan_mount *m = plan_first_refusal(plan);
 
-                if (!m->granted)
-                        return nb_fail(err, EPERM, "%s refused: %s", m->target, m->reason);
-        }
-        return 0;
+        return m ? nb_fail(err, EPERM, "%s refused: %s", m->target, m->reason) : 0;
 }
 
 static void trace_plan(const struct plan *plan) {
@@ -161,8 +162,8 @@ static void trace_plan(const struct plan *plan) {
                 const struct plan_mount *m = &plan->mounts[i];
 
                 fprintf(stderr, "nbmount: debug: plan: %s <- %s (%s, %s)%s%s\n", m->target, m->source,
-                        m->readonly ? "ro" : "rw", m->granted ? "granted" : "refused", m->granted ? "" : ": ",
-                        m->reason);
+                        m->readonly ? "ro" : "rw", m->granted ? "granted" : m->skipped ? "skipped" : "refused",
+                        m->granted ? "" : ": ", m->reason);
         }
 }
 
@@ -246,23 +247,106 @@ static int mount_all(struct hook_run *run, const struct hook_options *o, const i
         return mounts_apply(&run->plan, &run->config, &req, ret, err);
 }
 
+/* A bucket that could not be mounted is skipped; one still on its way is pending. */
+static void note_s3_outcomes(struct plan *plan, const struct s3_result *results) {
+        for (size_t i = 0; i < plan->n_mounts; i++) {
+                struct plan_mount *m = &plan->mounts[i];
+
+                if (results[i].outcome != S3_SKIPPED && results[i].outcome != S3_PENDING)
+                        continue;
+                m->granted = false;
+                m->skipped = results[i].outcome == S3_SKIPPED;
+                m->pending = results[i].outcome == S3_PENDING;
+                snprintf(m->reason, sizeof(m->reason), "%s", results[i].reason);
+        }
+}
+
 /* S3 mounts come from nbmountd first; if the rest fails, their references are given back. */
 static int mount_with_s3(struct hook_run *run, const struct hook_options *o, struct mount_result *ret,
                          struct nb_error *err) {
         const struct s3_holder holder = { .container = run->state.id, .pid = run->state.pid,
-                                          .uid = run->host_uid, .gid = run->host_gid, .debug = o->debug };
+                                          .uid = run->host_uid, .gid = run->host_gid, .rootfs = run->rootfs,
+                                          .may_skip = run->config.settings_on_error == ON_ERROR_SKIP,
+                                          .debug = o->debug };
         int tree_fds[PLAN_MAX_MOUNTS];
         int r;
 
         if (!plan_has_s3(&run->plan))
                 return mount_all(run, o, NULL, ret, err);
-        if ((r = s3_acquire_all(&run->plan, &run->config, &holder, tree_fds, err)) < 0)
+        if ((r = s3_acquire_all(&run->plan, &run->config, &holder, run->s3, err)) < 0)
                 return r;
+        note_s3_outcomes(&run->plan, run->s3);
+        for (size_t i = 0; i < PLAN_MAX_MOUNTS; i++)
+                tree_fds[i] = run->s3[i].tree_fd;
         r = mount_all(run, o, tree_fds, ret, err);
-        close_tree_fds(tree_fds);
-        if (r < 0)
+        for (size_t i = 0; i < PLAN_MAX_MOUNTS; i++)
+                closep(&run->s3[i].tree_fd);
+        if (r < 0) {
+                s3_results_close(run->s3);
                 s3_release_all(&run->config, run->state.id, o->debug);
+        }
         return r;
+}
+
+/* reason without the notebook's own host path: the user reads ".gradient/settings.yaml:3:5: ...". */
+static void user_words(const struct hook_run *run, const char *reason, char *buf, size_t size) {
+        const struct container_identity *id = &run->bundle.identity;
+        char prefix[NB_PATH_MAX + 2 * NB_NAME_MAX + 4];
+        const char *at;
+
+        snprintf(prefix, sizeof(prefix), "%s/%s/%s/", run->config.notebooks_root, id->team, id->notebook);
+        if ((at = strstr(reason, prefix)))
+                snprintf(buf, size, "%.*s%s", (int) (at - reason), reason, at + strlen(prefix));
+        else
+                snprintf(buf, size, "%s", reason);
+}
+
+static size_t status_text(const struct hook_run *run, char *buf, size_t size) {
+        char reason[NB_ERROR_MAX];
+        size_t len = 0;
+        int n = mount_status_header(run->state.id, buf, size);
+
+        len = n > 0 ? MIN((size_t) n, size - 1) : 0;
+        if (run->plan.settings_problem[0]) {
+                user_words(run, run->plan.settings_problem, reason, sizeof(reason));
+                mount_status_append(buf, size, &len, SETTINGS_RELATIVE_PATH, ENTRY_SKIPPED, reason);
+        }
+        for (size_t i = 0; i < run->plan.n_mounts; i++) {
+                const struct plan_mount *m = &run->plan.mounts[i];
+
+                user_words(run, m->reason, reason, sizeof(reason));
+                mount_status_append(buf, size, &len, m->target,
+                                    m->granted ? ENTRY_MOUNTED : m->pending ? ENTRY_PENDING : ENTRY_SKIPPED, reason);
+        }
+        return len;
+}
+
+/* The status file beside settings.yaml, and a log line for each thing skipped; a status file that
+ * cannot be written is a warning, never a refusal. */
+static void report_outcome(const struct hook_run *run) {
+        const struct container_identity *id = &run->bundle.identity;
+        const struct status_place place = { .notebooks_root = run->config.notebooks_root, .team = id->team,
+                                            .notebook = id->notebook, .uid = run->host_uid, .gid = run->host_gid };
+        _cleanup_free_ char *text = malloc(MOUNT_STATUS_MAX_BYTES);
+        struct nb_error err = {};
+
+        if (run->plan.settings_problem[0])
+                syslog(LOG_WARNING, "container %s (team %s, notebook %s, user %s): settings.yaml skipped: %s",
+                       run->state.id, id->team, id->notebook, id->user, run->plan.settings_problem);
+        for (size_t i = 0; i < run->plan.n_mounts; i++) {
+                const struct plan_mount *m = &run->plan.mounts[i];
+
+                if (!m->granted)
+                        syslog(LOG_WARNING, "container %s (team %s, notebook %s, user %s): %s %s: %s", run->state.id,
+                               id->team, id->notebook, id->user, m->target, m->pending ? "pending" : "skipped",
+                               m->reason);
+        }
+        if (!text || mount_status_write(&place, text, status_text(run, text, MOUNT_STATUS_MAX_BYTES), &err) < 0) {
+                print_error("warning: container %s: no status file for the notebook: %s", run->state.id,
+                            text ? err.msg : "out of memory");
+                syslog(LOG_WARNING, "container %s (team %s, notebook %s, user %s): no status file: %s", run->state.id,
+                       id->team, id->notebook, id->user, text ? err.msg : "out of memory");
+        }
 }
 
 /* One line per folder whose tree this start walked: a warning when something had left its project. */
@@ -296,6 +380,8 @@ static int create_runtime(struct hook_run *run, const struct hook_options *o) {
                 return exit_code;
         }
         log_walks(run, &result);
+        report_outcome(run);
+        s3_commit_pending(run->s3);
         if (result.quota_warning) {
                 print_error("warning: container %s: %s", run->state.id, result.warning.msg);
                 syslog(LOG_WARNING, "container %s (team %s, notebook %s, user %s): %s", run->state.id, id->team,

@@ -133,9 +133,10 @@ static void print_table(const struct plan *plan, const struct node_config *confi
         struct table_widths w = measure(plan);
         char quota[128];
 
-        printf("team %s, notebook %s, user %s, node cluster %s, plan %s (%s), quota %s\n", plan->team,
-               plan->notebook, plan->user, plan->cluster, plan->plan_name,
-               plan->card_on_file ? "card on file" : "no card on file", quota_enforce_name(config->quota_enforce));
+        printf("team %s, notebook %s, user %s, node cluster %s, plan %s (%s), quota %s, settings errors: %s\n",
+               plan->team, plan->notebook, plan->user, plan->cluster, plan->plan_name,
+               plan->card_on_file ? "card on file" : "no card on file", quota_enforce_name(config->quota_enforce),
+               settings_on_error_name(config->settings_on_error));
         printf("%-*s  %-*s  %-*s  %-4s  %-*s  %-7s  %s\n", w.target, "TARGET", w.kind, "KIND", w.source, "SOURCE",
                "MODE", w.quota, "QUOTA", "STATUS", "REASON");
         for (size_t i = 0; i < plan->n_mounts; i++) {
@@ -144,8 +145,10 @@ static void print_table(const struct plan *plan, const struct node_config *confi
                 format_quota(m, quota, sizeof(quota));
                 printf("%-*s  %-*s  %-*s  %-4s  %-*s  %s%s%s\n", w.target, m->target, w.kind,
                        mount_kind_name(m->kind), w.source, m->source, m->readonly ? "ro" : "rw", w.quota, quota,
-                       m->granted ? "granted" : "refused", m->granted ? "" : "  ", m->granted ? "" : m->reason);
+                       plan_mount_status(m), m->granted ? "" : "  ", m->granted ? "" : m->reason);
         }
+        if (plan->settings_problem[0])
+                printf("settings.yaml skipped: %s\n", plan->settings_problem);
         for (size_t i = 0; i < plan->n_warnings; i++)
                 printf("warning: %s\n", plan->warnings[i]);
 }

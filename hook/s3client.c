@@ -18,9 +18,15 @@ bool plan_has_s3(const struct plan *plan) {
         return false;
 }
 
-void close_tree_fds(int tree_fds[PLAN_MAX_MOUNTS]) {
-        for (size_t i = 0; i < PLAN_MAX_MOUNTS; i++)
-                closep(&tree_fds[i]);
+void s3_results_close(struct s3_result results[PLAN_MAX_MOUNTS]) {
+        for (size_t i = 0; i < PLAN_MAX_MOUNTS; i++) {
+                closep(&results[i].tree_fd);
+                closep(&results[i].conn_fd);
+        }
+}
+
+void s3_commit_pending(struct s3_result results[PLAN_MAX_MOUNTS]) {
+        s3_results_close(results);
 }
 
 static void request_for(const struct plan *plan, const struct plan_mount *m, const struct s3_holder *holder,
@@ -60,18 +66,25 @@ static int acquire(const struct plan *plan, const struct plan_mount *m, const st
 }
 
 int s3_acquire_all(const struct plan *plan, const struct node_config *config, const struct s3_holder *holder,
-                   int tree_fds[PLAN_MAX_MOUNTS], struct nb_error *err) {
+                   struct s3_result results[PLAN_MAX_MOUNTS], struct nb_error *err) {
         int r;
 
         for (size_t i = 0; i < PLAN_MAX_MOUNTS; i++)
-                tree_fds[i] = -1;
+                results[i] = (struct s3_result) { .outcome = S3_NOT_S3, .tree_fd = -1, .conn_fd = -1 };
         for (size_t i = 0; i < plan->n_mounts; i++) {
                 const struct plan_mount *m = &plan->mounts[i];
+                struct nb_error why = {};
 
                 if (!m->granted || m->kind != MOUNT_S3)
                         continue;
-                if ((r = acquire(plan, m, config, holder, &tree_fds[i], err)) < 0) {
-                        close_tree_fds(tree_fds);
+                if ((r = acquire(plan, m, config, holder, &results[i].tree_fd, &why)) == 0) {
+                        results[i].outcome = S3_MOUNTED;
+                } else if (holder->may_skip) {
+                        results[i].outcome = S3_SKIPPED;
+                        snprintf(results[i].reason, sizeof(results[i].reason), "%.*s", PLAN_REASON_MAX - 1, why.msg);
+                } else {
+                        *err = why;
+                        s3_results_close(results);
                         s3_release_all(config, holder->container, holder->debug);
                         return r;
                 }

@@ -14,16 +14,37 @@ struct s3_holder {
         pid_t pid;             /* the container's init */
         uid_t uid;             /* the container user on the host: owner of the files shown */
         gid_t gid;
+        const char *rootfs;    /* the container's root as the hook sees it (nbmountd attaches late there) */
+        bool may_skip;         /* settings.on_error skip: a bucket may be skipped or left pending */
         bool debug;
 };
 
-/* Asks nbmountd for every granted S3 mount of plan; tree_fds[i] gets the mount of plan->mounts[i]
- * (-1 for other kinds). On failure every reference taken is released and no fd stays open. */
+enum s3_outcome { S3_NOT_S3, S3_MOUNTED, S3_PENDING, S3_SKIPPED };
+
+/* What became of plan->mounts[i]. */
+struct s3_result {
+        enum s3_outcome outcome;
+        int tree_fd;   /* S3_MOUNTED: nbmountd's detached mount, for mounts_apply */
+        int conn_fd;   /* S3_PENDING: the connection nbmountd waits on for s3_commit_pending() */
+        char reason[PLAN_REASON_MAX]; /* S3_SKIPPED: why (nbmountd's words); S3_PENDING: what it waits for */
+};
+
+/* Asks nbmountd for every granted S3 mount of plan. Without holder->may_skip: all or nothing, each
+ * waited for up to s3.mount_timeout; on failure every reference taken is released and no fd stays
+ * open. With it: a bucket that fails is S3_SKIPPED with the reason, one not ready within
+ * s3.start_wait is S3_PENDING (nbmountd attaches it into the running container later); fails only
+ * when nbmountd cannot be asked at all... and then every entry is S3_SKIPPED with that reason, so
+ * it returns 0 too. */
 int s3_acquire_all(const struct plan *plan, const struct node_config *config, const struct s3_holder *holder,
-                   int tree_fds[PLAN_MAX_MOUNTS], struct nb_error *err);
+                   struct s3_result results[PLAN_MAX_MOUNTS], struct nb_error *err);
+/* The start went through (the status file is written): nbmountd may attach the pending buckets.
+ * Closes every connection; a start that fails closes them with s3_results_close() instead, and
+ * nbmountd then attaches nothing. */
+void s3_commit_pending(struct s3_result results[PLAN_MAX_MOUNTS]);
+void s3_results_close(struct s3_result results[PLAN_MAX_MOUNTS]);
 
 /* Drops every reference of the container; quiet when nbmountd is not running. */
 void s3_release_all(const struct node_config *config, const char *container, bool debug);
 
 bool plan_has_s3(const struct plan *plan);
-void close_tree_fds(int tree_fds[PLAN_MAX_MOUNTS]);
+

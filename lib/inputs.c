@@ -79,7 +79,7 @@ static int load_public_grants(const struct node_config *config, struct team_gran
 }
 
 /* settings.yaml is optional; a notebook folder that does not exist yet has none. */
-static int load_settings(const struct node_config *config, const struct container_identity *id,
+static int read_settings(const struct node_config *config, const struct container_identity *id,
                          struct settings *ret, struct nb_error *err) {
         _cleanup_close_ int fd = -1;
         char relative[2 * NB_NAME_MAX + 32], file[NB_PATH_MAX + sizeof(relative) + 2];
@@ -93,6 +93,27 @@ static int load_settings(const struct node_config *config, const struct containe
         if (fd < 0)
                 return fd;
         return sandbox_parse_settings(fd, file, ret, err);
+}
+
+/* With settings.on_error skip, a file that cannot be used is skipped whole (*problem says why) and
+ * an entry at fault on its own; with refuse, either refuses the start, as the first fault. */
+static int load_settings(const struct node_config *config, const struct container_identity *id,
+                         struct settings *ret, char problem[NB_ERROR_MAX], struct nb_error *err) {
+        const struct settings_mount *fault;
+        int r = read_settings(config, id, ret, err);
+
+        problem[0] = '\0';
+        if (config->settings_on_error == ON_ERROR_REFUSE) {
+                if (r == 0 && (fault = settings_first_fault(ret)))
+                        return nb_fail(err, EINVAL, "%s", fault->fault);
+                return r;
+        }
+        if (r < 0) {
+                ret->n_mounts = 0;
+                snprintf(problem, NB_ERROR_MAX, "%s", err->msg);
+                err->msg[0] = '\0';
+        }
+        return 0;
 }
 
 static bool notebook_has_checkpoints(const struct node_config *config, const struct container_identity *id) {
@@ -131,7 +152,7 @@ int gather_inputs(const struct node_config *config, const struct container_ident
 
         if ((r = load_team_grants(config, identity->team, &ret->team, err)) < 0 ||
             (r = load_public_grants(config, &ret->public_datasets, err)) < 0 ||
-            (r = load_settings(config, identity, &ret->settings, err)) < 0)
+            (r = load_settings(config, identity, &ret->settings, ret->settings_problem, err)) < 0)
                 return r;
         for (size_t i = 0; i < ret->settings.n_mounts; i++)
                 if (ret->settings.mounts[i].secret_name[0])
@@ -145,6 +166,7 @@ void gathered_inputs_init(struct gathered_inputs *in) {
         memset(&in->public_datasets, 0, sizeof(in->public_datasets));
         memset(in->secret_states, 0, sizeof(in->secret_states));
         in->settings.n_mounts = 0;
+        in->settings_problem[0] = '\0';
         in->notebook_has_checkpoints = false;
 }
 
@@ -168,5 +190,6 @@ int plan_from_files(const struct node_config *config, const struct container_ide
         if ((r = gather_inputs(config, identity, inputs, err)) < 0)
                 return r;
         in.notebook_has_checkpoints = inputs->notebook_has_checkpoints;
+        in.settings_problem = inputs->settings_problem[0] ? inputs->settings_problem : NULL;
         return plan_build(&in, ret, err);
 }

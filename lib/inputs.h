@@ -15,6 +15,7 @@ struct gathered_inputs {
         struct team_grants team;
         struct team_grants public_datasets;
         struct settings settings;
+        char settings_problem[NB_ERROR_MAX]; /* settings.on_error skip: why settings.yaml was skipped, or "" */
         enum secret_state secret_states[SETTINGS_MAX_MOUNTS];
         bool notebook_has_checkpoints;
 };

@@ -164,12 +164,41 @@ static const char *target_problem(const char *target) {
         return NULL;
 }
 
+void plan_display_name(const char *name, char *buf, size_t size) {
+        size_t n = 0;
+
+        if (size == 0)
+                return;
+        for (; *name && n + 1 < size; name++)
+                buf[n++] = *name > 0x20 && *name < 0x7f && *name != '/' ? *name : '?';
+        buf[n] = '\0';
+        if (streq(buf, "") || streq(buf, ".") || streq(buf, ".."))
+                snprintf(buf, size, "?");
+}
+
+/* An entry that cannot be read: shown, never mounted. */
+static struct plan_mount *plan_faulty_mount(struct plan *plan, const struct settings_mount *s) {
+        char target[PLAN_TARGET_MAX], name[NB_NAME_MAX + 1];
+        struct plan_mount *m;
+
+        plan_display_name(s->name, name, sizeof(name));
+        snprintf(target, sizeof(target), "/datasets/%s", name);
+        m = add_mount(plan, MOUNT_INVALID, target, true);
+        snprintf(m->source, sizeof(m->source), "settings.yaml:%u:%u", s->line, s->column);
+        refuse(m, "%s", s->fault);
+        return m;
+}
+
 static void plan_settings_mount(struct plan *plan, const struct plan_inputs *in, size_t index) {
         const struct settings_mount *s = &in->settings->mounts[index];
         char target[PLAN_TARGET_MAX];
         struct plan_mount *m;
         const char *problem;
 
+        if (s->fault[0]) {
+                plan_faulty_mount(plan, s)->skipped = in->config->settings_on_error == ON_ERROR_SKIP;
+                return;
+        }
         snprintf(target, sizeof(target), "/datasets/%s", s->name);
         m = add_mount(plan, s->type == SETTINGS_DATASET ? MOUNT_DATASET : MOUNT_S3, target,
                       s->type == SETTINGS_DATASET || !s->writable);
@@ -183,6 +212,8 @@ static void plan_settings_mount(struct plan *plan, const struct plan_inputs *in,
                 if (streq(plan->mounts[i].target, m->target))
                         refuse(m, "target %s is already used by another mount; give each mount its own name",
                                m->target);
+        /* what the notebook asked for: without it, the container can still start */
+        m->skipped = !m->granted && in->config->settings_on_error == ON_ERROR_SKIP;
 }
 
 static void add_warning(struct plan *plan, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -201,6 +232,7 @@ static void refuse_all_for_non_member(struct plan *plan, const struct plan_input
                 return;
         for (size_t i = 0; i < plan->n_mounts; i++) {
                 plan->mounts[i].granted = true; /* this reason comes first: it is the one to act on */
+                plan->mounts[i].skipped = false;
                 plan->mounts[i].reason[0] = '\0';
                 refuse(&plan->mounts[i], "user %s is not a member of team %s; ask the team's admin to add %s",
                        plan->user, plan->team, plan->user);
@@ -212,6 +244,7 @@ static void fill_identity(struct plan *plan, const struct plan_inputs *in) {
 
         memset(plan, 0, offsetof(struct plan, mounts)); /* the mounts are cleared one by one as they are added */
         plan->n_warnings = 0;
+        plan->settings_problem[0] = '\0';
         name_copy(plan->team, id->team);
         name_copy(plan->notebook, id->notebook);
         name_copy(plan->user, id->user);
@@ -234,7 +267,9 @@ int plan_build(const struct plan_inputs *in, struct plan *ret, struct nb_error *
         fill_identity(ret, in);
         plan_notebook(ret, in, allowance);
         plan_storage(ret, in, allowance);
-        for (size_t i = 0; in->settings && i < in->settings->n_mounts; i++)
+        if (in->settings_problem)
+                snprintf(ret->settings_problem, sizeof(ret->settings_problem), "%s", in->settings_problem);
+        for (size_t i = 0; in->settings && !in->settings_problem && i < in->settings->n_mounts; i++)
                 plan_settings_mount(ret, in, i);
         refuse_all_for_non_member(ret, in);
         if (in->notebook_has_checkpoints)
@@ -246,11 +281,22 @@ bool plan_all_granted(const struct plan *plan) {
         for (size_t i = 0; i < plan->n_mounts; i++)
                 if (!plan->mounts[i].granted)
                         return false;
-        return true;
+        return !plan->settings_problem[0];
+}
+
+const struct plan_mount *plan_first_refusal(const struct plan *plan) {
+        for (size_t i = 0; i < plan->n_mounts; i++)
+                if (!plan->mounts[i].granted && !plan->mounts[i].skipped && !plan->mounts[i].pending)
+                        return &plan->mounts[i];
+        return NULL;
 }
 
 const char *mount_kind_name(enum mount_kind kind) {
-        static const char *const names[] = { "notebook", "storage", "dataset", "s3" };
+        static const char *const names[] = { "notebook", "storage", "dataset", "s3", "invalid" };
 
         return names[kind];
+}
+
+const char *plan_mount_status(const struct plan_mount *m) {
+        return m->granted ? "granted" : m->skipped ? "skipped" : m->pending ? "pending" : "refused";
 }

@@ -38,7 +38,7 @@ static struct json_object *mount_to_json(const struct plan_mount *m) {
         json_object_object_add(mount, "source", json_object_new_string(m->source));
         json_object_object_add(mount, "readonly", json_object_new_boolean(m->readonly));
         json_object_object_add(mount, "quota", quota_to_json(m));
-        json_object_object_add(mount, "status", json_object_new_string(m->granted ? "granted" : "refused"));
+        json_object_object_add(mount, "status", json_object_new_string(plan_mount_status(m)));
         json_object_object_add(mount, "reason", m->granted ? NULL : json_object_new_string(m->reason));
         if (m->kind == MOUNT_DATASET) {
                 struct json_object *dataset = json_object_new_object();
@@ -69,5 +69,6 @@ struct json_object *plan_to_json(const struct plan *plan) {
                 json_object_array_add(warnings, json_object_new_string(plan->warnings[i]));
         json_object_object_add(root, "mounts", mounts);
         json_object_object_add(root, "warnings", warnings);
+        json_object_object_add(root, "settings_problem", json_string_or_null(plan->settings_problem));
         return root;
 }

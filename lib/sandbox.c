@@ -280,9 +280,29 @@ static const char *field_problem(const struct settings_mount *m, const struct fi
         return rule->problem(value);
 }
 
+/* An entry at fault holds its raw name (any text), its fault, and nothing else. */
+static int check_fault(const struct settings_mount *m, size_t index, const char *file, struct nb_error *err) {
+        unsigned char writable;
+
+        if (!memchr(m->fault, '\0', sizeof(m->fault)) || !memchr(m->name, '\0', sizeof(m->name)))
+                return nb_fail(err, EINVAL, "%s: mount %zu: its fault or name does not end within its field", file,
+                               index + 1);
+        memcpy(&writable, &m->writable, 1);
+        if (m->type != SETTINGS_DATASET || writable)
+                return nb_fail(err, EINVAL, "%s: mount %zu is at fault and has a type or writable", file, index + 1);
+        for (size_t i = 1; i < ARRAY_SIZE(field_rules); i++) /* [0] is the name */
+                if (*((const char *) m + field_rules[i].offset))
+                        return nb_fail(err, EINVAL, "%s: mount %zu is at fault and has %s", file, index + 1,
+                                       field_rules[i].label);
+        return 0;
+}
+
 static int check_mount(const struct settings_mount *m, size_t index, const char *file, struct nb_error *err) {
         const char *name = memchr(m->name, '\0', sizeof(m->name)) ? m->name : "?";
         unsigned char writable;
+
+        if (m->fault[0])
+                return check_fault(m, index, file, err);
 
         if (m->type != SETTINGS_DATASET && m->type != SETTINGS_S3)
                 return nb_fail(err, EINVAL, "%s: mount %zu has type %d, which is neither dataset nor s3", file,

@@ -146,11 +146,35 @@ static int parse_mount(const struct yctx *c, const struct ynode *key, const stru
         if ((r = yexpect_map(c, value, what)) < 0 || (r = yrequire(c, value, what, "type")) < 0 ||
             (r = yget_string(c, value, "type", type, sizeof(type), type_problem)) < 0)
                 return r;
-        memset(m, 0, sizeof(*m));
         name_copy(m->name, key->scalar);
+        return streq(type, "dataset") ? parse_dataset(c, value, what, m) : parse_s3(c, value, what, m);
+}
+
+/* Entry i of the file into *m; at fault, only its raw name, place and fault are kept. */
+static void parse_entry(const struct yctx *c, const struct ynode *key, const struct ynode *value,
+                        struct settings_mount *m) {
+        struct nb_error why = {};
+        const struct yctx entry = { .file = c->file, .err = &why };
+
+        memset(m, 0, sizeof(*m));
         m->line = key->line;
         m->column = key->column;
-        return streq(type, "dataset") ? parse_dataset(c, value, what, m) : parse_s3(c, value, what, m);
+        if (parse_mount(&entry, key, value, m) == 0)
+                return;
+        memset(m, 0, sizeof(*m));
+        m->line = key->line;
+        m->column = key->column;
+        snprintf(m->name, sizeof(m->name), "%.*s", NB_NAME_MAX,
+                 key->kind == YNODE_SCALAR && key->scalar ? key->scalar : "?");
+        snprintf(m->fault, sizeof(m->fault), "%.*s", (int) sizeof(m->fault) - 1,
+                 why.msg[0] ? why.msg : "this entry cannot be read");
+}
+
+const struct settings_mount *settings_first_fault(const struct settings *s) {
+        for (size_t i = 0; i < s->n_mounts; i++)
+                if (s->mounts[i].fault[0])
+                        return &s->mounts[i];
+        return NULL;
 }
 
 int settings_parse(const char *text, size_t len, const char *file, struct settings *ret, struct nb_error *err) {
@@ -174,8 +198,7 @@ int settings_parse(const char *text, size_t len, const char *file, struct settin
         if (!(settings = malloc(sizeof(*settings)))) /* 640 KiB: touch only what is filled */
                 return nb_fail(err, ENOMEM, "%s: out of memory", file);
         for (size_t i = 0; i < root->n_items; i++)
-                if ((r = parse_mount(&c, root->keys[i], root->values[i], &settings->mounts[i])) < 0)
-                        return r;
+                parse_entry(&c, root->keys[i], root->values[i], &settings->mounts[i]);
         settings->n_mounts = root->n_items;
         memcpy(ret, settings, offsetof(struct settings, mounts) + settings->n_mounts * sizeof(settings->mounts[0]));
         return 0;

@@ -13,11 +13,15 @@
 #define SETTINGS_MAX_BYTES ((size_t) 64 * 1024)
 #define SETTINGS_MAX_MOUNTS 256
 #define SETTINGS_RELATIVE_PATH ".gradient/settings.yaml"
+#define SETTINGS_FAULT_MAX 512
 
 enum settings_mount_type { SETTINGS_DATASET, SETTINGS_S3 };
 
+/* One entry of the file. An entry at fault (fault[0] != '\0') keeps only its raw name (cut to fit,
+ * maybe not a valid name), line and column, and why: only that entry is skipped. */
 struct settings_mount {
         nb_name name; /* mounts at /datasets/NAME */
+        char fault[SETTINGS_FAULT_MAX]; /* "FILE:LINE:COLUMN: why", or "" */
         enum settings_mount_type type;
         unsigned line, column;
         /* SETTINGS_DATASET */
@@ -38,5 +42,9 @@ struct settings {
         struct settings_mount mounts[SETTINGS_MAX_MOUNTS];
 };
 
+/* Fails only for what spoils the whole file (not YAML, not a map of mounts, too many, too large);
+ * an entry at fault gets its fault and the others are read on. */
 int settings_parse(const char *text, size_t len, const char *file, struct settings *ret, struct nb_error *err);
+/* The first entry at fault, or NULL. */
+const struct settings_mount *settings_first_fault(const struct settings *s);
 int settings_load_fd(int fd, const char *file, struct settings *ret, struct nb_error *err);

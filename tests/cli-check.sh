@@ -27,6 +27,18 @@ run_nbmount() {
 }
 
 plan_as() { run_nbmount plan --config "$config" --team acme --notebook nb1 --user "$1" --json "${@:2}"; }
+refuse_config=$node/node-refuse.yaml
+{ cat "$config"; echo "settings: {on_error: refuse}"; } >"$refuse_config"
+# expect_settings_fault LABEL MESSAGE: settings.yaml cannot be used. settings.on_error skip (the
+# default): exit 1, the plan says why, and no /datasets entry; refuse: exit 2 with MESSAGE, as before.
+expect_settings_fault() {
+        plan_as alice
+        expect_eq "$1: skipped whole (on_error skip): exit 1, the reason, no /datasets entry" "1 $2 0" \
+                "$rc $(echo "$out" | jq -r '.settings_problem') $(echo "$out" | jq '[.mounts[] | select(.target | startswith("/datasets/"))] | length')"
+        plan_matches_schema "$1: plan"
+        run_nbmount plan --config "$refuse_config" --team acme --notebook nb1 --user alice --json
+        expect_eq "$1: refused (on_error refuse)" "2 nbmount: $2" "$rc $err"
+}
 
 # --- the sample plan, field by field -------------------------------------------------------------
 plan_as alice
@@ -81,7 +93,7 @@ plan_matches_schema "sample plan"
 # --- the table ----------------------------------------------------------------------------------
 run_nbmount plan --config "$config" --team acme --notebook nb1 --user alice
 expect_eq "table exit code" 0 "$rc"
-expect_eq "table header" "team acme, notebook nb1, user alice, node cluster east-1, plan pro (no card on file), quota required" \
+expect_eq "table header" "team acme, notebook nb1, user alice, node cluster east-1, plan pro (no card on file), quota required, settings errors: skip" \
         "$(echo "$out" | sed -n 1p)"
 expect_eq "table columns" "TARGET KIND SOURCE MODE QUOTA STATUS REASON" "$(echo "$out" | sed -n 2p | tr -s ' ')"
 expect_eq "table /storage row" "/storage storage $n/storage/east-1/acme rw 15 GB/15 GB, 915527 files granted" \
@@ -136,12 +148,20 @@ expect_eq "checkpoints folder: a warning, still exit 0" \
         "$rc $(echo "$out" | jq -c '.warnings')"
 rmdir "$node/notebooks/acme/nb1/checkpoints"
 
-# --- invalid input: exit 2 with FILE:LINE:COL ----------------------------------------------------
-printf 'q:\n  type: dataset\n  id: dsr8k5qzn401lb5\n  versoin: v1\n' >"$settings"
+# --- invalid input: the entry skipped (exit 1), or exit 2 with FILE:LINE:COL when told to refuse ---
+printf 'q:\n  type: dataset\n  id: dsr8k5qzn401lb5\n  versoin: v1\nr: {type: dataset, id: dsr8k5qzn401lb5}\n' >"$settings"
 plan_as alice
-expect_eq "bad settings.yaml: exit 2 and file:line:col" \
+expect_eq "bad settings.yaml entry: skipped alone, with file:line:col; the next entry granted" \
+        "1 [\"/datasets/q\",\"invalid\",\"skipped\",\"$settings:4:3: unknown key \\\"versoin\\\" in mount \\\"q\\\" (allowed: type, id, version)\"] [\"/datasets/r\",\"granted\"]" \
+        "$rc $(echo "$out" | jq -c '.mounts[2] | [.target, .kind, .status, .reason]') $(echo "$out" | jq -c '.mounts[3] | [.target, .status]')"
+plan_matches_schema "skipped entry plan"
+run_nbmount plan --config "$refuse_config" --team acme --notebook nb1 --user alice --json
+expect_eq "bad settings.yaml, on_error refuse: exit 2 and file:line:col, as before" \
         "2 nbmount: $settings:4:3: unknown key \"versoin\" in mount \"q\" (allowed: type, id, version)" "$rc $err"
-expect_eq "bad settings.yaml: nothing on stdout" "" "$out"
+expect_eq "bad settings.yaml, on_error refuse: nothing on stdout" "" "$out"
+printf 'q: [\n' >"$settings"
+expect_settings_fault "settings.yaml not YAML" \
+        "$settings:2:1: invalid YAML: did not find expected node content while parsing a flow node"
 cp "$work/settings.orig" "$settings"
 
 # --- files a user could have planted -------------------------------------------------------------
@@ -153,23 +173,18 @@ planted_files() {
         echo 'cluster: east-1' >"$work/elsewhere.yaml"
         mv "$settings" "$work/settings.real"
         ln -s "$work/elsewhere.yaml" "$settings"
-        plan_as alice
-        expect_eq "${label}settings.yaml is a symlink: refused" \
-                "2 nbmount: $node/notebooks/acme/nb1/.gradient/settings.yaml: a symlink is in the path; nbmount never follows symlinks here, replace it with a real file or folder" \
-                "$rc $err"
+        expect_settings_fault "${label}settings.yaml is a symlink" \
+                "$node/notebooks/acme/nb1/.gradient/settings.yaml: a symlink is in the path; nbmount never follows symlinks here, replace it with a real file or folder"
         rm "$settings"
         mkfifo "$settings"
-        plan_as alice
-        expect_eq "${label}settings.yaml is a FIFO: refused without blocking" \
-                "2 nbmount: $settings: is not a regular file; replace it with a file" "$rc $err"
+        expect_settings_fault "${label}settings.yaml is a FIFO (without blocking)" \
+                "$settings: is not a regular file; replace it with a file"
         rm "$settings"
         mv "$gradient" "$work/gradient.real"
         ln -s "$work" "$gradient"
         cp "$work/settings.real" "$work/settings.yaml"
-        plan_as alice
-        expect_eq "${label}.gradient is a symlink: refused" \
-                "2 nbmount: $node/notebooks/acme/nb1/.gradient/settings.yaml: a symlink is in the path; nbmount never follows symlinks here, replace it with a real file or folder" \
-                "$rc $err"
+        expect_settings_fault "${label}.gradient is a symlink" \
+                "$node/notebooks/acme/nb1/.gradient/settings.yaml: a symlink is in the path; nbmount never follows symlinks here, replace it with a real file or folder"
         rm "$gradient"
         mv "$work/gradient.real" "$gradient"
         mv "$work/settings.real" "$settings"

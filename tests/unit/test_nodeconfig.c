@@ -2,7 +2,7 @@
 /* nodeconfig.c: /etc/nbmount/node.yaml (docs/FORMATS.md §1). */
 #include "testutil.h"
 
-#define NODE_KEYS "cluster, roots, grants, secrets, state, mountd_socket, plans, billing, quota, s3"
+#define NODE_KEYS "cluster, roots, grants, secrets, state, mountd_socket, plans, billing, quota, s3, settings"
 #define SIZE_SYNTAX "is not a size like 15GB, 1.5 TiB or unlimited (units: B, kB, MB, GB, TB, KiB, MiB, GiB, TiB)"
 
 static struct node_config *parse_ok(const char *text) {
@@ -398,6 +398,34 @@ static void billing_price_octal(void **state) {
         free(c);
 }
 
+static void start_wait_and_on_error(void **state) {
+        struct node_config *c = parse_ok("cluster: c1\n");
+
+        assert_int_equal(c->s3_start_wait_ms, 2000);
+        assert_int_equal(c->settings_on_error, ON_ERROR_SKIP);
+        free(c);
+        c = parse_ok("cluster: c1\ns3: {start_wait: 0.25, mount_timeout: 8}\nsettings: {on_error: refuse}\n");
+        assert_int_equal(c->s3_start_wait_ms, 250);
+        assert_int_equal(c->settings_on_error, ON_ERROR_REFUSE);
+        assert_string_equal(settings_on_error_name(c->settings_on_error), "refuse");
+        free(c);
+        c = parse_ok("cluster: c1\ns3: {mount_timeout: 1}\n"); /* the default fits a short mount_timeout */
+        assert_int_equal(c->s3_start_wait_ms, 1000);
+        free(c);
+        assert_node_error("cluster: c1\ns3: {start_wait: 9, mount_timeout: 8}\n",
+                          "node.yaml:2:18: \"start_wait\" (9 s) must not be longer than \"mount_timeout\" (8 s)");
+        assert_node_error("cluster: c1\ns3: {start_wait: -1}\n",
+                          "node.yaml:2:18: \"start_wait\" must be a finite number of at least 0");
+        assert_node_error("cluster: c1\ns3: {start_wait: 700}\n",
+                          "node.yaml:2:18: \"start_wait\" must be a number of seconds from 0 to 600");
+        assert_node_error("cluster: c1\ns3: {start_wait: soon}\n",
+                          "node.yaml:2:18: \"start_wait\" must be a number, not a string");
+        assert_node_error("cluster: c1\nsettings: {on_error: ignore}\n",
+                          "node.yaml:2:22: \"on_error\" \"ignore\" is not one of skip, refuse");
+        assert_node_error("cluster: c1\nsettings: {on_eror: skip}\n",
+                          "node.yaml:2:12: unknown key \"on_eror\" in \"settings\" (allowed: on_error)");
+}
+
 static void quota_and_s3_errors(void **state) {
         assert_node_error("cluster: c1\nquota:\n  enforce: strict\n",
                           "node.yaml:3:12: \"enforce\" \"strict\" is not one of required, best-effort, off");
@@ -412,7 +440,7 @@ static void quota_and_s3_errors(void **state) {
         assert_node_error("cluster: c1\ns3:\n  allow_http: \"true\"\n",
                           "node.yaml:3:15: \"allow_http\" must be true or false, not a string");
         assert_node_error("cluster: c1\ns3:\n  allow_ftp: true\n",
-                          "node.yaml:3:3: unknown key \"allow_ftp\" in \"s3\" (allowed: allow_http, allow_private_endpoints, mount_timeout, max_mounts_per_team, max_mounts_per_node, staging_per_mount, staging_per_node, uid_base)");
+                          "node.yaml:3:3: unknown key \"allow_ftp\" in \"s3\" (allowed: allow_http, allow_private_endpoints, mount_timeout, start_wait, max_mounts_per_team, max_mounts_per_node, staging_per_mount, staging_per_node, uid_base)");
         assert_node_error("cluster: c1\ns3: {staging_per_mount: 95MiB}\n",
                           "node.yaml:2:25: \"staging_per_mount\" must be a size of at least 96MiB, not unlimited (s3fs reads ahead 50 MB)");
         assert_node_error("cluster: c1\ns3: {staging_per_mount: unlimited}\n",
@@ -526,6 +554,7 @@ int main(void) {
                 cmocka_unit_test(billing_price_inf_nan_refused),
                 cmocka_unit_test(billing_numbers),
                 cmocka_unit_test(billing_price_octal),
+                cmocka_unit_test(start_wait_and_on_error),
                 cmocka_unit_test(quota_and_s3_errors),
                 cmocka_unit_test(s3_mount_limits),
                 cmocka_unit_test(mountd_socket_length),

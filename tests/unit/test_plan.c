@@ -651,11 +651,93 @@ static void grants_of_another_team(void **state) {
                      "grants are for team acme, not for the container's team other");
 }
 
+/* What the notebook asked for is skipped (settings.on_error skip, the default); who and where refuse. */
+static void user_faults_skipped_identity_refused(void **state) {
+        struct fixture *f = *state;
+        struct settings_mount *bad;
+        struct plan *p;
+
+        add_dataset(f, "reports", "dsr8k5qzn401lb5", "");
+        add_dataset(f, "gone", "dsnope", "");
+        add_s3(f, "bucket", "my-bucket", "", "AK", "k", "", "http://127.0.0.1");
+        bad = add_mount(f, "typo/..", SETTINGS_DATASET);
+        snprintf(bad->fault, sizeof(bad->fault), "settings.yaml:9:3: unknown key \"versoin\"");
+        bad->line = 8;
+        bad->column = 1;
+        name_copy(f->identity.storage_cluster, "west-2");
+        p = build(f);
+        assert_int_equal(p->n_mounts, 6);
+        assert_false(find(p, "/storage")->skipped); /* another cluster's storage: a refusal */
+        assert_ptr_equal(plan_first_refusal(p), find(p, "/storage"));
+        assert_true(find(p, "/datasets/reports")->granted);
+        assert_true(find(p, "/datasets/gone")->skipped);
+        assert_true(find(p, "/datasets/bucket")->skipped); /* http endpoint, private address */
+        assert_true(find(p, "/datasets/typo?..")->skipped);
+        assert_int_equal(find(p, "/datasets/typo?..")->kind, MOUNT_INVALID);
+        assert_string_equal(find(p, "/datasets/typo?..")->source, "settings.yaml:8:1");
+        assert_string_equal(find(p, "/datasets/typo?..")->reason, "settings.yaml:9:3: unknown key \"versoin\"");
+        assert_string_equal(plan_mount_status(find(p, "/datasets/gone")), "skipped");
+
+        name_copy(f->identity.storage_cluster, "");
+        p = build(f);
+        assert_null(plan_first_refusal(p));
+        assert_false(plan_all_granted(p)); /* nbmount plan still exits 1 */
+
+        f->config.settings_on_error = ON_ERROR_REFUSE;
+        p = build(f);
+        assert_false(find(p, "/datasets/gone")->skipped);
+        assert_string_equal(plan_mount_status(find(p, "/datasets/gone")), "refused");
+        assert_ptr_equal(plan_first_refusal(p), find(p, "/datasets/gone"));
+}
+
+/* A non-member is refused everything, even what would only be skipped. */
+static void non_member_not_skipped(void **state) {
+        struct fixture *f = *state;
+        struct plan *p;
+
+        name_copy(f->identity.user, "carol");
+        add_dataset(f, "gone", "dsnope", "");
+        p = build(f);
+        for (size_t i = 0; i < p->n_mounts; i++)
+                assert_false(p->mounts[i].skipped);
+        assert_ptr_equal(plan_first_refusal(p), &p->mounts[0]);
+}
+
+/* settings.yaml that cannot be used: no /datasets entry, /notebooks and /storage as always. */
+static void settings_problem_no_datasets(void **state) {
+        struct fixture *f = *state;
+        struct plan *p;
+
+        add_dataset(f, "reports", "dsr8k5qzn401lb5", "");
+        f->in.settings_problem = "settings.yaml:1:1: invalid YAML";
+        p = build(f);
+        assert_int_equal(p->n_mounts, 2);
+        assert_true(p->mounts[0].granted);
+        assert_true(p->mounts[1].granted);
+        assert_string_equal(p->settings_problem, "settings.yaml:1:1: invalid YAML");
+        assert_null(plan_first_refusal(p));
+        assert_false(plan_all_granted(p));
+}
+
+static void display_names(void **state) {
+        char buf[NB_NAME_MAX + 1];
+
+        plan_display_name("ok-name_1.2", buf, sizeof(buf));
+        assert_string_equal(buf, "ok-name_1.2");
+        plan_display_name("a b/\x1b[2J\xc3\xa9", buf, sizeof(buf));
+        assert_string_equal(buf, "a?b??[2J??");
+        plan_display_name("..", buf, sizeof(buf));
+        assert_string_equal(buf, "?");
+        plan_display_name("", buf, sizeof(buf));
+        assert_string_equal(buf, "?");
+}
+
 static void kind_names(void **state) {
         assert_string_equal(mount_kind_name(MOUNT_NOTEBOOK), "notebook");
         assert_string_equal(mount_kind_name(MOUNT_STORAGE), "storage");
         assert_string_equal(mount_kind_name(MOUNT_DATASET), "dataset");
         assert_string_equal(mount_kind_name(MOUNT_S3), "s3");
+        assert_string_equal(mount_kind_name(MOUNT_INVALID), "invalid");
 }
 
 /* json-c helpers: the member must exist (possibly as JSON null). */
@@ -726,7 +808,7 @@ static void plan_json(void **state) {
         assert_false(json_object_object_get_ex(m, "s3", NULL));
 
         m = json_object_array_get_idx(mounts, 3);
-        assert_string_equal(member_string(m, "status"), "refused");
+        assert_string_equal(member_string(m, "status"), "skipped"); /* settings.on_error skip, the default */
         assert_string_equal(member_string(m, "reason"),
                             "dataset dsnope is neither a dataset of team acme nor a public dataset; check its id in settings.yaml");
         assert_member_null(member(m, "dataset"), "version"); /* unknown dataset, no version given: null */
@@ -835,6 +917,10 @@ int main(void) {
                 TEST(no_settings),
                 TEST(plan_missing_from_node_config),
                 TEST(grants_of_another_team),
+                TEST(user_faults_skipped_identity_refused),
+                TEST(non_member_not_skipped),
+                TEST(settings_problem_no_datasets),
+                TEST(display_names),
                 TEST(kind_names),
                 TEST(plan_json),
                 TEST(plan_json_unlimited_and_no_quota),
