@@ -710,6 +710,18 @@ static void check_hooks_dir(struct doctor *d) {
 
 /* ---- the command -------------------------------------------------------------------------------- */
 
+/* What a notebook's own fault does to its start: said, so that no one is surprised at 3 a.m. */
+static void check_on_error(struct doctor *d) {
+        if (d->config->settings_on_error == ON_ERROR_REFUSE)
+                report(d, CHECK_OK, "settings.on_error",
+                       "refuse: a fault in what a notebook asks for (settings.yaml, a dataset not granted, a bucket that does not answer within s3.mount_timeout %u s) refuses its start; set skip to start without it",
+                       d->config->s3_mount_timeout_s);
+        else
+                report(d, CHECK_OK, "settings.on_error",
+                       "skip: a fault in what a notebook asks for skips only that entry, said in its .gradient/mounts.status; a bucket not ready within s3.start_wait %.3g s is attached later",
+                       d->config->s3_start_wait_ms / 1000.0);
+}
+
 static void check_node(struct doctor *d) {
         static const struct {
                 const char *check;
@@ -726,6 +738,7 @@ static void check_node(struct doctor *d) {
         check_grants(d);
         check_secrets(d);
         check_state(d);
+        check_on_error(d);
 }
 
 static void print_summary(struct doctor *d) {

@@ -341,7 +341,9 @@ static void report_outcome(const struct hook_run *run) {
                                id->team, id->notebook, id->user, m->target, m->pending ? "pending" : "skipped",
                                m->reason);
         }
-        if (!text || mount_status_write(&place, text, status_text(run, text, MOUNT_STATUS_MAX_BYTES), &err) < 0) {
+        if (text && mount_status_write(&place, text, status_text(run, text, MOUNT_STATUS_MAX_BYTES), &err) == -ENOENT)
+                return;
+        if (!text || err.msg[0]) {
                 print_error("warning: container %s: no status file for the notebook: %s", run->state.id,
                             text ? err.msg : "out of memory");
                 syslog(LOG_WARNING, "container %s (team %s, notebook %s, user %s): no status file: %s", run->state.id,

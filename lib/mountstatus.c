@@ -67,30 +67,23 @@ void mount_status_append(char *buf, size_t size, size_t *len, const char *target
         buf[*len] = '\0';
 }
 
-/* NOTEBOOK/.gradient, opened for writing into it: created (owned by the user) when missing; never
- * a symlink, never outside the notebook. */
+/* NOTEBOOK/.gradient, opened for writing into it: never a symlink, never outside the notebook.
+ * -ENOENT when the notebook has none: it has no settings.yaml either, nothing to report beside. */
 static int open_folder(const struct status_place *place, int *ret_notebook_fd, struct nb_error *err) {
         char relative[2 * NB_NAME_MAX + 4];
         _cleanup_close_ int notebook_fd = -1, fd = -1;
-        struct stat st;
 
         snprintf(relative, sizeof(relative), "%s/%s", place->team, place->notebook);
         if ((notebook_fd = open_beneath(place->notebooks_root, relative, O_PATH | O_DIRECTORY, err)) < 0)
                 return notebook_fd;
-        if (mkdirat(notebook_fd, MOUNT_STATUS_FOLDER, 0755) < 0 && errno != EEXIST)
-                return nb_fail(err, errno, "%s/%s/%s: cannot create: %s", place->notebooks_root, relative,
-                               MOUNT_STATUS_FOLDER, strerror(errno));
-        fd = openat(notebook_fd, MOUNT_STATUS_FOLDER, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        fd = openat(notebook_fd, MOUNT_STATUS_FOLDER, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0 && errno == ENOENT)
+                return nb_fail(err, ENOENT, "%s/%s/%s: none; the notebook has no settings either", place->notebooks_root,
+                               relative, MOUNT_STATUS_FOLDER);
         if (fd < 0)
                 return nb_fail(err, errno, "%s/%s/%s: %s", place->notebooks_root, relative, MOUNT_STATUS_FOLDER,
                                errno == ELOOP || errno == ENOTDIR ? "not a folder (a symlink?); no status file is written"
                                                                  : strerror(errno));
-        if (fstat(fd, &st) < 0)
-                return nb_fail(err, errno, "%s/%s/%s: %s", place->notebooks_root, relative, MOUNT_STATUS_FOLDER,
-                               strerror(errno));
-        if (st.st_uid == 0 && place->uid != 0 && fchown(fd, place->uid, place->gid) < 0)
-                return nb_fail(err, errno, "%s/%s/%s: cannot give it to uid %u: %s", place->notebooks_root, relative,
-                               MOUNT_STATUS_FOLDER, (unsigned) place->uid, strerror(errno));
         *ret_notebook_fd = TAKE_FD(notebook_fd);
         return TAKE_FD(fd);
 }

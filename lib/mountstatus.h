@@ -35,7 +35,8 @@ void mount_status_append(char *buf, size_t size, size_t *len, const char *target
                          const char *reason);
 
 /* Replaces the status file with text (header and entries). -errno and why in err when it cannot be
- * written safely; nothing outside the notebook's .gradient folder is ever touched. */
+ * written safely; nothing outside the notebook's .gradient folder is ever touched. -ENOENT when the
+ * notebook has no .gradient folder (and so no settings.yaml): none is made. */
 int mount_status_write(const struct status_place *place, const char *text, size_t len, struct nb_error *err);
 
 /* Rewrites the entry of target in the status file, if that file is still the one of container (its

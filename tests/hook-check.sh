@@ -37,6 +37,8 @@ node=$work/node
 make_sample_node "$node"
 config=$node/node.yaml
 sed -i 's/^quota: .*/quota: {enforce: off}/' "$config"
+# Every refusal here is the old, strict behaviour (tests/skip-check.sh tests the default, skip).
+echo "settings: {on_error: refuse}" >>"$config"
 settings=$node/notebooks/acme/nb1/.gradient/settings.yaml
 cat >"$settings" <<'EOT'
 quarterly-reports:
@@ -96,9 +98,11 @@ hook_line() {
 # touch: the node (all of it), the decoy, the work dir's top levels, /etc and / (names, types,
 # modes, owners; /etc's mtimes move with package installs).
 host_files() { host_files_all; }
+# A started container leaves the notebook's status file (and so the mtime of .gradient) new.
 host_files_all() {
         files_snapshot --prune "$work/b" --prune "$work/out" --prune "$work/state" --prune "$work/podman" \
-                --prune "$work/rootfs.base" "$work"
+                --prune "$work/rootfs.base" "$work" |
+                awk '$1 ~ /\/\.gradient\/mounts\.status$/ { next } $1 ~ /\/\.gradient$/ && $2 == "d" { $6 = "" } { print }'
         find "$work/b" -mindepth 1 -maxdepth 1 -printf '%p %y\n' | sort
         { files_snapshot --maxdepth 2 /etc; files_snapshot --maxdepth 1 /; } | awk '{ print $1, $2, $3, $4 }'
 }

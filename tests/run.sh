@@ -94,7 +94,8 @@ if [ -n "${SUITES:-}" ]; then
         exit
 fi
 suites "" "$NBMOUNT" unit_tests "tests/fixtures-check.sh NBMOUNT" tests/schema-check.sh tests/lint-check.sh \
-        "tests/cli-check.sh NBMOUNT" "tests/hook-check.sh NBMOUNT" "tests/sandbox-check.sh NBMOUNT" \
+        "tests/cli-check.sh NBMOUNT" "tests/hook-check.sh NBMOUNT" "tests/skip-check.sh NBMOUNT" \
+        "tests/sandbox-check.sh NBMOUNT" \
         "tests/valgrind-check.sh NBMOUNT" \
         "tests/attack-check.sh NBMOUNT" \
         "tests/quota-check.sh NBMOUNT" "tests/s3-check.sh NBMOUNT" "tests/s3-security-check.sh NBMOUNT" \
@@ -107,6 +108,7 @@ suites "" "$NBMOUNT" unit_tests "tests/fixtures-check.sh NBMOUNT" tests/schema-c
 if [ -n "${ASAN_NBMOUNT:-}" ]; then
         UNIT_DIR=$ASAN_UNIT_DIR SANITIZE=1 suites "ASan+UBSan: " "$ASAN_NBMOUNT" unit_tests \
                 "tests/fixtures-check.sh NBMOUNT" "tests/cli-check.sh NBMOUNT" "tests/hook-check.sh NBMOUNT" \
+                "tests/skip-check.sh NBMOUNT" \
                 "tests/sandbox-check.sh NBMOUNT" "tests/attack-check.sh NBMOUNT" "tests/s3-check.sh NBMOUNT" \
                 "tests/s3-security-check.sh NBMOUNT" "tests/check-check.sh NBMOUNT"
 fi
