@@ -89,8 +89,9 @@ ok    roots.storage: $node/storage: a folder of root's, mode 0755
 ok    roots.datasets: $node/datasets: a folder of root's, mode 0755
 ok    grants: $node/grants: root's, mode 0755; 1 team and public.json, every file root's and valid
 ok    secrets: $node/secrets: root's, mode 0700; 1 secret of 1 team, each root's with mode 0600 or 0400
-ok    state: $node/state: root's, mode 0755"
-expect_eq "sound node: config and folder lines" "$expected" "$(head -7 <<<"$out")"
+ok    state: $node/state: root's, mode 0755
+ok    settings.on_error: skip: a fault in what a notebook asks for skips only that entry, said in its .gradient/mounts.status; a bucket not ready within s3.start_wait 2 s is attached later"
+expect_eq "sound node: config and folder lines" "$expected" "$(head -8 <<<"$out")"
 for feature in openat2 open_tree move_mount mount_setattr quotactl_fd file_setattr; do
         expect_match "sound node: kernel $feature" "^(ok    kernel $feature: (present|absent)|warn  kernel $feature: (absent|cannot tell))" \
                 "$(lines_of "kernel $feature")"
@@ -104,8 +105,14 @@ $s3fs_line
 $no_hooks"
 expect_eq "sound node: quota, nbmountd, s3fs and hooks.d lines" "$expected" "$(tail -5 <<<"$out" | head -4)"
 expect_eq "sound node: no failure" 0 "$(count_of fail)"
-expect_eq "sound node: 18 lines (17 checks and the summary)" 18 "$(wc -l <<<"$out")"
+expect_eq "sound node: 19 lines (18 checks and the summary)" 19 "$(wc -l <<<"$out")"
 expect_summary "sound node"
+echo "settings: {on_error: refuse}" >>"$config"
+run_check
+expect_eq "settings.on_error refuse: said, with the wait it means" \
+        "ok    settings.on_error: refuse: a fault in what a notebook asks for (settings.yaml, a dataset not granted, a bucket that does not answer within s3.mount_timeout 15 s) refuses its start; set skip to start without it" \
+        "$(lines_of settings.on_error)"
+sed -i '/^settings: {on_error: refuse}$/d' "$config"
 
 # --- quota.enforce best-effort and required on a filesystem without project quotas (tmpfs) -------------
 tmpfs_type=0x1021994

@@ -177,6 +177,16 @@ if [ "${grace:-0}" -ge 36500 ] 2>/dev/null; then ok "kernel: the project block g
         not_ok "kernel: the project block grace period is huge" "grace «$grace» days"
 fi
 
+# --- the notebook's status file is the user's, and counted in the notebook's project --------------
+mkdir $notebook/.gradient && chown 1000:1000 $notebook/.gradient
+new_bundle --user 1000:1000 --identity acme nb1 alice --config $config --cmd 'echo started'
+with_seccomp
+run_runc $bundle
+expect_started "with a .gradient folder: the container starts"
+expect_eq "the status file is alice's and in the notebook's project (counted in its quota)" \
+        "1000:1000 projid=${nb_id:-?}" \
+        "$(stat -c %u:%g $notebook/.gradient/mounts.status 2>&1) $("$FSX" get $notebook/.gradient/mounts.status 2>&1 | cut -d' ' -f1)"
+
 # --- the writer stops at the allowance -----------------------------------------------------------
 log "the writer stops at the allowance"
 used_team=$(usage_of "$team_id")
