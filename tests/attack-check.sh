@@ -27,20 +27,13 @@ need_root "the runtime tests need root"
 
 LIMIT=20 # seconds for one run of nbmount or of a container
 export BB_TIMEOUT=$LIMIT
-work=$(mktemp -d /tmp/nbmount-attack.XXXXXX)
-trap bundle_cleanup EXIT
-trap 'echo "# interrupted"; exit 1' INT TERM
-if ! bundle_init "$work" "$NBMOUNT" >"$work/init.log" 2>&1; then
-        not_ok "harness: bundle_init" "$(cat "$work/init.log")"
-        exit 0
-fi
+bundle_start attack "$NBMOUNT"
 
 # --- the node: the sample node without its s3 entry (no nbmountd yet) and without quotas ----------
-node=$work/node
-make_sample_node "$node"
-config=$node/node.yaml
-sed -i 's/^quota: .*/quota: {enforce: off}/' "$config"
-settings=$node/notebooks/acme/nb1/.gradient/settings.yaml
+make_hostkernel_node "$work/node"
+skip_config=$config
+refuse_config=$node/node-refuse.yaml
+{ cat "$config"; echo "settings: {on_error: refuse}"; } >"$refuse_config"
 printf 'mnist:\n  type: dataset\n  id: dsmnist\n' >"$settings"
 cp "$settings" "$work/settings.good"
 echo "mnist v1" >"$node/datasets/dsmnist/v1/train.txt"
@@ -58,7 +51,9 @@ host_mounts() {
                                                    index($1 "/", w) == 1'
 }
 host_files() {
-        files_snapshot "$node"
+        # a started container leaves the notebook's status file new (and so .gradient's mtime)
+        files_snapshot "$node" |
+                awk '$1 ~ /\/\.gradient\/mounts\.status$/ { next } $1 ~ /\/\.gradient$/ && $2 == "d" { $6 = "" } { print }'
         find "$work" -mindepth 1 -maxdepth 1 -printf '%p %y\n' | sort
         files_snapshot --maxdepth 1 / | awk '{ print $1, $2, $3, $4 }'
         [ -n "${bundle:-}" ] && [ -d "$bundle/rootfs" ] && files_snapshot "$bundle/rootfs"
@@ -117,11 +112,48 @@ runc_run() {
         run_time=$(elapsed_since "$start")
 }
 
-# refused NAME LINE: $settings (or the node) is already planted. `nbmount plan` exits 2 with
-# exactly LINE on stderr and nothing on stdout; a runc container with the hook does not start and
-# runc shows the hook's exit status 2 and LINE, prefixed with the container; nothing changes on
-# the host; both within LIMIT seconds.
+# refused NAME LINE: $settings (or the node) is already planted. A fault of settings.yaml (LINE
+# names it) is skipped with the node's default settings.on_error skip (skipped, below) and refuses
+# the start with on_error refuse (strictly_refused); any other fault refuses in both.
 refused() {
+        if [[ $2 == *"$settings"* ]]; then
+                skipped "$1" "$2"
+                config=$refuse_config strictly_refused "$1 (on_error refuse)" "$2"
+        else
+                strictly_refused "$1" "$2"
+        fi
+}
+
+# skipped NAME LINE: `nbmount plan` exits 1 with nothing on stderr and shows LINE's reason as
+# skipped; a runc container with the hook starts without any /datasets entry, its notebook's
+# status file says why, in the same words less the notebook's host path; the host's mount table
+# and files are unchanged (but for that status file); both within LIMIT seconds.
+skipped() {
+        local name=$1 reason=${2#nbmount: } nb_dir=$node/notebooks/acme/nb1/
+        take_snapshots
+        plan_run
+        expect_eq "$name: nbmount plan exits 1, nothing on stderr, the reason shown as skipped" "1|yes" \
+                "$plan_rc|$plan_err$(grep -qF -- "$reason" <<<"$plan_out" && grep -q skipped <<<"$plan_out" && echo yes)"
+        expect_in_time "$name: nbmount plan" "$plan_rc" "$plan_time"
+        expect_host_unchanged "$name: nbmount plan"
+
+        new_bundle --cmd 'echo started; ls /datasets 2>/dev/null | wc -l' --identity acme nb1 alice --config "$config"
+        bundle="" take_snapshots
+        runc_run
+        expect_eq "$name: the container starts, without /datasets entries" "0|started|0" \
+                "$run_rc|$(oneline "$run_out" | sed 's/ *|* *$//; s/| */|/g')"
+        expect_eq "$name: the status file says skipped, and why" "yes" \
+                "$(grep -F -- " skipped  ${reason//$nb_dir/}" "$node/notebooks/acme/nb1/.gradient/mounts.status" >/dev/null && echo yes)"
+        expect_in_time "$name: runc with the hook" "$run_rc" "$run_time"
+        bundle="" expect_host_unchanged "$name: runc with the hook"
+        rm -rf "$bundle"
+        bundle=""
+}
+
+# strictly_refused NAME LINE: `nbmount plan` exits 2 with exactly LINE on stderr and nothing on
+# stdout; a runc container with the hook does not start and runc shows the hook's exit status 2
+# and LINE, prefixed with the container; nothing changes on the host; both within LIMIT seconds.
+strictly_refused() {
         local name=$1 line=$2
         take_snapshots
         plan_run

@@ -19,18 +19,9 @@ testlib_init skip 2000
 need_tools runc busybox jq
 need_root "the runtime tests need root"
 
-work=$(mktemp -d /tmp/nbmount-skip.XXXXXX)
-trap bundle_cleanup EXIT
-trap 'echo "# interrupted"; exit 1' INT TERM
-if ! bundle_init "$work" "$NBMOUNT" >"$work/init.log" 2>&1; then
-        not_ok "harness: bundle_init" "$(cat "$work/init.log")"
-        exit 0
-fi
+bundle_start skip "$NBMOUNT"
 
-node=$work/node
-make_sample_node "$node"
-config=$node/node.yaml
-sed -i 's/^quota: .*/quota: {enforce: off}/' "$config"
+make_hostkernel_node "$work/node"
 nb=$node/notebooks/acme/nb1
 settings=$nb/.gradient/settings.yaml
 status=$nb/.gradient/mounts.status

@@ -85,11 +85,7 @@ if ! cc -o "$work/limit" "$work/limit.c" $(pkg-config --cflags --libs libseccomp
 fi
 
 # --- the node: the sample node without its s3 entry, quotas off (this kernel has no project quotas)
-node=$work/node
-make_sample_node "$node"
-config=$node/node.yaml
-sed -i 's/^quota: .*/quota: {enforce: off}/' "$config"
-settings=$node/notebooks/acme/nb1/.gradient/settings.yaml
+make_hostkernel_node "$work/node"
 sed -i '/^my-bucket-data:/,$d' "$settings"
 echo "notebook nb1" >"$node/notebooks/acme/nb1/hello.txt"
 echo "team storage" >"$node/storage/east-1/acme/shared.txt"

@@ -2,6 +2,7 @@
 # OCI bundles and real container runtimes (runc, crun, podman) for the hook tests.
 # Sourced: `. tests/lib/bundle.sh`, then `bundle_init WORK_DIR NBMOUNT` once, as root.
 #
+#   bundle_start NAME NBMOUNT     bundle_init in a fresh $work, cleaned up at exit
 #   make_bundle DIR [options]     a runc-spec-shaped bundle with its own copy of the busybox rootfs
 #   run_runc DIR / run_crun DIR   run it to the end (BB_TIMEOUT seconds at most, default 60); sets
 #                                 run_id, run_rc (124: timed out), run_out, run_err (and
@@ -32,6 +33,19 @@
 bundle_no=0
 BB_APPLETS=(sh cat ls echo touch stat mkdir grep readlink sleep df mount wc head id true false test '[')
 BB_SEQ=0
+
+# bundle_start NAME NBMOUNT: a fresh work dir /tmp/nbmount-NAME.XXXXXX in $work, bundle_init in it,
+# and bundle_cleanup at exit; a harness that cannot start is one failure with its cause, and the
+# suite ends there.
+bundle_start() {
+        work=$(mktemp -d "/tmp/nbmount-$1.XXXXXX")
+        trap bundle_cleanup EXIT
+        trap 'echo "# interrupted"; exit 1' INT TERM
+        if ! bundle_init "$work" "$2" >"$work/init.log" 2>&1; then
+                not_ok "harness: bundle_init" "$(cat "$work/init.log")"
+                exit 0
+        fi
+}
 
 # bundle_init WORK_DIR NBMOUNT: the busybox rootfs and the runc spec, once per run.
 bundle_init() {

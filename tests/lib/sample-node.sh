@@ -55,3 +55,13 @@ my-bucket-data:
   endpoint: ""
 EOT
 }
+
+# make_hostkernel_node DIR: the sample node with quota.enforce off, for tests on this kernel, which
+# has no project quotas; sets node, config and settings (its notebook nb1's settings.yaml).
+make_hostkernel_node() {
+        node=$1
+        make_sample_node "$node"
+        config=$node/node.yaml
+        sed -i 's/^quota: .*/quota: {enforce: off}/' "$config"
+        settings=$node/notebooks/acme/nb1/.gradient/settings.yaml
+}
