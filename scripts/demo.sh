@@ -89,6 +89,27 @@ echo "   runc exit $run_rc; its error ends with:"
 echo "$run_err" | grep -o 'stderr: nbmount:.*' | sed 's/^stderr: /   /; s/\\n"$//'
 echo
 
+settings=$node/notebooks/acme/nb1/.gradient/settings.yaml
+cp "$settings" "$work/settings.good"
+cat >>"$settings" <<'EOT'
+typo:
+  type: dataset
+  id: dsr8k5qzn401lb5
+  versoin: v1
+gone:
+  type: dataset
+  id: dsdeleted
+EOT
+echo "== a typo in settings.yaml and a dataset a teammate deleted: alice's notebook still starts"
+make_bundle "$work/typo" --identity acme nb1 alice --config "$node/node.yaml" \
+        --cmd 'echo "-- /notebooks/.gradient/mounts.status, beside the file to fix:"; cat /notebooks/.gradient/mounts.status'
+run_runc "$work/typo" nbmount-demo-typo
+echo "$run_out" | sed 's/^/   /'
+[ "$run_rc" -eq 0 ] || { echo "the container failed (exit $run_rc): $run_err" >&2; exit 1; }
+echo "   (with settings.on_error: refuse in node.yaml, the operator gets the old all-or-nothing start)"
+echo
+cp "$work/settings.good" "$settings"
+
 echo "== The operator's view: nbmount plan --team acme --notebook nb1 --user alice"
 "$nbmount" plan --config "$node/node.yaml" --team acme --notebook nb1 --user alice
 echo

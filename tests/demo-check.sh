@@ -22,6 +22,10 @@ check "the operator's plan table" "/datasets/images             dataset"
 check "container reads the team's S3 bucket" "   dataset shard 0 from the bucket"
 check "the bucket is a read-only fuse.s3fs mount" "   /datasets/my-bucket-data ro,nosuid,nodev,relatime fuse.s3fs"
 check "df -h /storage is shown with a note" "(df shows the whole disk: this kernel has no project quotas"
+check "a typo in settings.yaml: the notebook starts, its status file names the fault" \
+        "/datasets/typo           skipped  .gradient/settings.yaml:20:3: unknown key \"versoin\" in mount \"typo\" (allowed: type, id, version)"
+check "a deleted dataset: skipped with the reason" \
+        "/datasets/gone           skipped  dataset dsdeleted is neither a dataset of team acme nor a public dataset; check its id in settings.yaml"
 check "nbmount mounts shows one s3fs shared by two containers" "ok          nbmount-demo-holder1,nbmount-demo-holder2"
 check "the operator's quota view" "== nbmount quota: every team's use, plan and overage"
 # leftovers: folders, mounts and processes of the demo
