@@ -326,7 +326,6 @@ static int check_mount(const struct settings_mount *m, size_t index, const char 
 }
 
 int sandbox_check_settings(const struct settings *s, const char *file, struct nb_error *err) {
-        size_t repeat;
         int r;
 
         if (s->n_mounts > SETTINGS_MAX_MOUNTS)
@@ -334,9 +333,11 @@ int sandbox_check_settings(const struct settings *s, const char *file, struct nb
         for (size_t i = 0; i < s->n_mounts; i++)
                 if ((r = check_mount(&s->mounts[i], i, file, err)) < 0)
                         return r;
-        repeat = names_find_repeat(s->mounts, s->n_mounts, sizeof(s->mounts[0]), offsetof(struct settings_mount, name));
-        if (repeat < s->n_mounts)
-                return nb_fail(err, EINVAL, "%s: mount \"%s\" appears twice", file, s->mounts[repeat].name);
+        /* an entry at fault holds its raw name, cut: it may equal another's */
+        for (size_t i = 0; i < s->n_mounts; i++)
+                for (size_t k = i + 1; k < s->n_mounts && !s->mounts[i].fault[0]; k++)
+                        if (!s->mounts[k].fault[0] && streq(s->mounts[i].name, s->mounts[k].name))
+                                return nb_fail(err, EINVAL, "%s: mount \"%s\" appears twice", file, s->mounts[i].name);
         return 0;
 }
 

@@ -62,6 +62,28 @@ static void sandboxed_parse_error_is_the_parsers(void **state) {
         free(s);
 }
 
+/* An entry at fault keeps its raw name cut to 64 bytes, which may equal a good entry's name: both
+ * come through, the good one whole. */
+static void sandboxed_fault_beside_its_namesake(void **state) {
+        char text[512];
+        struct settings *s = calloc(1, sizeof(*s));
+        struct nb_error err = {};
+        int fd;
+
+        snprintf(text, sizeof(text), "%.64s: {type: dataset, id: d}\n%.64sxyz: {type: dataset, id: d}\n",
+                 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+                 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+        fd = memfd_with(text, strlen(text));
+        assert_non_null(s);
+        assert_int_equal(sandbox_parse_settings(fd, "settings.yaml", s, &err), 0);
+        assert_int_equal(s->n_mounts, 2);
+        assert_string_equal(s->mounts[0].fault, "");
+        assert_string_equal(s->mounts[1].name, s->mounts[0].name);
+        assert_non_null(strstr(s->mounts[1].fault, "settings.yaml:2:1: "));
+        close(fd);
+        free(s);
+}
+
 static void sandboxed_parse_of_a_pipe(void **state) {
         struct settings *s = calloc(1, sizeof(*s));
         struct nb_error err = {};
@@ -168,6 +190,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(sandboxed_parse_equals_direct_parse),
                 cmocka_unit_test(sandboxed_parse_error_is_the_parsers),
+                cmocka_unit_test(sandboxed_fault_beside_its_namesake),
                 cmocka_unit_test(sandboxed_parse_of_a_pipe),
                 cmocka_unit_test(no_child_left),
                 cmocka_unit_test(check_accepts_what_the_parser_makes),
