@@ -552,9 +552,22 @@ static int check_targets(struct mount_run *run) {
  * (run->host_rootfs). Another one means the namespace is not this bundle's container's: its process
  * ended and another got its pid, say. */
 static int open_rootfs(struct mount_run *run) {
-        _cleanup_close_ int fd = open(run->req->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_close_ int fd = -1;
         struct statx seen;
 
+        if (run->req->late) { /* a running container: its root is "/" in its namespace */
+                fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+                if (fd >= 0 && inode_of(fd, &seen) == 0 && same_inode(&seen, &run->host_rootfs)) {
+                        trace(run, "the container's root is / in its namespace");
+                        return TAKE_FD(fd);
+                }
+                closep(&fd);
+        }
+        fd = open(run->req->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (run->req->late && (fd < 0 || inode_of(fd, &seen) < 0 || !same_inode(&seen, &run->host_rootfs)))
+                return nb_fail(run->err, EPERM,
+                               "neither / nor %s is the container's root in the mount namespace of process %d (was its root replaced?); nothing was mounted",
+                               run->req->rootfs, (int) run->req->pid);
         if (fd < 0)
                 return nb_fail(run->err, errno, "the container's root %s: %s", run->req->rootfs, strerror(errno));
         if (inode_of(fd, &seen) < 0)
@@ -790,7 +803,8 @@ static void roll_back(struct mount_run *run) {
 
 /* The bundle's root as the hook's own namespace shows it, to know it again in the container's. */
 static int identify_host_rootfs(struct mount_run *run) {
-        _cleanup_close_ int fd = open(run->req->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_close_ int fd = run->req->late ? fcntl(run->req->rootfs_fd, F_DUPFD_CLOEXEC, 3)
+                                                : open(run->req->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 
         if (fd < 0 || inode_of(fd, &run->host_rootfs) < 0)
                 return nb_fail(run->err, errno, "the container's root %s (root.path of config.json): %s", run->req->rootfs,
