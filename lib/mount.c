@@ -45,6 +45,8 @@ struct mount_job {
         struct statx target;
         bool already_there; /* an earlier run of the hook attached this very source: leave it */
         bool attached;
+        bool placeholder;   /* a pending bucket's: only its mountpoint is made now, while the image's
+                               root may still be written (nbmountd attaches it later) */
 };
 
 /* A mountpoint folder created in the container's root, removed again on failure. */
@@ -531,6 +533,8 @@ static int check_targets(struct mount_run *run) {
                 struct mount_job *job = &run->jobs[i];
                 int source_fd = job->tree_fd >= 0 ? job->tree_fd : job->source_fd;
 
+                if (job->placeholder)
+                        continue;
                 if ((r = inode_of(job->target_fd, &job->target)) < 0 || (r = inode_of(source_fd, &source)) < 0 ||
                     (r = is_mount_root(run, job->target_fd, &job->target, &mount_root)) < 0)
                         return nb_fail(run->err, r, "%s: cannot stat: %s", job->planned->target, strerror(-r));
@@ -588,6 +592,11 @@ static int open_targets(struct mount_run *run) {
                 struct mount_job *job = &run->jobs[i];
 
                 job->target_fd = open_target(run, rootfs_fd, job->planned->target);
+                if (job->target_fd < 0 && job->placeholder) { /* nbmountd tells why, at its attach */
+                        trace(run, "%s: no mountpoint for the pending bucket: %s, ignoring", job->planned->target,
+                              target_problem(job->target_fd));
+                        continue;
+                }
                 if (job->target_fd < 0)
                         return nb_fail(run->err, job->target_fd, "%s: cannot make the mountpoint: %s",
                                        job->planned->target, target_problem(job->target_fd));
@@ -761,6 +770,8 @@ static int attach_all(struct mount_run *run, size_t *ret_mounted) {
         for (size_t i = 0; i < run->n_jobs; i++) {
                 struct mount_job *job = &run->jobs[i];
 
+                if (job->placeholder)
+                        continue;
                 if (job->already_there) {
                         trace(run, "%s: already mounted by an earlier run, left as is", job->planned->target);
                         continue;
@@ -846,6 +857,11 @@ int mounts_apply(const struct plan *plan, const struct node_config *config, cons
         for (size_t i = 0; i < plan->n_mounts; i++) {
                 const struct plan_mount *m = &plan->mounts[i];
 
+                if (!m->granted && m->pending && m->kind == MOUNT_S3) {
+                        new_job(run, m)->placeholder = true;
+                        run->n_jobs++;
+                        continue;
+                }
                 if (!m->granted)
                         continue;
                 r = m->kind == MOUNT_S3 ? prepare_s3_job(run, m, req->s3_tree_fds ? req->s3_tree_fds[i] : -1)

@@ -334,7 +334,8 @@ static int new_pending(struct mountd *d, struct shared_mount *m, const struct mo
         }
         *p = (struct pending) { .req = *req, .start_time = start_time, .mount = m, .state = PENDING_WAITING,
                                 .rootfs_fd = -1, .tree_fd = -1,
-                                .deadline_ms = started_ms + (int64_t) d->config.s3_mount_timeout_s * 1000 };
+                                /* past the mounter's own (it says why the bucket did not answer) */
+                                .deadline_ms = started_ms + (int64_t) d->config.s3_mount_timeout_s * 1000 + 3000 };
         memcpy(p->name, m->name, sizeof(p->name));
         p->next = d->pending;
         d->pending = p;
@@ -383,9 +384,10 @@ int registry_pending_wait(struct mountd *d, struct pending *p, int *ret_tree_fd,
         else if (p->state == PENDING_FAILED)
                 r = nb_fail(err, EIO, "%s", p->error);
         else
-                r = nb_fail(err, ETIMEDOUT, d->stopping ? "nbmountd stopped before s3://%s answered"
-                                                        : "s3://%s did not answer within %u s (s3.mount_timeout)",
-                            p->req.spec.bucket, d->config.s3_mount_timeout_s);
+                r = nb_fail(err, ETIMEDOUT, d->stopping ? "nbmountd stopped before s3://%s%s%s answered"
+                                                        : "s3://%s%s%s: the bucket did not answer within %u s",
+                            p->req.spec.bucket, p->req.spec.prefix[0] ? "/" : "", p->req.spec.prefix,
+                            d->config.s3_mount_timeout_s);
         pthread_mutex_unlock(&d->lock);
         return r;
 }

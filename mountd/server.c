@@ -133,7 +133,7 @@ static void update_status(const struct mountd *d, const struct mountd_request *r
 /* After the pending answer: the hook's commit, then the bucket, then the attach into the running
  * container and the status file. The connection's thread (counted in d->busy) does it all. */
 static void finish_pending(struct mountd *d, int conn, struct pending *p, const char *url) {
-        const struct mountd_request *req = &p->req;
+        const struct mountd_request request = p->req, *req = &request; /* p goes with registry_pending_end() */
         int64_t commit_timeout = p->deadline_ms + PENDING_COMMIT_GRACE_MS - monotonic_ms();
         _cleanup_close_ int tree_fd = -1;
         struct nb_error err = {};
@@ -166,7 +166,7 @@ static void finish_pending(struct mountd *d, int conn, struct pending *p, const 
 
 /* Not ready within start_wait: {"pending": true}, and the connection stays open for the commit. */
 static void serve_pending(struct mountd *d, int conn, struct pending *p, const char *name, const char *url) {
-        const struct mountd_request *req = &p->req;
+        const struct mountd_request request = p->req, *req = &request; /* p goes with registry_pending_end() */
         struct json_object *o;
 
         if ((p->rootfs_fd = open(req->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
