@@ -48,7 +48,8 @@ struct mount_result {
 };
 
 /* Mounts every granted notebook, storage, dataset and S3 mount of plan, after setting the quotas the
- * plan gives notebook and team folders. On failure nothing stays mounted or created in the
+ * plan gives notebook and team folders, and makes the mountpoint of every pending S3 entry (nbmountd
+ * attaches it later, when the image's root may be read-only; a problem there is left to it). On failure nothing stays mounted or created in the
  * container, and err names the mount and the cause. */
 int mounts_apply(const struct plan *plan, const struct node_config *config, const struct mount_request *req,
                  struct mount_result *ret, struct nb_error *err);

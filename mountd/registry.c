@@ -263,45 +263,57 @@ static int start_mount(struct mountd *d, const struct s3_spec *spec, struct shar
         return 0;
 }
 
-/* Ready (0), failed while waited for (its error), still mounting at wait_until_ms (1 when
- * may_pend: the caller keeps the waiter count, else -ETIMEDOUT), dead (into *dead, then as gone),
- * or gone (mounted afresh, within the limits). */
-static int get_ready(struct mountd *d, const struct s3_spec *spec, int64_t wait_until_ms, bool may_pend,
-                     struct shared_mount **ret, struct shared_mount **dead, struct nb_error *err) {
-        struct shared_mount *m;
+/* Waits for m, being made, until wait_until_ms: 0 once it is ready, its error once it failed; still
+ * mounting then: 1 when may_pend (the caller keeps the waiter count), else -ETIMEDOUT. */
+static int wait_for(struct mountd *d, struct shared_mount *m, int64_t wait_until_ms, bool may_pend,
+                    struct nb_error *err) {
         int r;
 
+        m->waiters++;
+        while (m->state == SHARED_MOUNTING && !(may_pend && d->stopping) && wait_changed(d, wait_until_ms))
+                ;
+        if (m->state == SHARED_MOUNTING && may_pend && !d->stopping)
+                return 1;
+        if (m->state == SHARED_MOUNTING) {
+                leave_mounting(m);
+                return nb_fail(err, ETIMEDOUT, d->stopping ? "nbmountd is stopping" : "s3://%s did not answer in time",
+                               m->spec.bucket);
+        }
+        m->waiters--;
+        if (m->state != SHARED_FAILED)
+                return 0;
+        r = nb_fail(err, EIO, "%s", m->error);
+        if (m->waiters == 0)
+                shared_mount_free(m);
+        return r;
+}
+
+/* Ready (0), failed while waited for (its error), still mounting at wait_until_ms (1 when
+ * may_pend: the caller keeps the waiter count, else -ETIMEDOUT), dead (into *dead, then as
+ * gone), or gone (mounted afresh, within the limits). */
+static int get_ready(struct mountd *d, const struct s3_spec *spec, int64_t wait_until_ms, bool may_pend,
+                     struct shared_mount **ret, struct shared_mount **dead, struct nb_error *err) {
         for (;;) {
-                m = find(d, spec);
+                struct shared_mount *m = find(d, spec);
+                int r;
+
+                if (m && m->state == SHARED_READY && usable(d, m)) {
+                        *ret = m;
+                        return 0;
+                }
+                if (m && m->state == SHARED_READY && m->waiters > 0)
+                        return nb_fail(err, EIO, "s3fs of %s died as it became ready; try again", spec->bucket);
                 if (m && m->state == SHARED_READY) {
-                        if (usable(d, m)) {
-                                *ret = m;
-                                return 0;
-                        }
-                        if (m->waiters > 0)
-                                return nb_fail(err, EIO, "s3fs of %s died as it became ready; try again", spec->bucket);
                         take_out_dead(d, m, dead);
                         m = NULL;
                 }
                 if (!m && ((r = check_limits(d, spec->team, err)) < 0 || (r = start_mount(d, spec, &m, err)) < 0))
                         return r;
-                m->waiters++;
-                while (m->state == SHARED_MOUNTING && !(may_pend && d->stopping) && wait_changed(d, wait_until_ms))
-                        ;
-                if (m->state == SHARED_MOUNTING && may_pend && !d->stopping) {
-                        *ret = m;
-                        return 1;
-                }
-                if (m->state == SHARED_MOUNTING) {
-                        leave_mounting(m);
-                        return nb_fail(err, ETIMEDOUT, d->stopping ? "nbmountd is stopping" : "s3://%s did not answer in time",
-                                       spec->bucket);
-                }
-                m->waiters--;
-                if (m->state == SHARED_FAILED) {
-                        r = nb_fail(err, EIO, "%s", m->error);
-                        if (m->waiters == 0)
-                                shared_mount_free(m);
+                if (!m)
+                        return nb_fail(err, EIO, "no mount came out of the table");
+                if ((r = wait_for(d, m, wait_until_ms, may_pend, err)) != 0) {
+                        if (r == 1)
+                                *ret = m;
                         return r;
                 }
         }
@@ -357,9 +369,11 @@ int registry_acquire_or_pend(struct mountd *d, const struct mountd_request *req,
                 return nb_fail(err, ESRCH, "container %s: its init process %d is gone", req->container, (int) req->pid);
         pthread_mutex_lock(&d->lock);
         r = get_ready(d, &req->spec, until, req->start_wait_ms > 0 && ret_pending, &m, &dead, err);
-        if (r == 0)
+        if (r >= 0 && !m)
+                r = nb_fail(err, EIO, "no mount came out of the table");
+        else if (r == 0)
                 r = take_ready(d, m, req, start_time, ret_tree_fd, ret_id, err);
-        else if (r == 1 && (r = new_pending(d, m, req, start_time, now, ret_pending, err)) == 1)
+        else if (r == 1 && ret_pending && (r = new_pending(d, m, req, start_time, now, ret_pending, err)) == 1)
                 snprintf(ret_id, MOUNTD_NAME_LEN + 1, "%s", m->name);
         pthread_mutex_unlock(&d->lock);
         stop_all(d, dead, "s3fs died");
