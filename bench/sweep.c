@@ -224,7 +224,14 @@ static void make_node(struct bench *b, const char *dir) {
                 exit(1);
         }
         pthread_mutex_init(&d->lock, NULL);
-        pthread_cond_init(&d->changed, NULL);
+        {
+                pthread_condattr_t attr;
+
+                pthread_condattr_init(&attr);
+                pthread_condattr_setclock(&attr, CLOCK_MONOTONIC); /* as nbmountd's (main.c) */
+                pthread_cond_init(&d->changed, &attr);
+                pthread_condattr_destroy(&attr);
+        }
         d->spawner.sock = -1;
         snprintf(d->paths.mounts_dir, sizeof(d->paths.mounts_dir), "%s/mounts", dir);
         snprintf(d->paths.keys_dir, sizeof(d->paths.keys_dir), "%s/keys", dir);

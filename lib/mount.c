@@ -45,6 +45,8 @@ struct mount_job {
         struct statx target;
         bool already_there; /* an earlier run of the hook attached this very source: leave it */
         bool attached;
+        bool placeholder;   /* a pending bucket's: only its mountpoint is made now, while the image's
+                               root may still be written (nbmountd attaches it later) */
 };
 
 /* A mountpoint folder created in the container's root, removed again on failure. */
@@ -531,6 +533,8 @@ static int check_targets(struct mount_run *run) {
                 struct mount_job *job = &run->jobs[i];
                 int source_fd = job->tree_fd >= 0 ? job->tree_fd : job->source_fd;
 
+                if (job->placeholder)
+                        continue;
                 if ((r = inode_of(job->target_fd, &job->target)) < 0 || (r = inode_of(source_fd, &source)) < 0 ||
                     (r = is_mount_root(run, job->target_fd, &job->target, &mount_root)) < 0)
                         return nb_fail(run->err, r, "%s: cannot stat: %s", job->planned->target, strerror(-r));
@@ -552,9 +556,22 @@ static int check_targets(struct mount_run *run) {
  * (run->host_rootfs). Another one means the namespace is not this bundle's container's: its process
  * ended and another got its pid, say. */
 static int open_rootfs(struct mount_run *run) {
-        _cleanup_close_ int fd = open(run->req->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_close_ int fd = -1;
         struct statx seen;
 
+        if (run->req->late) { /* a running container: its root is "/" in its namespace */
+                fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+                if (fd >= 0 && inode_of(fd, &seen) == 0 && same_inode(&seen, &run->host_rootfs)) {
+                        trace(run, "the container's root is / in its namespace");
+                        return TAKE_FD(fd);
+                }
+                closep(&fd);
+        }
+        fd = open(run->req->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (run->req->late && (fd < 0 || inode_of(fd, &seen) < 0 || !same_inode(&seen, &run->host_rootfs)))
+                return nb_fail(run->err, EPERM,
+                               "neither / nor %s is the container's root in the mount namespace of process %d (was its root replaced?); nothing was mounted",
+                               run->req->rootfs, (int) run->req->pid);
         if (fd < 0)
                 return nb_fail(run->err, errno, "the container's root %s: %s", run->req->rootfs, strerror(errno));
         if (inode_of(fd, &seen) < 0)
@@ -575,6 +592,11 @@ static int open_targets(struct mount_run *run) {
                 struct mount_job *job = &run->jobs[i];
 
                 job->target_fd = open_target(run, rootfs_fd, job->planned->target);
+                if (job->target_fd < 0 && job->placeholder) { /* nbmountd tells why, at its attach */
+                        trace(run, "%s: no mountpoint for the pending bucket: %s, ignoring", job->planned->target,
+                              target_problem(job->target_fd));
+                        continue;
+                }
                 if (job->target_fd < 0)
                         return nb_fail(run->err, job->target_fd, "%s: cannot make the mountpoint: %s",
                                        job->planned->target, target_problem(job->target_fd));
@@ -748,6 +770,8 @@ static int attach_all(struct mount_run *run, size_t *ret_mounted) {
         for (size_t i = 0; i < run->n_jobs; i++) {
                 struct mount_job *job = &run->jobs[i];
 
+                if (job->placeholder)
+                        continue;
                 if (job->already_there) {
                         trace(run, "%s: already mounted by an earlier run, left as is", job->planned->target);
                         continue;
@@ -790,7 +814,8 @@ static void roll_back(struct mount_run *run) {
 
 /* The bundle's root as the hook's own namespace shows it, to know it again in the container's. */
 static int identify_host_rootfs(struct mount_run *run) {
-        _cleanup_close_ int fd = open(run->req->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_close_ int fd = run->req->late ? fcntl(run->req->rootfs_fd, F_DUPFD_CLOEXEC, 3)
+                                                : open(run->req->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 
         if (fd < 0 || inode_of(fd, &run->host_rootfs) < 0)
                 return nb_fail(run->err, errno, "the container's root %s (root.path of config.json): %s", run->req->rootfs,
@@ -832,6 +857,11 @@ int mounts_apply(const struct plan *plan, const struct node_config *config, cons
         for (size_t i = 0; i < plan->n_mounts; i++) {
                 const struct plan_mount *m = &plan->mounts[i];
 
+                if (!m->granted && m->pending && m->kind == MOUNT_S3) {
+                        new_job(run, m)->placeholder = true;
+                        run->n_jobs++;
+                        continue;
+                }
                 if (!m->granted)
                         continue;
                 r = m->kind == MOUNT_S3 ? prepare_s3_job(run, m, req->s3_tree_fds ? req->s3_tree_fds[i] : -1)

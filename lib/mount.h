@@ -17,6 +17,11 @@ struct mount_request {
         int mnt_ns_fd;      /* its mount namespace (container.h), which is joined */
         const char *rootfs; /* the root filesystem's absolute path: in the container's namespace it must
                                be the very folder it is in the hook's (same device and inode) */
+        /* nbmountd attaching a bucket into a container that may already run (pivot_root done): the
+         * root is known by rootfs_fd, opened in the host's namespace when the hook asked, and in the
+         * container's namespace it is "/" or rootfs, whichever is that very folder; nothing else. */
+        bool late;
+        int rootfs_fd;      /* late only */
         uid_t uid;          /* owner of a notebook or team folder created on first use */
         gid_t gid;
         enum quota_enforce quota_enforce;
@@ -43,7 +48,8 @@ struct mount_result {
 };
 
 /* Mounts every granted notebook, storage, dataset and S3 mount of plan, after setting the quotas the
- * plan gives notebook and team folders. On failure nothing stays mounted or created in the
+ * plan gives notebook and team folders, and makes the mountpoint of every pending S3 entry (nbmountd
+ * attaches it later, when the image's root may be read-only; a problem there is left to it). On failure nothing stays mounted or created in the
  * container, and err names the mount and the cause. */
 int mounts_apply(const struct plan *plan, const struct node_config *config, const struct mount_request *req,
                  struct mount_result *ret, struct nb_error *err);

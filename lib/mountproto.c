@@ -117,8 +117,15 @@ struct json_object *mountd_request_to_json(const struct mountd_request *req) {
         json_object_object_add(o, "op", json_object_new_string(op_names[req->op]));
         if (req->op == MOUNTD_MOUNT || req->op == MOUNTD_RELEASE)
                 json_object_object_add(o, "container", json_object_new_string(req->container));
-        if (req->op == MOUNTD_MOUNT)
-                json_object_object_add(o, "pid", json_object_new_int64(req->pid));
+        if (req->op != MOUNTD_MOUNT)
+                return o;
+        json_object_object_add(o, "pid", json_object_new_int64(req->pid));
+        if (req->start_wait_ms == 0)
+                return o;
+        json_object_object_add(o, "start_wait_ms", json_object_new_uint64(req->start_wait_ms));
+        json_object_object_add(o, "target", json_object_new_string(req->target));
+        json_object_object_add(o, "rootfs", json_object_new_string(req->rootfs));
+        json_object_object_add(o, "notebook", json_object_new_string(req->notebook));
         return o;
 }
 
@@ -136,18 +143,52 @@ static enum mountd_op op_from_name(const char *op) {
         return MOUNTD_LIST;
 }
 
+/* "/datasets/NAME": where a pending bucket goes in the container. */
+static const char *target_problem(const char *s) {
+        if (strncmp(s, "/datasets/", strlen("/datasets/")) != 0)
+                return "must be /datasets/NAME";
+        return name_problem(s + strlen("/datasets/"));
+}
+
+/* start_wait_ms and what a late attach needs: all of them, or none (the whole mount_timeout). */
+static int parse_start_wait(const struct jctx *c, struct json_object *root, struct mountd_request *ret) {
+        uint64_t wait_ms = 0;
+        int r, present = 0;
+
+        if ((r = jget_uint(c, root, "", "start_wait_ms", MOUNTD_START_WAIT_MAX_MS, &wait_ms)) < 0)
+                return r;
+        present += r > 0;
+        if ((r = jget_string(c, root, "", "target", ret->target, sizeof(ret->target), target_problem)) < 0)
+                return r;
+        present += r > 0;
+        if ((r = jget_string(c, root, "", "rootfs", ret->rootfs, sizeof(ret->rootfs), path_problem)) < 0)
+                return r;
+        present += r > 0;
+        if ((r = jget_string(c, root, "", "notebook", ret->notebook, sizeof(ret->notebook), name_problem)) < 0)
+                return r;
+        present += r > 0;
+        if (present != 0 && (present != 4 || wait_ms == 0))
+                return jfail(c, "", "\"start_wait_ms\" (above 0), \"target\", \"rootfs\" and \"notebook\" come together or not at all");
+        ret->start_wait_ms = (uint32_t) wait_ms;
+        return 0;
+}
+
 static int parse_mount(const struct jctx *c, struct json_object *root, struct mountd_request *ret) {
         static const char *const allowed[] = { "op",     "container",     "pid",    "team",      "bucket", "prefix",
                                                "endpoint", "region",      "access_key_id", "secret", "read_only",
-                                               "uid",    "gid",           NULL };
+                                               "uid",    "gid",           "start_wait_ms", "target", "rootfs",
+                                               "notebook", NULL };
+        static const char *const required[] = { "op",     "container",     "pid",    "team",      "bucket", "prefix",
+                                                "endpoint", "region",      "access_key_id", "secret", "read_only",
+                                                "uid",    "gid",           NULL };
         uint64_t pid = 0;
         int r;
 
-        if ((r = jcheck_keys(c, root, "", "a mount request", allowed, allowed)) < 0 ||
+        if ((r = jcheck_keys(c, root, "", "a mount request", allowed, required)) < 0 ||
             (r = jget_string(c, root, "", "container", ret->container, sizeof(ret->container),
                              oci_container_id_problem)) < 0 ||
             (r = jget_uint(c, root, "", "pid", INT32_MAX, &pid)) < 0 ||
-            (r = s3_spec_from_json(c, root, "", &ret->spec)) < 0)
+            (r = s3_spec_from_json(c, root, "", &ret->spec)) < 0 || (r = parse_start_wait(c, root, ret)) < 0)
                 return r;
         if (pid < 2)
                 return jfail(c, "/pid", "\"pid\" must be a container's init process");
@@ -334,6 +375,13 @@ static int receive_reply(int sock, const char *socket_path, unsigned timeout_s, 
 
 int mountd_call(const char *socket_path, const struct mountd_request *request, unsigned timeout_s,
                 struct json_object **ret_reply, int *ret_fd, struct nb_error *err) {
+        _cleanup_close_ int sock = -1;
+
+        return mountd_call_keep(socket_path, request, timeout_s, ret_reply, ret_fd, &sock, err);
+}
+
+int mountd_call_keep(const char *socket_path, const struct mountd_request *request, unsigned timeout_s,
+                     struct json_object **ret_reply, int *ret_fd, int *ret_sock, struct nb_error *err) {
         _cleanup_(json_object_putp) struct json_object *message = mountd_request_to_json(request);
         _cleanup_(json_object_putp) struct json_object *reply = NULL;
         _cleanup_close_ int sock = connect_socket(socket_path, timeout_s, err);
@@ -349,5 +397,6 @@ int mountd_call(const char *socket_path, const struct mountd_request *request, u
                 return r;
         *ret_reply = TAKE_PTR(reply);
         *ret_fd = TAKE_FD(fd);
+        *ret_sock = TAKE_FD(sock);
         return 0;
 }

@@ -36,12 +36,25 @@ struct s3_spec {
 
 enum mountd_op { MOUNTD_MOUNT, MOUNTD_RELEASE, MOUNTD_LIST };
 
+#define MOUNTD_TARGET_MAX (sizeof("/datasets/") + NB_NAME_MAX)
+#define MOUNTD_START_WAIT_MAX_MS 600000U
+
 struct mountd_request {
         enum mountd_op op;
         char container[OCI_ID_MAX + 1]; /* MOUNT, RELEASE */
         pid_t pid;                      /* MOUNT: the container's init, in the host's pid namespace */
         struct s3_spec spec;            /* MOUNT */
+        /* MOUNT with start_wait_ms > 0: a bucket not ready by then is answered {"pending": true} and
+         * attached later by nbmountd at target ("/datasets/NAME") in the container whose root the hook
+         * sees at rootfs; notebook names its status file. 0: wait the whole s3.mount_timeout. */
+        uint32_t start_wait_ms;
+        char target[MOUNTD_TARGET_MAX];
+        char rootfs[NB_PATH_MAX + 1];
+        nb_name notebook;
 };
+
+/* The hook's word on the connection of a pending answer once its start went through. */
+#define MOUNTD_COMMIT "{\"op\": \"commit\"}"
 
 /* A stable id for spec: equal specs, equal ids. buf holds MOUNTD_ID_LEN + 1 bytes. */
 void s3_spec_id(const struct s3_spec *spec, char *buf);
@@ -74,3 +87,6 @@ int mountd_receive(int sock, char *buf, size_t size, size_t *ret_len, int *ret_f
  * ({"ok": false, "error": ...}) fails with its text. */
 int mountd_call(const char *socket_path, const struct mountd_request *request, unsigned timeout_s,
                 struct json_object **ret_reply, int *ret_fd, struct nb_error *err);
+/* The same, and the connection stays open in *ret_sock (a pending mount's, for the commit). */
+int mountd_call_keep(const char *socket_path, const struct mountd_request *request, unsigned timeout_s,
+                     struct json_object **ret_reply, int *ret_fd, int *ret_sock, struct nb_error *err);

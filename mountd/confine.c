@@ -25,12 +25,17 @@
  * CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH  secrets, state and mount points in folders an operator
  *                  may have given other modes, /proc of other processes
  * CAP_KILL         stopping an s3fs that was adopted (another process's child)
- * CAP_SYS_PTRACE   /proc/PID/ns/{mnt,user} of a peer (peer.c): the hook is not dumpable and keeps
+ * CAP_SYS_PTRACE   /proc/PID/ns/{mnt,user} of a peer (peer.c) and of a container a pending bucket goes
+ *                  into (attach.c): the hook is not dumpable and keeps
  *                  capabilities nbmountd lacks, so the kernel's ptrace access check needs it. ptrace(2)
  *                  and process_vm_writev stay fatal below, process_vm_readv is not allowed; what it
- *                  adds to open(2) (/proc/PID/mem) CAP_DAC_OVERRIDE's writes to any file already give. */
+ *                  adds to open(2) (/proc/PID/mem) CAP_DAC_OVERRIDE's writes to any file already give.
+ * CAP_SYS_CHROOT   setns(2) into a running container's mount namespace (attach.c's child), which the
+ *                  kernel allows only with it (and CAP_SYS_ADMIN); chroot(2) itself is not allowed
+ * CAP_CHOWN        the notebook's status file (lib/mountstatus.c) rewritten after a late attach is
+ *                  the container user's: made as root, given away by fd */
 static const cap_value_t kept_caps[] = { CAP_SYS_ADMIN, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_KILL,
-                                         CAP_SYS_PTRACE };
+                                         CAP_SYS_PTRACE, CAP_SYS_CHROOT, CAP_CHOWN };
 
 static const int allowed[] = {
         /* threads, memory, time, identity, signals */
@@ -47,10 +52,15 @@ static const int allowed[] = {
         SCMP_SYS(rename), SCMP_SYS(renameat), SCMP_SYS(renameat2), SCMP_SYS(unlink), SCMP_SYS(unlinkat),
         SCMP_SYS(mkdir), SCMP_SYS(mkdirat), SCMP_SYS(rmdir), SCMP_SYS(getdents64), SCMP_SYS(readlink),
         SCMP_SYS(readlinkat), SCMP_SYS(access), SCMP_SYS(faccessat), SCMP_SYS(faccessat2), SCMP_SYS(umask),
-        /* mounts */
-        SCMP_SYS(open_tree), SCMP_SYS(umount2),
-        /* processes: s3fs through pidfds, the probe child */
+        /* the notebook's status file after a late attach (lib/mountstatus.c): a new file given to the
+         * container user by fd, linked or renamed over the old one */
+        SCMP_SYS(fchown), SCMP_SYS(fchownat), SCMP_SYS(fchmod), SCMP_SYS(linkat),
+        /* mounts: the clone for a hook; a late attach's child sets its flags, moves it onto the target in
+         * the container (setns: below) and, on failure, unmounts it again */
+        SCMP_SYS(open_tree), SCMP_SYS(umount2), SCMP_SYS(mount_setattr), SCMP_SYS(move_mount),
+        /* processes: s3fs through pidfds, the probe child, the late attach's child and its error pipe */
         SCMP_SYS(pidfd_open), SCMP_SYS(pidfd_send_signal), SCMP_SYS(waitid), SCMP_SYS(wait4), SCMP_SYS(kill),
+        SCMP_SYS(pipe2),
         /* sockets (their families: below): the hooks, the spawner, syslog, DNS for endpoint names */
         SCMP_SYS(accept4), SCMP_SYS(connect), SCMP_SYS(sendto), SCMP_SYS(sendmsg), SCMP_SYS(sendmmsg),
         SCMP_SYS(recvfrom), SCMP_SYS(recvmsg), SCMP_SYS(getsockopt), SCMP_SYS(setsockopt), SCMP_SYS(getsockname),
@@ -65,6 +75,8 @@ static const struct confine_rule rules[] = {
         { SCMP_SYS(socket), 1, { ARG_EQ(0, AF_INET) } },  /* the resolver (getaddrinfo) */
         { SCMP_SYS(socket), 1, { ARG_EQ(0, AF_INET6) } },
         { SCMP_SYS(ioctl), 1, { ARG_EQ(1, FIONREAD) } },  /* the resolver */
+        /* the late attach's child joins a container's mount namespace, and no other kind */
+        { SCMP_SYS(setns), 1, { ARG_EQ(1, CLONE_NEWNS) } },
         /* fork() of the probe child is clone without CLONE_THREAD; threads come through clone3 */
         { SCMP_SYS(clone), 1, { ARG_MASKED_EQ(0, CLONE_THREAD, 0) } },
 };

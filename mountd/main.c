@@ -191,11 +191,12 @@ static void accept_one(struct mountd *d, int listen_fd) {
         pthread_attr_destroy(&attr);
 }
 
-/* In-flight requests finish (a mount may take mount_timeout); the mounts stay for their containers. */
+/* In-flight requests and mounter threads finish (a mount may take mount_timeout; pending requests give
+ * up at once, d->stopping); the mounts stay for their containers. */
 static void drain(struct mountd *d) {
         struct timespec deadline;
 
-        clock_gettime(CLOCK_REALTIME, &deadline);
+        clock_gettime(CLOCK_MONOTONIC, &deadline);
         deadline.tv_sec += d->config.s3_mount_timeout_s + 5;
         pthread_mutex_lock(&d->lock);
         while (d->busy > 0 && pthread_cond_timedwait(&d->changed, &d->lock, &deadline) == 0)
@@ -261,6 +262,7 @@ static void stop_sweeping(struct mountd *d, pthread_t thread) {
         pthread_mutex_lock(&d->lock);
         d->stopping = true;
         pthread_cond_broadcast(&d->sweep_wakeup);
+        pthread_cond_broadcast(&d->changed);
         pthread_mutex_unlock(&d->lock);
         pthread_join(thread, NULL);
 }
@@ -349,7 +351,7 @@ int main(int argc, char **argv) {
         if (!(d = calloc(1, sizeof(*d))))
                 return 1;
         pthread_mutex_init(&d->lock, NULL);
-        pthread_cond_init(&d->changed, NULL);
+        init_monotonic_cond(&d->changed);
         init_monotonic_cond(&d->sweep_wakeup);
         d->sweep_interval_s = o.sweep_interval_s;
         d->spawner.sock = -1;

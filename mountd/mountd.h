@@ -40,7 +40,9 @@ struct shared_mount {
         size_t n_refs, cap_refs;
         struct mount_ref *refs;
         uint64_t mnt_id;                 /* the mount's id (STATX_MNT_ID, mountinfo) once ready; 0 unknown */
-        unsigned waiters;                /* requests waiting for this mount to be ready */
+        unsigned waiters;                /* requests waiting for this mount to be ready (pending ones too):
+                                            while there are, it is neither collected nor taken out as dead */
+        bool cancel;                     /* nobody waits any more: its mounter stops s3fs (atomic reads) */
         char error[NB_ERROR_MAX];        /* SHARED_FAILED: why */
         uint64_t sweep_round;            /* registry_sweep(): this mount was judged in that round ... */
         size_t sweep_slot;               /* ... at this index of its snapshot */
@@ -139,6 +141,27 @@ void netcalls_free(struct netcalls *c);
 /* Judges and makes one notified call; what s3fs's call returns: >= 0, or -errno. */
 int64_t netcalls_serve(struct netcalls *c, const struct seccomp_notif *req);
 
+/* A request that stopped waiting at its start_wait: its bucket is attached into the running container
+ * once it answers (docs/FORMATS.md §6). Owned by its connection's thread, listed in d->pending under
+ * the lock; the mount's mounter resolves it (a reference and a clone, or the failure) under the lock
+ * too, so that a mount that turns ready is never collected before the reference is taken. */
+enum pending_state { PENDING_WAITING, PENDING_READY, PENDING_FAILED };
+
+struct pending {
+        struct pending *next;
+        struct mountd_request req;
+        uint64_t start_time;          /* the container's init (pid + start time) */
+        int64_t deadline_ms;          /* CLOCK_MONOTONIC: the request's time + s3.mount_timeout */
+        int rootfs_fd;                /* the container's root as the hook saw it, opened at the request */
+        struct shared_mount *mount;   /* PENDING_WAITING: the mount, counted in its waiters */
+        enum pending_state state;
+        bool canceled;                /* the container was released (poststop) meanwhile */
+        bool ref_added;               /* PENDING_READY: the reference is this request's own */
+        int tree_fd;                  /* PENDING_READY: the clone to attach */
+        char name[MOUNTD_NAME_LEN + 1];
+        char error[NB_ERROR_MAX];     /* PENDING_FAILED: why */
+};
+
 struct mountd {
         struct node_config config;
         struct mountd_namespaces namespaces; /* nbmountd's own: a peer must share them */
@@ -147,9 +170,10 @@ struct mountd {
         unsigned sweep_interval_s;
         bool debug;
         pthread_mutex_t lock;
-        pthread_cond_t changed;
+        pthread_cond_t changed;      /* CLOCK_MONOTONIC */
         struct shared_mount *mounts; /* guarded by lock */
-        unsigned busy;               /* requests being served, guarded by lock */
+        struct pending *pending;     /* guarded by lock */
+        unsigned busy;               /* requests being served and mounter threads, guarded by lock */
         uint64_t sweep_round;        /* registry_sweep()'s, guarded by lock */
         bool stopping;               /* the sweep thread ends, guarded by lock */
         pthread_cond_t sweep_wakeup; /* (CLOCK_MONOTONIC) wakes the sweep thread to stop */
@@ -196,8 +220,22 @@ void s3fs_adopt_uid(struct mountd *d, struct shared_mount *m);
 int s3fs_clone(const struct shared_mount *m);
 
 /* registry.c */
+int64_t monotonic_ms(void);
+/* The mount of req->spec, a reference for req->container and a clone in *ret_tree_fd; a new mount is
+ * made by a mounter thread of its own. Waits up to s3.mount_timeout. */
 int registry_acquire(struct mountd *d, const struct mountd_request *req, int *ret_tree_fd, char *ret_id,
                      struct nb_error *err);
+/* The same, but waits only req->start_wait_ms (when above 0) for a mount being made: then returns 1
+ * with *ret_pending (listed, its name in ret_id); end it with registry_pending_end(). */
+int registry_acquire_or_pend(struct mountd *d, const struct mountd_request *req, int *ret_tree_fd, char *ret_id,
+                             struct pending **ret_pending, struct nb_error *err);
+/* After the hook's commit: waits until p's mount is ready (0: a reference taken, its clone in
+ * *ret_tree_fd), failed or past p's deadline (-errno, why in err), or p's container was released
+ * (-ECANCELED). */
+int registry_pending_wait(struct mountd *d, struct pending *p, int *ret_tree_fd, struct nb_error *err);
+/* Unlists and frees p. Unless attached, the reference p took is dropped (only that one) and a mount
+ * that nobody holds or waits for any more is stopped (at once, or while it still mounts). */
+void registry_pending_end(struct mountd *d, struct pending *p, bool attached);
 size_t registry_release(struct mountd *d, const char *container);
 void registry_sweep(struct mountd *d);
 struct json_object *registry_list(struct mountd *d);
@@ -209,6 +247,11 @@ int state_save(const struct mountd *d);
 int state_load(struct mountd *d, struct nb_error *err);
 /* After state_load(): adopts what still lives, stops what does not, removes leftovers. */
 void state_recover(struct mountd *d);
+
+/* attach.c: attaches tree_fd at p->req.target in p's running container, in a child that joins its
+ * mount namespace (lib/mount.c's rules: the target resolved in its root without symlinks, nosuid,
+ * nodev, ro as asked; rolled back on failure). -errno and why in err. */
+int attach_late(const struct mountd *d, const struct pending *p, int tree_fd, struct nb_error *err);
 
 /* confine.c: not dumpable (no core dump, no /proc/PID/mem or ptrace without CAP_SYS_PTRACE) from the
  * start, so its children inherit it; the capabilities and seccomp filter after start-up, before the

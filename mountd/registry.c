@@ -22,7 +22,7 @@ void shared_mount_free(struct shared_mount *m) {
 
 static struct shared_mount *find(struct mountd *d, const struct s3_spec *spec) {
         for (struct shared_mount *m = d->mounts; m; m = m->next)
-                if (m->state != SHARED_FAILED && s3_spec_equal(&m->spec, spec))
+                if (m->state != SHARED_FAILED && !m->cancel && s3_spec_equal(&m->spec, spec))
                         return m;
         return NULL;
 }
@@ -95,24 +95,6 @@ static void save(struct mountd *d) {
                            d->paths.state_file, strerror(-r));
 }
 
-/* Mounts m with the lock released; waiters of the same spec sleep on d->changed meanwhile. */
-static int mount_new(struct mountd *d, struct shared_mount *m, struct nb_error *err) {
-        int r;
-
-        pthread_mutex_unlock(&d->lock);
-        r = s3fs_mount(d, m, err);
-        pthread_mutex_lock(&d->lock);
-        if (r < 0) {
-                m->state = SHARED_FAILED;
-                snprintf(m->error, sizeof(m->error), "%s", err->msg);
-                unlink_mount(d, m);
-        } else {
-                m->state = SHARED_READY;
-        }
-        pthread_cond_broadcast(&d->changed);
-        return r;
-}
-
 /* Its s3fs lives and its mount is in place: a /proc read and a statx, whatever the table holds. */
 static bool usable(const struct mountd *d, const struct shared_mount *m) {
         return process_is(m->s3fs_pid, m->s3fs_start_time) && mount_in_place(d, m);
@@ -151,92 +133,324 @@ static void take_out_dead(struct mountd *d, struct shared_mount *m, struct share
         save(d);
 }
 
-/* Ready, mounting (wait for it), failed while waited for (its error), dead (into *dead, then as
- * gone), or gone (mount afresh, within the limits). */
-static int get_ready(struct mountd *d, const struct s3_spec *spec, struct shared_mount **ret,
-                     struct shared_mount **dead, struct nb_error *err) {
-        struct shared_mount *m;
-        int r;
+int64_t monotonic_ms(void) {
+        struct timespec now;
 
-        while ((m = find(d, spec)) && m->state == SHARED_MOUNTING) {
-                m->waiters++;
-                while (m->state == SHARED_MOUNTING)
-                        pthread_cond_wait(&d->changed, &d->lock);
-                m->waiters--;
-                if (m->state == SHARED_FAILED) {
-                        r = nb_fail(err, EIO, "%s", m->error);
-                        if (m->waiters == 0)
-                                shared_mount_free(m);
-                        return r;
-                }
-        }
-        if (m && usable(d, m)) {
-                *ret = m;
-                return 0;
-        }
-        if (m)
-                take_out_dead(d, m, dead);
-        if ((r = check_limits(d, spec->team, err)) < 0)
-                return r;
-        if (!(m = new_mount(d, spec)))
-                return nb_fail(err, ENOMEM, "out of memory");
-        m->next = d->mounts;
-        d->mounts = m;
-        if ((r = mount_new(d, m, err)) < 0) {
-                if (m->waiters == 0)
-                        shared_mount_free(m);
-                return r;
-        }
-        mountd_log(LOG_INFO, "%s: mounted %s/%s for team %s (s3fs pid %d)", m->name, spec->bucket, spec->prefix,
-                   spec->team, (int) m->s3fs_pid);
-        *ret = m;
-        return 0;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        return (int64_t) now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+/* Waits on d->changed (CLOCK_MONOTONIC) until deadline_ms; false once it has passed. */
+static bool wait_changed(struct mountd *d, int64_t deadline_ms) {
+        struct timespec until = { .tv_sec = deadline_ms / 1000, .tv_nsec = (deadline_ms % 1000) * 1000000 };
+
+        return pthread_cond_timedwait(&d->changed, &d->lock, &until) != ETIMEDOUT;
+}
+
+/* The last waiter of a mount still being made is gone: its mounter stops s3fs at once. */
+static void leave_mounting(struct shared_mount *m) {
+        if (--m->waiters == 0 && m->state == SHARED_MOUNTING)
+                __atomic_store_n(&m->cancel, true, __ATOMIC_RELAXED);
 }
 
 static void stop_all(struct mountd *d, struct shared_mount *stopping, const char *why);
 
-int registry_acquire(struct mountd *d, const struct mountd_request *req, int *ret_tree_fd, char *ret_id,
-                     struct nb_error *err) {
-        uint64_t start_time = process_start_time(req->pid);
-        struct shared_mount *m = NULL, *dead = NULL;
+/* Under the lock, by m's mounter once m is ready: every pending request of m gets its reference and
+ * its clone (or the reason it cannot have them). */
+static void resolve_pending(struct mountd *d, struct shared_mount *m) {
+        for (struct pending *p = d->pending; p; p = p->next) {
+                int fd;
+
+                if (p->mount != m)
+                        continue;
+                p->mount = NULL;
+                m->waiters--;
+                p->state = PENDING_FAILED;
+                if (m->state == SHARED_FAILED) {
+                        snprintf(p->error, sizeof(p->error), "%s", m->error);
+                } else if ((fd = s3fs_clone(m)) < 0) {
+                        snprintf(p->error, sizeof(p->error), "%.900s: cannot clone the mount: %s", m->mountpoint,
+                                 strerror(-fd));
+                } else {
+                        p->ref_added = !find_ref(m, p->req.container);
+                        if (add_ref(m, &p->req, p->start_time) < 0) {
+                                close(fd);
+                                snprintf(p->error, sizeof(p->error), "out of memory");
+                                continue;
+                        }
+                        p->tree_fd = fd;
+                        p->state = PENDING_READY;
+                }
+        }
+}
+
+struct mounter {
+        struct mountd *d;
+        struct shared_mount *m;
+};
+
+/* A mounter thread (counted in d->busy): makes m, so that a request may stop waiting at its start_wait
+ * while s3fs keeps trying. A ready mount that nobody holds or waits for any more is stopped at once;
+ * a failed one nobody waits for is freed. */
+static void *mount_in_background(void *arg) {
+        struct mounter *job = arg;
+        struct mountd *d = job->d;
+        struct shared_mount *m = job->m, *stopping = NULL, *unused = NULL;
+        struct nb_error err = {};
+        int r;
+
+        free(job);
+        r = s3fs_mount(d, m, &err);
+        pthread_mutex_lock(&d->lock);
+        if (r < 0) {
+                m->state = SHARED_FAILED;
+                snprintf(m->error, sizeof(m->error), "%s", err.msg);
+                unlink_mount(d, m);
+                resolve_pending(d, m);
+                if (m->waiters == 0)
+                        unused = m;
+        } else {
+                m->state = SHARED_READY;
+                mountd_log(LOG_INFO, "%s: mounted %s/%s for team %s (s3fs pid %d)", m->name, m->spec.bucket,
+                           m->spec.prefix, m->spec.team, (int) m->s3fs_pid);
+                resolve_pending(d, m);
+                if (m->waiters == 0 && m->n_refs == 0) {
+                        unlink_mount(d, m);
+                        stopping = m;
+                }
+                save(d);
+        }
+        pthread_cond_broadcast(&d->changed);
+        pthread_mutex_unlock(&d->lock);
+        shared_mount_free(unused);
+        stop_all(d, stopping, "nobody waits for it any more");
+        pthread_mutex_lock(&d->lock);
+        d->busy--;
+        pthread_cond_broadcast(&d->changed);
+        pthread_mutex_unlock(&d->lock);
+        return NULL;
+}
+
+/* Under the lock: a new mount of spec in the table, made by a mounter thread. */
+static int start_mount(struct mountd *d, const struct s3_spec *spec, struct shared_mount **ret, struct nb_error *err) {
+        struct mounter *job = malloc(sizeof(*job));
+        struct shared_mount *m = new_mount(d, spec);
+        pthread_attr_t attr;
+        pthread_t thread;
+        int r;
+
+        if (!job || !m) {
+                free(job);
+                shared_mount_free(m);
+                return nb_fail(err, ENOMEM, "out of memory");
+        }
+        *job = (struct mounter) { .d = d, .m = m };
+        m->next = d->mounts;
+        d->mounts = m;
+        d->busy++;
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        r = pthread_create(&thread, &attr, mount_in_background, job);
+        pthread_attr_destroy(&attr);
+        if (r != 0) {
+                d->busy--;
+                unlink_mount(d, m);
+                shared_mount_free(m);
+                free(job);
+                return nb_fail(err, r, "cannot start a thread to mount %s: %s", spec->bucket, strerror(r));
+        }
+        *ret = m;
+        return 0;
+}
+
+/* Waits for m, being made, until wait_until_ms: 0 once it is ready, its error once it failed; still
+ * mounting then: 1 when may_pend (the caller keeps the waiter count), else -ETIMEDOUT. */
+static int wait_for(struct mountd *d, struct shared_mount *m, int64_t wait_until_ms, bool may_pend,
+                    struct nb_error *err) {
+        int r;
+
+        m->waiters++;
+        while (m->state == SHARED_MOUNTING && !(may_pend && d->stopping) && wait_changed(d, wait_until_ms))
+                ;
+        if (m->state == SHARED_MOUNTING && may_pend && !d->stopping)
+                return 1;
+        if (m->state == SHARED_MOUNTING) {
+                leave_mounting(m);
+                return nb_fail(err, ETIMEDOUT, d->stopping ? "nbmountd is stopping" : "s3://%s did not answer in time",
+                               m->spec.bucket);
+        }
+        m->waiters--;
+        if (m->state != SHARED_FAILED)
+                return 0;
+        r = nb_fail(err, EIO, "%s", m->error);
+        if (m->waiters == 0)
+                shared_mount_free(m);
+        return r;
+}
+
+/* Ready (0), failed while waited for (its error), still mounting at wait_until_ms (1 when
+ * may_pend: the caller keeps the waiter count, else -ETIMEDOUT), dead (into *dead, then as
+ * gone), or gone (mounted afresh, within the limits). */
+static int get_ready(struct mountd *d, const struct s3_spec *spec, int64_t wait_until_ms, bool may_pend,
+                     struct shared_mount **ret, struct shared_mount **dead, struct nb_error *err) {
+        for (;;) {
+                struct shared_mount *m = find(d, spec);
+                int r;
+
+                if (m && m->state == SHARED_READY && usable(d, m)) {
+                        *ret = m;
+                        return 0;
+                }
+                if (m && m->state == SHARED_READY && m->waiters > 0)
+                        return nb_fail(err, EIO, "s3fs of %s died as it became ready; try again", spec->bucket);
+                if (m && m->state == SHARED_READY) {
+                        take_out_dead(d, m, dead);
+                        m = NULL;
+                }
+                if (!m && ((r = check_limits(d, spec->team, err)) < 0 || (r = start_mount(d, spec, &m, err)) < 0))
+                        return r;
+                if (!m)
+                        return nb_fail(err, EIO, "no mount came out of the table");
+                if ((r = wait_for(d, m, wait_until_ms, may_pend, err)) != 0) {
+                        if (r == 1)
+                                *ret = m;
+                        return r;
+                }
+        }
+}
+
+/* A reference for req on the ready mount m and a clone for the hook. */
+static int take_ready(struct mountd *d, struct shared_mount *m, const struct mountd_request *req, uint64_t start_time,
+                      int *ret_tree_fd, char *ret_id, struct nb_error *err) {
         int r, fd;
 
-        if (start_time == 0)
-                return nb_fail(err, ESRCH, "container %s: its init process %d is gone", req->container, (int) req->pid);
-        pthread_mutex_lock(&d->lock);
-        if ((r = get_ready(d, &req->spec, &m, &dead, err)) < 0)
-                goto out;
-        if (!m) {
-                r = nb_fail(err, EIO, "no mount came out of the table");
-                goto out;
-        }
-        if ((fd = s3fs_clone(m)) < 0) {
-                r = nb_fail(err, fd, "%s: cannot clone the mount: %s", m->mountpoint, strerror(-fd));
-                goto out;
-        }
+        if ((fd = s3fs_clone(m)) < 0)
+                return nb_fail(err, fd, "%s: cannot clone the mount: %s", m->mountpoint, strerror(-fd));
         if ((r = add_ref(m, req, start_time)) < 0) {
                 close(fd);
-                r = nb_fail(err, r, "out of memory");
-                goto out;
+                return nb_fail(err, r, "out of memory");
         }
         save(d);
         *ret_tree_fd = fd;
         snprintf(ret_id, MOUNTD_NAME_LEN + 1, "%s", m->name);
-        r = 0;
-out:
+        return 0;
+}
+
+static int new_pending(struct mountd *d, struct shared_mount *m, const struct mountd_request *req, uint64_t start_time,
+                       int64_t started_ms, struct pending **ret, struct nb_error *err) {
+        struct pending *p = calloc(1, sizeof(*p));
+
+        if (!p) {
+                leave_mounting(m);
+                return nb_fail(err, ENOMEM, "out of memory");
+        }
+        *p = (struct pending) { .req = *req, .start_time = start_time, .mount = m, .state = PENDING_WAITING,
+                                .rootfs_fd = -1, .tree_fd = -1,
+                                /* past the mounter's own (it says why the bucket did not answer) */
+                                .deadline_ms = started_ms + (int64_t) d->config.s3_mount_timeout_s * 1000 + 3000 };
+        memcpy(p->name, m->name, sizeof(p->name));
+        p->next = d->pending;
+        d->pending = p;
+        *ret = p;
+        return 1;
+}
+
+int registry_acquire_or_pend(struct mountd *d, const struct mountd_request *req, int *ret_tree_fd, char *ret_id,
+                             struct pending **ret_pending, struct nb_error *err) {
+        uint64_t start_time = process_start_time(req->pid);
+        int64_t now = monotonic_ms();
+        /* the mounter gives up at mount_timeout, and takes up to 2 s to stop s3fs */
+        int64_t until = now + (req->start_wait_ms ? (int64_t) req->start_wait_ms
+                                                  : (int64_t) d->config.s3_mount_timeout_s * 1000 + 3000);
+        struct shared_mount *m = NULL, *dead = NULL;
+        int r;
+
+        if (start_time == 0)
+                return nb_fail(err, ESRCH, "container %s: its init process %d is gone", req->container, (int) req->pid);
+        pthread_mutex_lock(&d->lock);
+        r = get_ready(d, &req->spec, until, req->start_wait_ms > 0 && ret_pending, &m, &dead, err);
+        if (r >= 0 && !m)
+                r = nb_fail(err, EIO, "no mount came out of the table");
+        else if (r == 0)
+                r = take_ready(d, m, req, start_time, ret_tree_fd, ret_id, err);
+        else if (r == 1 && ret_pending && (r = new_pending(d, m, req, start_time, now, ret_pending, err)) == 1)
+                snprintf(ret_id, MOUNTD_NAME_LEN + 1, "%s", m->name);
         pthread_mutex_unlock(&d->lock);
         stop_all(d, dead, "s3fs died");
         return r;
 }
 
-/* Takes every unreferenced ready mount out of the table into *stopping. */
+int registry_acquire(struct mountd *d, const struct mountd_request *req, int *ret_tree_fd, char *ret_id,
+                     struct nb_error *err) {
+        return registry_acquire_or_pend(d, req, ret_tree_fd, ret_id, NULL, err);
+}
+
+int registry_pending_wait(struct mountd *d, struct pending *p, int *ret_tree_fd, struct nb_error *err) {
+        int r;
+
+        pthread_mutex_lock(&d->lock);
+        while (p->state == PENDING_WAITING && !p->canceled && !d->stopping && wait_changed(d, p->deadline_ms))
+                ;
+        if (p->canceled)
+                r = -ECANCELED;
+        else if (p->state == PENDING_READY)
+                r = 0, *ret_tree_fd = TAKE_FD(p->tree_fd);
+        else if (p->state == PENDING_FAILED)
+                r = nb_fail(err, EIO, "%s", p->error);
+        else
+                r = nb_fail(err, ETIMEDOUT, d->stopping ? "nbmountd stopped before s3://%s%s%s answered"
+                                                        : "s3://%s%s%s: the bucket did not answer within %u s",
+                            p->req.spec.bucket, p->req.spec.prefix[0] ? "/" : "", p->req.spec.prefix,
+                            d->config.s3_mount_timeout_s);
+        pthread_mutex_unlock(&d->lock);
+        return r;
+}
+
+static struct shared_mount *find_by_name(struct mountd *d, const char *name) {
+        for (struct shared_mount *m = d->mounts; m; m = m->next)
+                if (streq(m->name, name))
+                        return m;
+        return NULL;
+}
+
+static void collect_unused(struct mountd *d, struct shared_mount **stopping);
+
+void registry_pending_end(struct mountd *d, struct pending *p, bool attached) {
+        struct shared_mount *stopping = NULL, *m;
+
+        pthread_mutex_lock(&d->lock);
+        for (struct pending **q = &d->pending; *q; q = &(*q)->next)
+                if (*q == p) {
+                        *q = p->next;
+                        break;
+                }
+        if (p->state == PENDING_WAITING && p->mount)
+                leave_mounting(p->mount);
+        if (p->state == PENDING_READY && !attached && p->ref_added && !p->canceled && (m = find_by_name(d, p->name))) {
+                for (size_t i = 0; i < m->n_refs; i++)
+                        if (streq(m->refs[i].container, p->req.container)) {
+                                drop_ref(m, i);
+                                break;
+                        }
+                save(d);
+        }
+        collect_unused(d, &stopping);
+        pthread_cond_broadcast(&d->changed);
+        pthread_mutex_unlock(&d->lock);
+        closep(&p->tree_fd);
+        closep(&p->rootfs_fd);
+        free(p);
+        stop_all(d, stopping, "nobody holds it");
+}
+
+/* Takes every ready mount that nobody holds or waits for out of the table into *stopping. */
 static void collect_unused(struct mountd *d, struct shared_mount **stopping) {
         struct shared_mount **p = &d->mounts;
 
         while (*p) {
                 struct shared_mount *m = *p;
 
-                if (m->state == SHARED_READY && m->n_refs == 0) {
+                if (m->state == SHARED_READY && m->n_refs == 0 && m->waiters == 0) {
                         *p = m->next;
                         m->next = *stopping;
                         *stopping = m;
@@ -257,11 +471,29 @@ static void stop_all(struct mountd *d, struct shared_mount *stopping, const char
         }
 }
 
+/* The container stopped: its pending requests attach nothing; a mount still being made that only they
+ * waited for is stopped at once. */
+static void cancel_pending(struct mountd *d, const char *container) {
+        for (struct pending *p = d->pending; p; p = p->next) {
+                if (!streq(p->req.container, container))
+                        continue;
+                p->canceled = true;
+                if (p->state == PENDING_WAITING && p->mount) {
+                        leave_mounting(p->mount);
+                        p->mount = NULL;
+                        p->state = PENDING_FAILED;
+                        snprintf(p->error, sizeof(p->error), "container %s stopped", container);
+                }
+        }
+        pthread_cond_broadcast(&d->changed);
+}
+
 size_t registry_release(struct mountd *d, const char *container) {
         struct shared_mount *stopping = NULL;
         size_t dropped = 0;
 
         pthread_mutex_lock(&d->lock);
+        cancel_pending(d, container);
         for (struct shared_mount *m = d->mounts; m; m = m->next)
                 for (size_t i = 0; i < m->n_refs; i++)
                         if (streq(m->refs[i].container, container)) {
@@ -399,7 +631,8 @@ static bool apply(struct mountd *d, const struct sweep *s, struct shared_mount *
         for (struct shared_mount **p = &d->mounts; *p;) {
                 struct shared_mount *m = *p;
 
-                if (m->state == SHARED_READY && m->sweep_round == s->round && s->mounts[m->sweep_slot].dead) {
+                if (m->state == SHARED_READY && m->waiters == 0 && m->sweep_round == s->round &&
+                    s->mounts[m->sweep_slot].dead) {
                         mountd_log(LOG_WARNING, "%s: s3fs of %s died; the mount is cleaned up and the next start mounts it again",
                                    m->name, m->spec.bucket);
                         *p = m->next;

@@ -335,8 +335,13 @@ static int probe_child(const char *mountpoint) {
         return syscall(SYS_getdents64, fd, buf, sizeof(buf)) < 0 ? 1 : 0;
 }
 
-/* The probe, in a child with the deadline. */
-static int probe(const char *mountpoint, int64_t deadline_ms) {
+static bool canceled(const struct shared_mount *m) {
+        return __atomic_load_n(&m->cancel, __ATOMIC_RELAXED);
+}
+
+/* The probe, in a child with the deadline; -ECANCELED as soon as nobody waits for m any more. */
+static int probe(const struct shared_mount *m, int64_t deadline_ms) {
+        const char *mountpoint = m->mountpoint;
         _cleanup_close_ int pidfd = -1;
         struct pollfd pfd;
         siginfo_t info = {};
@@ -353,12 +358,14 @@ static int probe(const char *mountpoint, int64_t deadline_ms) {
                 return -errno;
         }
         pfd = (struct pollfd) { .fd = pidfd, .events = POLLIN };
-        r = poll(&pfd, 1, (int) MAX(deadline_ms - now_ms(), 0));
+        do
+                r = poll(&pfd, 1, (int) MIN(MAX(deadline_ms - now_ms(), 0), 100));
+        while (r == 0 && now_ms() < deadline_ms && !canceled(m));
         if (r <= 0)
                 kill(pid, SIGKILL);
         waitid(P_PIDFD, (id_t) pidfd, &info, WEXITED);
         if (r <= 0)
-                return -ETIMEDOUT;
+                return canceled(m) ? -ECANCELED : -ETIMEDOUT;
         return info.si_code == CLD_EXITED && info.si_status == 0 ? 0 : -EIO;
 }
 
@@ -370,6 +377,8 @@ static int wait_mounted(const struct mountd *d, struct shared_mount *m, int pidf
 
                 if (mount_id_of(d, m, &m->mnt_id) == 0)
                         return 0;
+                if (canceled(m))
+                        return -ECANCELED;
                 if (now_ms() >= deadline_ms)
                         return -ETIMEDOUT;
                 if (poll(&pfd, 1, 10) > 0)
@@ -437,6 +446,9 @@ static int explain(const struct mountd *d, const struct shared_mount *m, const c
 
         s3_spec_url(&m->spec, url, sizeof(url));
         cause_from_log(log_path, cause, sizeof(cause));
+        if (r == -ECANCELED)
+                return nb_fail(err, ECANCELED, "%s: stopped before it answered: nobody waits for it any more%s%s", url,
+                               cause[0] ? "; " : "", cause);
         if (r == -ETIMEDOUT)
                 return nb_fail(err, ETIMEDOUT, "%s: the bucket did not answer within %u s%s%s", url,
                                d->config.s3_mount_timeout_s, cause[0] ? ": " : "", cause);
@@ -448,7 +460,7 @@ static int wait_ready(const struct mountd *d, struct shared_mount *m, int pidfd)
         int64_t deadline = now_ms() + (int64_t) d->config.s3_mount_timeout_s * 1000;
         int r;
 
-        if ((r = wait_mounted(d, m, pidfd, deadline)) < 0 || (r = probe(m->mountpoint, deadline)) < 0)
+        if ((r = wait_mounted(d, m, pidfd, deadline)) < 0 || (r = probe(m, deadline)) < 0)
                 return r == -EIO ? -ECHILD : r;
         return has_exited(pidfd) ? -ECHILD : 0;
 }

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The root-only socket and one request per connection. */
+/* The root-only socket and one request per connection (a pending mount keeps its connection open
+ * until the hook commits or leaves). */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,9 +14,12 @@
 #include <unistd.h>
 
 #include "mountd.h"
+#include "mountstatus.h"
 #include "util.h"
 
 #define SD_LISTEN_FDS_START 3
+/* A hook whose start takes this long past s3.mount_timeout after a pending answer is taken as failed. */
+#define PENDING_COMMIT_GRACE_MS 30000
 
 /* systemd socket activation (sd_listen_fds(3)): the socket is fd 3 when LISTEN_PID is this process. */
 static int activated_socket(struct nb_error *err) {
@@ -93,16 +98,115 @@ static struct json_object *ok_reply(void) {
         return o;
 }
 
+/* The hook's commit on the connection of a pending answer: 1 once it came, 0 when the hook closed the
+ * connection (or sent anything else) or timeout_ms passed: its start did not go through. */
+static int wait_commit(int conn, int64_t timeout_ms) {
+        char buf[256];
+        struct pollfd pfd = { .fd = conn, .events = POLLIN };
+        _cleanup_(json_object_putp) struct json_object *message = NULL, *expected = NULL;
+        size_t n = 0;
+        int r;
+
+        while ((r = poll(&pfd, 1, (int) MAX(timeout_ms, 0))) < 0 && errno == EINTR)
+                ;
+        if (r <= 0 || mountd_receive(conn, buf, sizeof(buf), &n, NULL) < 0)
+                return 0;
+        message = json_tokener_parse(buf);
+        expected = json_tokener_parse(MOUNTD_COMMIT);
+        return message && json_object_equal(message, expected) ? 1 : 0;
+}
+
+/* Rewrites the entry of the pending bucket in the notebook's status file; never fatal. */
+static void update_status(const struct mountd *d, const struct mountd_request *req, enum entry_state state,
+                          const char *reason) {
+        const struct status_place place = { .notebooks_root = d->config.notebooks_root, .team = req->spec.team,
+                                            .notebook = req->notebook, .uid = req->spec.uid, .gid = req->spec.gid };
+        struct nb_error err = {};
+        int r = mount_status_update(&place, req->container, req->target, state, reason, &err);
+
+        if (r < 0)
+                mountd_log(LOG_WARNING, "container %s (team %s, notebook %s): %s: the status file is not updated: %s, ignoring",
+                           req->container, req->spec.team, req->notebook, req->target,
+                           err.msg[0] ? err.msg : strerror(-r));
+}
+
+/* After the pending answer: the hook's commit, then the bucket, then the attach into the running
+ * container and the status file. The connection's thread (counted in d->busy) does it all. */
+static void finish_pending(struct mountd *d, int conn, struct pending *p, const char *url) {
+        const struct mountd_request request = p->req, *req = &request; /* p goes with registry_pending_end() */
+        int64_t commit_timeout = p->deadline_ms + PENDING_COMMIT_GRACE_MS - monotonic_ms();
+        _cleanup_close_ int tree_fd = -1;
+        struct nb_error err = {};
+        int r;
+
+        if (!wait_commit(conn, commit_timeout)) {
+                mountd_log(LOG_INFO, "container %s (team %s): %s: its start did not go through (no commit from the hook); nothing is attached",
+                           req->container, req->spec.team, req->target);
+                registry_pending_end(d, p, false);
+                return;
+        }
+        r = registry_pending_wait(d, p, &tree_fd, &err);
+        if (r == -ECANCELED) {
+                mountd_log(LOG_INFO, "container %s (team %s): %s: the container stopped before %s answered; nothing is attached",
+                           req->container, req->spec.team, req->target, url);
+                registry_pending_end(d, p, false);
+                return;
+        }
+        if (r == 0 && (r = attach_late(d, p, tree_fd, &err)) < 0)
+                nb_wrap(&err, r, "cannot attach %s into the running container: ", url);
+        registry_pending_end(d, p, r == 0);
+        if (r == 0)
+                mountd_log(LOG_INFO, "container %s (team %s, notebook %s): %s: %s attached into the running container",
+                           req->container, req->spec.team, req->notebook, req->target, url);
+        else
+                mountd_log(LOG_WARNING, "container %s (team %s, notebook %s): %s: %s skipped: %s", req->container,
+                           req->spec.team, req->notebook, req->target, url, err.msg);
+        update_status(d, req, r == 0 ? ENTRY_MOUNTED : ENTRY_SKIPPED, r == 0 ? "" : err.msg);
+}
+
+/* Not ready within start_wait: {"pending": true}, and the connection stays open for the commit. */
+static void serve_pending(struct mountd *d, int conn, struct pending *p, const char *name, const char *url) {
+        const struct mountd_request request = p->req, *req = &request; /* p goes with registry_pending_end() */
+        struct json_object *o;
+
+        if ((p->rootfs_fd = open(req->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
+                struct nb_error err = {};
+
+                nb_fail(&err, errno, "the container's root %s: %s", req->rootfs, strerror(errno));
+                mountd_log(LOG_ERR, "container %s (team %s): %s refused: %s", req->container, req->spec.team, url, err.msg);
+                registry_pending_end(d, p, false);
+                reply_error(conn, err.msg);
+                return;
+        }
+        o = ok_reply();
+        json_object_object_add(o, "pending", json_object_new_boolean(true));
+        json_object_object_add(o, "mount", json_object_new_string(name));
+        if (reply(conn, o, -1) < 0) {
+                mountd_log(LOG_WARNING, "container %s: its hook left before the answer; nothing is attached", req->container);
+                registry_pending_end(d, p, false);
+                return;
+        }
+        mountd_log(LOG_INFO, "container %s (team %s, notebook %s): %s: %s not ready within %u ms: pending, attached once it answers",
+                   req->container, req->spec.team, req->notebook, req->target, url, req->start_wait_ms);
+        finish_pending(d, conn, p, url);
+}
+
 static void serve_mount(struct mountd *d, int conn, const struct mountd_request *req) {
         char name[MOUNTD_NAME_LEN + 1], url[S3_BUCKET_MAX + S3_PREFIX_MAX + 8];
         struct nb_error err = {};
         _cleanup_close_ int tree_fd = -1;
+        struct pending *pending = NULL;
         struct json_object *o;
+        int r;
 
         s3_spec_url(&req->spec, url, sizeof(url));
-        if (registry_acquire(d, req, &tree_fd, name, &err) < 0) {
+        if ((r = registry_acquire_or_pend(d, req, &tree_fd, name, &pending, &err)) < 0) {
                 mountd_log(LOG_ERR, "container %s (team %s): %s refused: %s", req->container, req->spec.team, url, err.msg);
                 reply_error(conn, err.msg);
+                return;
+        }
+        if (r == 1) {
+                serve_pending(d, conn, pending, name, url);
                 return;
         }
         o = ok_reply();

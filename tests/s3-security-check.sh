@@ -106,6 +106,8 @@ make_sample_node "$node_dir"
 config=$node_dir/node.yaml
 sed -i "s|^mountd_socket: .*|mountd_socket: $run_dir/mountd.sock|; s|^quota: .*|quota: {enforce: off}|;
         s|^s3: .*|s3: {allow_http: true, allow_private_endpoints: false, mount_timeout: 8}|" "$config"
+# a bucket that cannot be mounted refuses the start here (settings.on_error skip: tests/s3-pending-check.sh)
+echo "settings: {on_error: refuse}" >>"$config"
 key_secret="nbm-s3sec-key-$RANDOM$RANDOM"
 for team in acme beta gamma; do
         mkdir -p "$node_dir/secrets/$team" "$node_dir/notebooks/$team/nb1/.gradient"
