@@ -42,8 +42,14 @@ int mount_status_header(const char *container, char *buf, size_t size) {
 /* Appends s with every byte that is not printable ASCII (controls, DEL, bytes of invalid or any
  * UTF-8) shown as '?': the file is read in a browser and in terminals. */
 static void append_text(char *buf, size_t size, size_t *len, const char *s) {
-        for (; *s && *len + 1 < size; s++)
-                buf[(*len)++] = (*s >= 0x20 && *s < 0x7f) ? *s : '?';
+        for (; *s && *len + 1 < size; s++) {
+                bool shown = *s >= 0x20 && *s < 0x7f;
+
+                if (shown)
+                        buf[(*len)++] = *s;
+                else
+                        buf[(*len)++] = '?';
+        }
         buf[*len] = '\0';
 }
 
@@ -187,6 +193,8 @@ int mount_status_update(const struct status_place *place, const char *container,
                 return folder_fd;
         if ((r = read_current(folder_fd, path, &text, &len, err)) < 0)
                 return r;
+        if (!text)
+                return nb_fail(err, EIO, "%s: cannot read", path);
         if (strncmp(text, header, strlen(header)) != 0)
                 return nb_fail(err, ESTALE, "%s: written by another start than container %s's; left as is", path,
                                container);

@@ -169,8 +169,14 @@ void plan_display_name(const char *name, char *buf, size_t size) {
 
         if (size == 0)
                 return;
-        for (; *name && n + 1 < size; name++)
-                buf[n++] = *name > 0x20 && *name < 0x7f && *name != '/' ? *name : '?';
+        for (; *name && n + 1 < size; name++) {
+                bool shown = *name > 0x20 && *name < 0x7f && *name != '/';
+
+                if (shown)
+                        buf[n++] = *name;
+                else
+                        buf[n++] = '?';
+        }
         buf[n] = '\0';
         if (streq(buf, "") || streq(buf, ".") || streq(buf, ".."))
                 snprintf(buf, size, "?");

@@ -20,11 +20,14 @@
 
 static inline void freep(void *p) { free(*(void **) p); }
 
-static inline void closep(const int *fd) {
+/* Closes *fd if open and leaves it -1, so that a second close (an explicit one, then the cleanup)
+ * never hits an fd number another thread has opened since. */
+static inline void closep(int *fd) {
         if (*fd >= 0) {
                 int saved_errno = errno;
                 close(*fd);
                 errno = saved_errno;
+                *fd = -1;
         }
 }
 
