@@ -25,6 +25,8 @@ struct mount_ref {
         char container[OCI_ID_MAX + 1];
         pid_t pid;           /* the container's init */
         uint64_t start_time; /* its start time (/proc/PID/stat): a reused pid is not the container */
+        unsigned uses;       /* entries of the container on this mount (two targets may share it); a
+                                failed late attach gives one back, a release all of them */
 };
 
 struct shared_mount {
@@ -156,7 +158,7 @@ struct pending {
         struct shared_mount *mount;   /* PENDING_WAITING: the mount, counted in its waiters */
         enum pending_state state;
         bool canceled;                /* the container was released (poststop) meanwhile */
-        bool ref_added;               /* PENDING_READY: the reference is this request's own */
+        bool ref_taken;               /* PENDING_READY: this request holds one use of the reference */
         int tree_fd;                  /* PENDING_READY: the clone to attach */
         char name[MOUNTD_NAME_LEN + 1];
         char error[NB_ERROR_MAX];     /* PENDING_FAILED: why */

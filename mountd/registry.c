@@ -62,9 +62,10 @@ static struct mount_ref *find_ref(struct shared_mount *m, const char *container)
         return NULL;
 }
 
-/* A container holds one reference per mount, however often its hook asks. */
+/* A container holds one reference per mount, however often its hook asks; each ask is one use. */
 static int add_ref(struct shared_mount *m, const struct mountd_request *req, uint64_t start_time) {
         struct mount_ref *ref = find_ref(m, req->container);
+        unsigned uses = ref ? ref->uses : 0;
 
         if (!ref) {
                 if (m->n_refs == m->cap_refs) {
@@ -78,7 +79,7 @@ static int add_ref(struct shared_mount *m, const struct mountd_request *req, uin
                 }
                 ref = &m->refs[m->n_refs++];
         }
-        *ref = (struct mount_ref) { .pid = req->pid, .start_time = start_time };
+        *ref = (struct mount_ref) { .pid = req->pid, .start_time = start_time, .uses = uses + 1 };
         snprintf(ref->container, sizeof(ref->container), "%s", req->container);
         return 0;
 }
@@ -172,13 +173,13 @@ static void resolve_pending(struct mountd *d, struct shared_mount *m) {
                         snprintf(p->error, sizeof(p->error), "%.900s: cannot clone the mount: %s", m->mountpoint,
                                  strerror(-fd));
                 } else {
-                        p->ref_added = !find_ref(m, p->req.container);
                         if (add_ref(m, &p->req, p->start_time) < 0) {
                                 close(fd);
                                 snprintf(p->error, sizeof(p->error), "out of memory");
                                 continue;
                         }
                         p->tree_fd = fd;
+                        p->ref_taken = true;
                         p->state = PENDING_READY;
                 }
         }
@@ -426,10 +427,14 @@ void registry_pending_end(struct mountd *d, struct pending *p, bool attached) {
                 }
         if (p->state == PENDING_WAITING && p->mount)
                 leave_mounting(p->mount);
-        if (p->state == PENDING_READY && !attached && p->ref_added && !p->canceled && (m = find_by_name(d, p->name))) {
+        /* a failed attach gives its use back; another entry of the container may hold the mount too */
+        if (p->state == PENDING_READY && !attached && p->ref_taken && !p->canceled && (m = find_by_name(d, p->name))) {
                 for (size_t i = 0; i < m->n_refs; i++)
                         if (streq(m->refs[i].container, p->req.container)) {
-                                drop_ref(m, i);
+                                if (m->refs[i].uses <= 1)
+                                        drop_ref(m, i);
+                                else
+                                        m->refs[i].uses--;
                                 break;
                         }
                 save(d);

@@ -142,6 +142,19 @@ nsenter -t "$c7_pid" -m mount -t tmpfs -o size=1m nbmount-replaced-root / 2>"$wo
 expect_eq "races: the symlink image and the replaced root start too, pending" "pending pending" \
         "$(status_entry nb6 | cut -d' ' -f2) $(status_entry nb7 | cut -d' ' -f2)"
 
+# Two entries of one bucket in one container share one mount and one reference: the image has a file at
+# /datasets/b, so that entry's late attach fails; /datasets/a must keep the mount (c9).
+mkdir -p "$node/notebooks/acme/nb9/.gradient"
+cat >"$node/notebooks/acme/nb9/.gradient/settings.yaml" <<EOT
+a: {type: s3, url: s3://acme-data/nb, accessKeyId: S3RVER, secretAccessKey: secret:s3key, endpoint: http://127.0.0.1:$port_later}
+b: {type: s3, url: s3://acme-data/nb, accessKeyId: S3RVER, secretAccessKey: secret:s3key, endpoint: http://127.0.0.1:$port_later}
+EOT
+make_bundle "$work/b-c9" --identity acme nb9 alice --config "$config" --user 1000:1000 \
+        --cmd "echo ready; j=0; while [ ! -e /datasets/a/hello.txt ] && [ \$j -lt 300 ]; do sleep 0.1; j=\$((j+1)); done; sleep 4; echo \"still: \$(cat /datasets/a/hello.txt 2>&1)\"; $barrier"
+mkdir -p "$work/b-c9/rootfs/datasets" && echo file >"$work/b-c9/rootfs/datasets/b"
+(run_runc "$work/b-c9" c9; echo "$run_rc" >"$work/out/c9.rc") &
+wait_until 10 in_container c9
+
 # --- never comes up: skipped with the cause after mount_timeout (meanwhile: the rest) ------------------
 settings nb2 "$port_never"
 start_nb c2 nb2 "echo ready; $barrier"
@@ -170,10 +183,21 @@ expect_eq "comes up: the bucket's file appears inside the running container, mou
         "sees: hello-late|/datasets/bucket ro,nosuid,nodev,relatime" "$(grep -A1 '^sees:' "$work/out/c1.out" | tr '\n' '|' | sed 's/|$//')"
 wait_until 5 sh -c "grep -q '^/datasets/bucket  *mounted' '$node/notebooks/acme/nb1/.gradient/mounts.status'"
 expect_eq "comes up: the status entry says mounted" "/datasets/bucket mounted" "$(status_entry nb1)"
-expect_eq "comes up: one s3fs, the reference of c1 (and none of the refused c6, c7)" "1 c1 http://127.0.0.1:$port_later" \
-        "$(s3fs_for "$port_later") $(refs | grep ":$port_later")"
+expect_eq "comes up: one s3fs, the references of c1 and c9 (and none of the refused c6, c7)" \
+        "1 c1 http://127.0.0.1:$port_later|c9 http://127.0.0.1:$port_later" \
+        "$(s3fs_for "$port_later") $(refs | grep ":$port_later" | paste -sd'|')"
 expect_has "comes up: nbmountd logs the attach" "$(cat "$MOUNTD_LOG")" \
         "container c1 (team acme, notebook nb1): /datasets/bucket: s3://acme-data/nb attached into the running container"
+
+# --- one entry of two on one mount fails its attach: the other keeps the mount (c9) -----------------------
+wait_until 20 grep -q '^still:' "$work/out/c9.out"
+expect_eq "one of two entries on one mount fails: the other still reads it after sweeps" "still: hello-late" \
+        "$(grep '^still:' "$work/out/c9.out")"
+expect_eq "one of two entries on one mount fails: a mounted, b skipped with the reason" \
+        "/datasets/a mounted|/datasets/b skipped cannot attach s3://acme-data/nb into the running container: /datasets/b: cannot make the mountpoint: the image has something other than a folder there" \
+        "$(grep '^/datasets/[ab] ' "$node/notebooks/acme/nb9/.gradient/mounts.status" | sed 's/  */ /g' | paste -sd'|')"
+expect_eq "one of two entries on one mount fails: c9 keeps its reference" "c9 http://127.0.0.1:$port_later" \
+        "$(refs | grep "^c9 ")"
 
 # --- races at the late attach ---------------------------------------------------------------------------
 wait_until 5 sh -c "grep -q '^/datasets/bucket  *skipped' '$node/notebooks/acme/nb6/.gradient/mounts.status'"
@@ -236,8 +260,8 @@ expect_eq "never comes up: no s3fs, no reference left; the container still runs"
         "$(s3fs_for "$port_never") $(refs | grep -c ":$port_never") $(runc --root "$work/state/runc" state c2 | jq -r .status)"
 
 # --- the end: every container stops, nothing stays ------------------------------------------------------------
-for nb in nb1 nb2 nb6 nb7; do touch "$node/notebooks/acme/$nb/go"; done
-expect_eq "the end: every container ends well" "0 0 0 0" "$(wait_rc c1) $(wait_rc c2) $(wait_rc c6) $(wait_rc c7)"
+for nb in nb1 nb2 nb6 nb7 nb9; do touch "$node/notebooks/acme/$nb/go"; done
+expect_eq "the end: every container ends well" "0 0 0 0 0" "$(wait_rc c1) $(wait_rc c2) $(wait_rc c6) $(wait_rc c7) $(wait_rc c9)"
 wait_until 5 sh -c "[ \$(pgrep -f '^/usr/bin/s3fs .* $run_dir/mounts/' | wc -l) = 0 ]"
 expect_eq "the end: no s3fs, no reference, no mount left" "0||0" \
         "$(pgrep -f "^/usr/bin/s3fs .* $run_dir/mounts/" | wc -l)|$(refs)|$(grep -c " $run_dir/mounts/" /proc/self/mountinfo)"
