@@ -65,6 +65,60 @@ static void refused_requests(void **state) {
         free(bad);
 }
 
+/* A mount request with start_wait_ms: a bucket may come late, attached at target in the container
+ * at rootfs; the four come together, and each follows its rule. */
+static void pending_fields(void **state) {
+        char *text = format("%.*s, \"start_wait_ms\": 2000, \"target\": \"/datasets/data\", \"rootfs\": \"/run/b/rootfs\","
+                            " \"notebook\": \"nb1\"}", (int) strlen(mount_request) - 1, mount_request);
+        struct mountd_request req, again;
+        struct nb_error err = {};
+        struct json_object *o;
+        const char *round;
+
+        assert_int_equal(mountd_request_parse(text, strlen(text), &req, &err), 0);
+        assert_int_equal(req.start_wait_ms, 2000);
+        assert_string_equal(req.target, "/datasets/data");
+        assert_string_equal(req.rootfs, "/run/b/rootfs");
+        assert_string_equal(req.notebook, "nb1");
+        o = mountd_request_to_json(&req);
+        round = json_object_to_json_string(o);
+        assert_int_equal(mountd_request_parse(round, strlen(round), &again, &err), 0);
+        assert_int_equal(again.start_wait_ms, 2000);
+        assert_string_equal(again.target, "/datasets/data");
+        assert_string_equal(again.rootfs, "/run/b/rootfs");
+        assert_string_equal(again.notebook, "nb1");
+        json_object_put(o);
+        free(text);
+        /* without them: the old request, the whole mount_timeout */
+        assert_int_equal(mountd_request_parse(mount_request, strlen(mount_request), &req, &err), 0);
+        assert_int_equal(req.start_wait_ms, 0);
+
+        text = format("%.*s, \"start_wait_ms\": 2000, \"target\": \"/datasets/data\"}", (int) strlen(mount_request) - 1,
+                      mount_request);
+        assert_request_error(text, "request:1:1: \"start_wait_ms\" (above 0), \"target\", \"rootfs\" and \"notebook\" come together or not at all");
+        free(text);
+        text = format("%.*s, \"start_wait_ms\": 2000, \"target\": \"/etc/passwd\", \"rootfs\": \"/r\", \"notebook\": \"nb1\"}",
+                      (int) strlen(mount_request) - 1, mount_request);
+        assert_non_null(strstr(text, "/etc/passwd"));
+        {
+                struct mountd_request r_;
+                struct nb_error e_ = {};
+
+                assert_true(mountd_request_parse(text, strlen(text), &r_, &e_) < 0);
+                assert_non_null(strstr(e_.msg, "\"target\" \"/etc/passwd\" must be /datasets/NAME"));
+        }
+        free(text);
+        text = format("%.*s, \"start_wait_ms\": 2000, \"target\": \"/datasets/../x\", \"rootfs\": \"/r\", \"notebook\": \"nb1\"}",
+                      (int) strlen(mount_request) - 1, mount_request);
+        {
+                struct mountd_request r_;
+                struct nb_error e_ = {};
+
+                assert_true(mountd_request_parse(text, strlen(text), &r_, &e_) < 0);
+        }
+        free(text);
+}
+
 static void spec_ids(void **state) {
         struct s3_spec a = { .team = "acme", .bucket = "b1", .read_only = true, .uid = 1000, .gid = 1000 };
         struct s3_spec b = a;
@@ -244,7 +298,8 @@ static void reply_with_two_fds(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(parse_mount_request), cmocka_unit_test(round_trip),
-                cmocka_unit_test(refused_requests),    cmocka_unit_test(spec_ids),
+                cmocka_unit_test(refused_requests),    cmocka_unit_test(pending_fields),
+                cmocka_unit_test(spec_ids),
                 cmocka_unit_test(fd_passing),    cmocka_unit_test(fd_counts),
                 cmocka_unit_test(reply_with_two_fds),
         };
