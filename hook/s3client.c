@@ -75,26 +75,21 @@ static bool reply_is_pending(struct json_object *reply) {
                json_object_get_boolean(pending);
 }
 
-static int acquire(const struct plan *plan, const struct plan_mount *m, const struct node_config *config,
-                   const struct s3_holder *holder, struct s3_result *ret, struct nb_error *err) {
+/* What nbmountd answered on conn for m: a mount, a pending bucket (the connection is kept for the
+ * commit), or a refusal (-errno, its words in err). */
+static int settle(const struct plan_mount *m, const struct node_config *config, const struct s3_holder *holder,
+                  int conn, unsigned timeout_s, struct s3_result *ret, struct nb_error *err) {
         _cleanup_(json_object_putp) struct json_object *reply = NULL;
-        _cleanup_close_ int fd = -1, sock = -1;
-        struct mountd_request req;
+        _cleanup_close_ int fd = -1, sock = conn;
         struct json_object *name;
-        unsigned timeout_s = config->s3_mount_timeout_s + 5;
         int r;
 
-        request_for(plan, m, holder, &req);
-        if (holder->may_skip && (r = ask_to_pend(plan, m, config, holder, &req, err)) < 0)
-                return nb_wrap(err, r, "%s: ", m->target);
-        if (holder->may_skip)
-                timeout_s = config->s3_start_wait_ms / 1000 + 5;
-        if ((r = mountd_call_keep(config->mountd_socket, &req, timeout_s, &reply, &fd, &sock, err)) < 0)
+        if ((r = mountd_answer(sock, config->mountd_socket, timeout_s, &reply, &fd, err)) < 0)
                 return nb_wrap(err, r, "%s: ", m->target);
         if (holder->may_skip && fd < 0 && reply_is_pending(reply)) {
                 ret->outcome = S3_PENDING;
                 ret->conn_fd = TAKE_FD(sock);
-                snprintf(ret->reason, sizeof(ret->reason), "%s did not answer within %.3g s; nbmountd mounts it once it answers (within s3.mount_timeout, %u s)",
+                snprintf(ret->reason, sizeof(ret->reason), "%.300s did not answer within %.3g s; nbmountd mounts it once it answers (within s3.mount_timeout, %u s)",
                          m->source, config->s3_start_wait_ms / 1000.0, config->s3_mount_timeout_s);
                 if (holder->debug)
                         fprintf(stderr, "nbmount: debug: %s: %s pending\n", m->target, m->source);
@@ -110,32 +105,80 @@ static int acquire(const struct plan *plan, const struct plan_mount *m, const st
         return 0;
 }
 
-int s3_acquire_all(const struct plan *plan, const struct node_config *config, const struct s3_holder *holder,
-                   struct s3_result results[PLAN_MAX_MOUNTS], struct nb_error *err) {
+/* The request for m sent to nbmountd: the connection its answer comes on, or -errno. */
+static int ask(const struct plan *plan, const struct plan_mount *m, const struct node_config *config,
+               const struct s3_holder *holder, unsigned timeout_s, struct nb_error *err) {
+        struct mountd_request req;
         int r;
 
-        for (size_t i = 0; i < PLAN_MAX_MOUNTS; i++)
-                results[i] = (struct s3_result) { .outcome = S3_NOT_S3, .tree_fd = -1, .conn_fd = -1 };
+        request_for(plan, m, holder, &req);
+        if (holder->may_skip && (r = ask_to_pend(plan, m, config, holder, &req, err)) < 0)
+                return nb_wrap(err, r, "%s: ", m->target);
+        if ((r = mountd_ask(config->mountd_socket, &req, timeout_s, err)) < 0)
+                return nb_wrap(err, r, "%s: ", m->target);
+        return r;
+}
+
+/* nbmountd's words, without the target the status file shows beside them. */
+static void skip_with(struct s3_result *ret, const struct plan_mount *m, const struct nb_error *why) {
+        size_t n = strlen(m->target);
+        const char *words = strncmp(why->msg, m->target, n) == 0 && strncmp(why->msg + n, ": ", 2) == 0 ? why->msg + n + 2
+                                                                                                        : why->msg;
+
+        ret->outcome = S3_SKIPPED;
+        snprintf(ret->reason, sizeof(ret->reason), "%.*s", PLAN_REASON_MAX - 1, words);
+}
+
+static bool wanted(const struct plan_mount *m) {
+        return m->granted && m->kind == MOUNT_S3;
+}
+
+/* settings.on_error skip: every request is sent first, so that the buckets' start_wait runs at once
+ * (a start waits start_wait, not start_wait per bucket); each answer is then read in turn. */
+static void acquire_skipping(const struct plan *plan, const struct node_config *config,
+                             const struct s3_holder *holder, struct s3_result *results) {
+        unsigned timeout_s = config->s3_start_wait_ms / 1000 + 5;
+
         for (size_t i = 0; i < plan->n_mounts; i++) {
-                const struct plan_mount *m = &plan->mounts[i];
                 struct nb_error why = {};
 
-                if (!m->granted || m->kind != MOUNT_S3)
-                        continue;
-                if ((r = acquire(plan, m, config, holder, &results[i], &why)) >= 0)
-                        continue;
-                if (!holder->may_skip) {
-                        *err = why;
-                        s3_results_close(results);
-                        s3_release_all(config, holder->container, holder->debug);
-                        return r;
-                }
-                results[i].outcome = S3_SKIPPED;
-                /* nbmountd's words, without the target the status file shows beside them */
-                snprintf(results[i].reason, sizeof(results[i].reason), "%.*s", PLAN_REASON_MAX - 1,
-                         strncmp(why.msg, m->target, strlen(m->target)) == 0 && strncmp(why.msg + strlen(m->target), ": ", 2) == 0
-                                 ? why.msg + strlen(m->target) + 2 : why.msg);
+                if (wanted(&plan->mounts[i]) &&
+                    (results[i].conn_fd = ask(plan, &plan->mounts[i], config, holder, timeout_s, &why)) < 0)
+                        skip_with(&results[i], &plan->mounts[i], &why);
         }
+        for (size_t i = 0; i < plan->n_mounts; i++) {
+                struct nb_error why = {};
+                int conn = TAKE_FD(results[i].conn_fd);
+
+                if (conn >= 0 && settle(&plan->mounts[i], config, holder, conn, timeout_s, &results[i], &why) < 0)
+                        skip_with(&results[i], &plan->mounts[i], &why);
+        }
+}
+
+/* settings.on_error refuse: one by one, each up to mount_timeout; the first failure fails all. */
+static int acquire_strictly(const struct plan *plan, const struct node_config *config,
+                            const struct s3_holder *holder, struct s3_result *results, struct nb_error *err) {
+        unsigned timeout_s = config->s3_mount_timeout_s + 5;
+        int r = 0;
+
+        for (size_t i = 0; i < plan->n_mounts && r >= 0; i++)
+                if (wanted(&plan->mounts[i]) &&
+                    (r = ask(plan, &plan->mounts[i], config, holder, timeout_s, err)) >= 0)
+                        r = settle(&plan->mounts[i], config, holder, r, timeout_s, &results[i], err);
+        if (r < 0) {
+                s3_results_close(results);
+                s3_release_all(config, holder->container, holder->debug);
+        }
+        return r < 0 ? r : 0;
+}
+
+int s3_acquire_all(const struct plan *plan, const struct node_config *config, const struct s3_holder *holder,
+                   struct s3_result results[PLAN_MAX_MOUNTS], struct nb_error *err) {
+        for (size_t i = 0; i < PLAN_MAX_MOUNTS; i++)
+                results[i] = (struct s3_result) { .outcome = S3_NOT_S3, .tree_fd = -1, .conn_fd = -1 };
+        if (!holder->may_skip)
+                return acquire_strictly(plan, config, holder, results, err);
+        acquire_skipping(plan, config, holder, results);
         return 0;
 }
 

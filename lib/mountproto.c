@@ -375,28 +375,36 @@ static int receive_reply(int sock, const char *socket_path, unsigned timeout_s, 
 
 int mountd_call(const char *socket_path, const struct mountd_request *request, unsigned timeout_s,
                 struct json_object **ret_reply, int *ret_fd, struct nb_error *err) {
-        _cleanup_close_ int sock = -1;
+        _cleanup_close_ int sock = mountd_ask(socket_path, request, timeout_s, err);
 
-        return mountd_call_keep(socket_path, request, timeout_s, ret_reply, ret_fd, &sock, err);
+        if (sock < 0)
+                return sock;
+        return mountd_answer(sock, socket_path, timeout_s, ret_reply, ret_fd, err);
 }
 
-int mountd_call_keep(const char *socket_path, const struct mountd_request *request, unsigned timeout_s,
-                     struct json_object **ret_reply, int *ret_fd, int *ret_sock, struct nb_error *err) {
+int mountd_ask(const char *socket_path, const struct mountd_request *request, unsigned timeout_s,
+               struct nb_error *err) {
         _cleanup_(json_object_putp) struct json_object *message = mountd_request_to_json(request);
-        _cleanup_(json_object_putp) struct json_object *reply = NULL;
         _cleanup_close_ int sock = connect_socket(socket_path, timeout_s, err);
-        _cleanup_close_ int fd = -1;
         int r;
 
         if (sock < 0)
                 return sock;
         if ((r = mountd_send(sock, message, -1)) < 0)
                 return nb_fail(err, r, "cannot send to nbmountd at %s: %s", socket_path, strerror(-r));
+        return TAKE_FD(sock);
+}
+
+int mountd_answer(int sock, const char *socket_path, unsigned timeout_s, struct json_object **ret_reply, int *ret_fd,
+                  struct nb_error *err) {
+        _cleanup_(json_object_putp) struct json_object *reply = NULL;
+        _cleanup_close_ int fd = -1;
+        int r;
+
         if ((r = receive_reply(sock, socket_path, timeout_s, &reply, &fd, err)) < 0 ||
             (r = check_reply(reply, err)) < 0)
                 return r;
         *ret_reply = TAKE_PTR(reply);
         *ret_fd = TAKE_FD(fd);
-        *ret_sock = TAKE_FD(sock);
         return 0;
 }

@@ -87,6 +87,10 @@ int mountd_receive(int sock, char *buf, size_t size, size_t *ret_len, int *ret_f
  * ({"ok": false, "error": ...}) fails with its text. */
 int mountd_call(const char *socket_path, const struct mountd_request *request, unsigned timeout_s,
                 struct json_object **ret_reply, int *ret_fd, struct nb_error *err);
-/* The same, and the connection stays open in *ret_sock (a pending mount's, for the commit). */
-int mountd_call_keep(const char *socket_path, const struct mountd_request *request, unsigned timeout_s,
-                     struct json_object **ret_reply, int *ret_fd, int *ret_sock, struct nb_error *err);
+/* mountd_call in two halves, so that many requests wait for their answers at once (and a pending
+ * mount's connection stays open for the commit): the connection with request sent (or -errno), and
+ * then the answer on it. */
+int mountd_ask(const char *socket_path, const struct mountd_request *request, unsigned timeout_s,
+               struct nb_error *err);
+int mountd_answer(int sock, const char *socket_path, unsigned timeout_s, struct json_object **ret_reply, int *ret_fd,
+                  struct nb_error *err);

@@ -127,6 +127,19 @@ expect_match "dead endpoint: the status file says pending" \
 
 expect_eq "dead endpoint: meanwhile one s3fs keeps trying" 1 "$(s3fs_for "$port_later")"
 
+# Three dead buckets in one notebook: their start_waits run at once, not one after the other (c10).
+mkdir -p "$node/notebooks/acme/nb10/.gradient"
+for b in dead-one dead-two dead-three; do
+        echo "$b: {type: s3, url: s3://$b/nb, accessKeyId: S3RVER, secretAccessKey: secret:s3key, endpoint: http://127.0.0.1:$port_never}"
+done >"$node/notebooks/acme/nb10/.gradient/settings.yaml"
+start_nb c10 nb10 'echo ready'
+c10_ms=$(time_to_ready c10)
+expect_match "three dead endpoints: the start is delayed by no more than start_wait + 0.5 s in all (${c10_ms} ms vs ${base_ms} ms)" \
+        '^yes$' "$( ((c10_ms - base_ms <= START_WAIT * 1000 + 500)) && echo yes || echo "no: $((c10_ms - base_ms)) ms more")"
+expect_eq "three dead endpoints: all three pending" "pending pending pending" \
+        "$(grep '^/datasets/dead-' "$node/notebooks/acme/nb10/.gradient/mounts.status" | awk '{ print $2 }' | paste -sd' ')"
+expect_eq "three dead endpoints: the container ran and ended" 0 "$(wait_rc c10)"
+
 # The same bucket for three more containers, all pending: the image's /datasets is a symlink (c6); the
 # container's root is replaced in its namespace before the attach (c7); it stops before (c3, below).
 settings nb6 "$port_later"
