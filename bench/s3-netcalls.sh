@@ -10,17 +10,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-2000}
-[ "$(id -u)" = 0 ] || { echo "bench/s3-netcalls.sh: needs root" >&2; exit 1; }
-if [ -z "${NBMOUNT:-}" ]; then
-        ./setup.sh
-        make -s all
-fi
-NBMOUNT=$(realpath "${NBMOUNT:-build/nbmount}")
-NBMOUNTD=$(realpath "${NBMOUNTD:-$(dirname "$NBMOUNT")/nbmountd}")
-export NBMOUNTD
-. tests/lib/sample-node.sh
-. tests/lib/bundle.sh
-. tests/lib/s3.sh
+. bench/lib/prelude.sh
+bench_prelude bench/s3-netcalls.sh
 work=$(mktemp -d /tmp/nbmount-netcalls.XXXXXX)
 run_dir=/run/nbmount-netcalls-$$
 MOUNTD_LOG=$work/mountd.log
@@ -42,6 +33,8 @@ node=$work/node
 make_sample_node "$node"
 sed -i "s|^mountd_socket: .*|mountd_socket: $run_dir/mountd.sock|; s|^quota: .*|quota: {enforce: off}|;
         s|^s3: .*|s3: {allow_http: true, allow_private_endpoints: true, mount_timeout: 60}|" "$node/node.yaml"
+# the program's result comes back as the reason the start is refused: the strict mode says it on stderr
+echo "settings: {on_error: refuse}" >>"$node/node.yaml"
 printf 'S3RVER\n' >"$node/secrets/acme/key" && chmod 600 "$node/secrets/acme/key"
 cat >"$node/notebooks/acme/nb1/.gradient/settings.yaml" <<EOT
 bucket:

@@ -15,21 +15,9 @@ cd "$(dirname "$0")/.."
 runs=${1:-10}
 start_wait=${START_WAIT:-2}
 [[ $runs =~ ^[1-9][0-9]*$ ]] || { echo "usage: bench/s3-pending.sh [RUNS]" >&2; exit 2; }
-[ "$(id -u)" = 0 ] || { echo "bench/s3-pending.sh: needs root (runc, mounts)" >&2; exit 1; }
 command -v hyperfine >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hyperfine >/dev/null
-if [ -z "${NBMOUNT:-}" ]; then
-        ./setup.sh
-        make -s all
-fi
-NBMOUNT=$(realpath "${NBMOUNT:-build/nbmount}")
-NBMOUNTD=$(realpath "${NBMOUNTD:-$(dirname "$NBMOUNT")/nbmountd}")
-export NBMOUNTD
-. tests/lib/sample-node.sh
-. tests/lib/bundle.sh
-. tests/lib/s3.sh
-for tool in runc busybox jq s3fs hyperfine python3; do
-        command -v $tool >/dev/null || { echo "bench/s3-pending.sh: $tool is not installed (run ./setup.sh)" >&2; exit 1; }
-done
+. bench/lib/prelude.sh
+bench_prelude bench/s3-pending.sh runc busybox jq s3fs hyperfine python3
 
 work=$(mktemp -d /tmp/nbmount-bench-s3p.XXXXXX)
 run_dir=/run/nbmount-bench-s3p-$$

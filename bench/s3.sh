@@ -23,21 +23,9 @@ cd "$(dirname "$0")/.."
 runs=${1:-20}
 warmup=${WARMUP:-2}
 [[ $runs =~ ^[1-9][0-9]*$ ]] || { echo "usage: bench/s3.sh [RUNS]" >&2; exit 2; }
-[ "$(id -u)" = 0 ] || { echo "bench/s3.sh: needs root (runc, mounts)" >&2; exit 1; }
 command -v hyperfine >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hyperfine >/dev/null
-if [ -z "${NBMOUNT:-}" ]; then
-        ./setup.sh
-        make -s all
-fi
-NBMOUNT=$(realpath "${NBMOUNT:-build/nbmount}")
-NBMOUNTD=$(realpath "${NBMOUNTD:-$(dirname "$NBMOUNT")/nbmountd}")
-export NBMOUNTD
-. tests/lib/sample-node.sh
-. tests/lib/bundle.sh
-. tests/lib/s3.sh
-for tool in runc busybox jq s3fs node hyperfine python3; do
-        command -v $tool >/dev/null || { echo "bench/s3.sh: $tool is not installed (run ./setup.sh)" >&2; exit 1; }
-done
+. bench/lib/prelude.sh
+bench_prelude bench/s3.sh runc busybox jq s3fs node hyperfine python3
 [ -e "$S3RVER_JS" ] || { echo "bench/s3.sh: $S3RVER_JS is missing (run ./setup.sh)" >&2; exit 1; }
 
 work=$(mktemp -d /tmp/nbmount-bench-s3.XXXXXX)
