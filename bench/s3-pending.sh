@@ -4,6 +4,8 @@
 # by side in one hyperfine run (issue 13: a bucket that does not answer holds the start for
 # s3.start_wait at most, then it is pending):
 #   dead    settings.yaml has one S3 entry whose endpoint is a loopback port nothing listens on
+#   three   three S3 entries (three buckets) on that dead port: the hook sends the three requests
+#           before it reads an answer, so their start_waits run at once
 #   none    settings.yaml has no entry
 # Both get /notebooks and /storage; both run `true` under runc with the hook (createRuntime and
 # poststop), a real nbmountd and s3fs. Each run is `runc run` to the end, then `runc delete`.
@@ -44,7 +46,10 @@ sed -i "s|^mountd_socket: .*|mountd_socket: $run_dir/mountd.sock|; s|^quota: .*|
         s|^s3: .*|s3: {allow_http: true, allow_private_endpoints: true, start_wait: $start_wait}|" "$config"
 printf 'bench-secret-%s\n' "$RANDOM$RANDOM" >"$node/secrets/acme/s3key"
 chmod 600 "$node/secrets/acme/s3key"
-mkdir -p "$node/notebooks/acme/nbdead/.gradient" "$node/notebooks/acme/nbnone/.gradient"
+mkdir -p "$node/notebooks/acme/nbdead/.gradient" "$node/notebooks/acme/nbthree/.gradient" "$node/notebooks/acme/nbnone/.gradient"
+for b in one two three; do
+        echo "$b: {type: s3, url: s3://bench-$b/nb, accessKeyId: S3RVER, secretAccessKey: secret:s3key, endpoint: http://127.0.0.1:$dead_port}"
+done >"$node/notebooks/acme/nbthree/.gradient/settings.yaml"
 cat >"$node/notebooks/acme/nbdead/.gradient/settings.yaml" <<EOT
 data:
   type: s3
@@ -54,6 +59,7 @@ data:
   endpoint: http://127.0.0.1:$dead_port
 EOT
 make_bundle "$work/b-dead" --identity acme nbdead alice --user 1000:1000 --config "$config" --cmd true
+make_bundle "$work/b-three" --identity acme nbthree alice --user 1000:1000 --config "$config" --cmd true
 make_bundle "$work/b-none" --identity acme nbnone alice --user 1000:1000 --config "$config" --cmd true
 mountd_start "$config" || exit 1
 
@@ -67,7 +73,8 @@ EOT
 chmod +x "$work/one.sh"
 echo "# start_wait: $start_wait s, dead endpoint http://127.0.0.1:$dead_port, $runs runs each" >&2
 hyperfine -N --warmup 1 --runs "$runs" --export-markdown "$work/table.md" \
-        -n "dead S3 endpoint" "$work/one.sh dead" -n "no S3 entry" "$work/one.sh none" >&2
+        -n "dead S3 endpoint" "$work/one.sh dead" -n "three dead S3 endpoints" "$work/one.sh three" \
+        -n "no S3 entry" "$work/one.sh none" >&2
 cat "$work/table.md"
 echo
 echo "status entry of the dead one: $(grep '^/datasets/data ' "$node/notebooks/acme/nbdead/.gradient/mounts.status" | sed 's/  */ /g')"

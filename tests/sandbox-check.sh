@@ -38,6 +38,11 @@ node=$work/node
 make_sample_node "$node"
 config=$node/node.yaml
 sed -i 's/^quota: .*/quota: {enforce: off}/' "$config"
+# The parser's failures are proven through the strict mode, where they refuse with one line; the
+# default, skip, starts the container without settings.yaml (checked below with skip_config).
+skip_config=$node/node-skip.yaml
+cp "$config" "$skip_config"
+echo "settings: {on_error: refuse}" >>"$config"
 settings=$node/notebooks/acme/nb1/.gradient/settings.yaml
 good='quarterly-reports:
   type: dataset
@@ -164,6 +169,17 @@ for action in open socket execve; do
         expect_eq "hook: $action in the parser: the hook's one line" \
                 "nbmount: container $run_id (team acme, notebook nb1, user alice): ${killed_by_sigsys#nbmount: }" "$(hook_line)"
         expect_eq "hook: $action in the parser: host mounts and node files unchanged" "$before" "$(host_state)"
+done
+# settings.on_error skip: the same parsers cost the notebook its /datasets entries, never its start
+status=$node/notebooks/acme/nb1/.gradient/mounts.status
+for action in open socket execve; do
+        with_marker $action
+        rm -f "$status"
+        config=$skip_config new_bundle '[]'
+        run_runc "$bundle"
+        expect_eq "hook, on_error skip: $action in the parser: the container starts; the status file says why" \
+                "0 started|.gradient/settings.yaml  skipped  ${killed_by_sigsys#nbmount: $node/notebooks/acme/nb1/}" \
+                "$run_rc $run_out|$(grep '^.gradient/settings.yaml ' "$status")"
 done
 printf '%s\n' "$good" >"$settings"
 
