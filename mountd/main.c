@@ -351,6 +351,7 @@ int main(int argc, char **argv) {
         if (!(d = calloc(1, sizeof(*d))))
                 return 1;
         pthread_mutex_init(&d->lock, NULL);
+        pthread_mutex_init(&d->status_lock, NULL);
         init_monotonic_cond(&d->changed);
         init_monotonic_cond(&d->sweep_wakeup);
         d->sweep_interval_s = o.sweep_interval_s;

@@ -180,6 +180,9 @@ struct mountd {
         bool stopping;               /* the sweep thread ends, guarded by lock */
         pthread_cond_t sweep_wakeup; /* (CLOCK_MONOTONIC) wakes the sweep thread to stop */
         uint8_t uid_slots[S3FS_UID_SLOTS / 8]; /* s3fs uids in use (s3.uid_base + slot), guarded by lock */
+        /* one status-file rewrite at a time: two pending buckets of one notebook read, change and
+         * replace the same file, and one would undo the other (a file, never held with d->lock) */
+        pthread_mutex_t status_lock;
 };
 
 /* log.c: one line to stderr and to syslog. */

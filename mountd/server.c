@@ -117,12 +117,16 @@ static int wait_commit(int conn, int64_t timeout_ms) {
 }
 
 /* Rewrites the entry of the pending bucket in the notebook's status file; never fatal. */
-static void update_status(const struct mountd *d, const struct mountd_request *req, enum entry_state state,
+static void update_status(struct mountd *d, const struct mountd_request *req, enum entry_state state,
                           const char *reason) {
         const struct status_place place = { .notebooks_root = d->config.notebooks_root, .team = req->spec.team,
                                             .notebook = req->notebook, .uid = req->spec.uid, .gid = req->spec.gid };
         struct nb_error err = {};
-        int r = mount_status_update(&place, req->container, req->target, state, reason, &err);
+        int r;
+
+        pthread_mutex_lock(&d->status_lock);
+        r = mount_status_update(&place, req->container, req->target, state, reason, &err);
+        pthread_mutex_unlock(&d->status_lock);
 
         if (r < 0)
                 mountd_log(LOG_WARNING, "container %s (team %s, notebook %s): %s: the status file is not updated: %s, ignoring",

@@ -206,6 +206,8 @@ expect_has "comes up: nbmountd logs the attach" "$(cat "$MOUNTD_LOG")" \
 wait_until 20 grep -q '^still:' "$work/out/c9.out"
 expect_eq "one of two entries on one mount fails: the other still reads it after sweeps" "still: hello-late" \
         "$(grep '^still:' "$work/out/c9.out")"
+# both lines are rewritten by nbmountd, each by its own request's thread: neither may undo the other
+wait_until 10 sh -c "grep -q '^/datasets/a  *mounted' '$node/notebooks/acme/nb9/.gradient/mounts.status' && grep -q '^/datasets/b  *skipped' '$node/notebooks/acme/nb9/.gradient/mounts.status'"
 expect_eq "one of two entries on one mount fails: a mounted, b skipped with the reason" \
         "/datasets/a mounted|/datasets/b skipped cannot attach s3://acme-data/nb into the running container: /datasets/b: cannot make the mountpoint: the image has something other than a folder there" \
         "$(grep '^/datasets/[ab] ' "$node/notebooks/acme/nb9/.gradient/mounts.status" | sed 's/  */ /g' | paste -sd'|')"
