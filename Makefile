@@ -133,7 +133,7 @@ FUZZERS := settings node grants config state plan
 FUZZ_SECONDS ?= 60
 FUZZ_RUNS ?= 3000
 FUZZ_BUILD := build-fuzz
-FUZZ_CFLAGS = -std=gnu11 -g -O1 -D_GNU_SOURCE -Ilib -I$(BUILD)/gen $(PKG_CFLAGS) \
+FUZZ_CFLAGS = -std=gnu11 -g -O1 -Wall -Wextra -Werror -D_GNU_SOURCE -Ilib -I$(BUILD)/gen $(PKG_CFLAGS) \
                -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
 FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_BUILD)/%.o)
 seeds_settings := tests/fixtures/settings/good tests/fixtures/settings/bad

@@ -28,7 +28,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 goto out;
         for (size_t i = 0; i < settings.n_mounts; i++)
                 secrets[i] = (enum secret_state) (settings.mounts[i].name[0] % 4);
-        struct plan_inputs in = { &config, &identity, &team, NULL, &settings, size % 2, secrets };
+        struct plan_inputs in = {
+                .config = &config,
+                .identity = &identity,
+                .team = &team,
+                .settings = &settings,
+                /* a settings.yaml skipped whole, one time in three */
+                .settings_problem = size % 3 == 0 ? "settings.yaml:1:1: skipped" : NULL,
+                .notebook_has_checkpoints = size % 2,
+                .secret_states = secrets,
+        };
+        config.settings_on_error = size % 5 == 0 ? ON_ERROR_REFUSE : ON_ERROR_SKIP;
         if (plan_build(&in, &plan, &err) == 0)
                 json_object_put(plan_to_json(&plan));
 out:
