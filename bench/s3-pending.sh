@@ -29,10 +29,7 @@ cleanup() {
         set +e
         bundle_cleanup
         mountd_stop KILL
-        local mp pid
-        for mp in $(grep -o " $run_dir/mounts/[^ ]*" /proc/self/mountinfo); do umount -l "$mp"; done
-        for pid in $(pgrep -f "^/usr/bin/s3fs .* $run_dir/mounts/"); do kill -KILL "$pid"; done
-        grep -q " $run_dir/keys " /proc/self/mountinfo && umount -l "$run_dir/keys"
+        mountd_leftovers_remove "$run_dir"
         rm -rf "$run_dir" "$work"
 }
 trap cleanup EXIT

@@ -48,10 +48,7 @@ cleanup() {
         [ -n "$holder_pid" ] && kill "$holder_pid" 2>/dev/null && wait "$holder_pid" 2>/dev/null
         mountd_stop KILL
         s3_server_stop
-        local mp pid
-        for mp in $(grep -o " $run_dir/mounts/[^ ]*" /proc/self/mountinfo); do umount -l "$mp"; done
-        for pid in $(our_s3fs); do kill -KILL "$pid"; done
-        grep -q " $run_dir/keys " /proc/self/mountinfo && umount -l "$run_dir/keys"
+        mountd_leftovers_remove "$run_dir"
         grep -q " $node/state " /proc/self/mountinfo && umount -l "$node/state"
         rm -rf "$run_dir" "$work"
 }

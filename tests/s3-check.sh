@@ -29,10 +29,7 @@ cleanup() {
         mkdir -p build/test-logs && cp "$MOUNTD_LOG" build/test-logs/s3-nbmountd.log 2>/dev/null
         bundle_cleanup
         s3_server_stop
-        local mp
-        for mp in $(grep -o " $run_dir/mounts/[^ ]*" /proc/self/mountinfo); do umount -l "$mp"; done
-        pkill -KILL -f "s3fs .* $run_dir/mounts/" 2>/dev/null
-        grep -q " $run_dir/keys " /proc/self/mountinfo && umount -l "$run_dir/keys"
+        mountd_leftovers_remove "$run_dir"
         grep -q " $run_dir-dump/keys " /proc/self/mountinfo && umount -l "$run_dir-dump/keys"
         rm -rf "$run_dir" "$run_dir-dump" "$work"
 }

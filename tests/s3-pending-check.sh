@@ -32,11 +32,9 @@ cleanup() {
         mountd_stop KILL
         mkdir -p build/test-logs && cp "$MOUNTD_LOG" build/test-logs/s3-pending-nbmountd.log 2>/dev/null
         bundle_cleanup
-        local pid mp
+        local pid
         for pid in "${servers[@]}"; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
-        for mp in $(grep -o " $run_dir/mounts/[^ ]*" /proc/self/mountinfo); do umount -l "$mp"; done
-        for pid in $(pgrep -f "^/usr/bin/s3fs .* $run_dir/mounts/"); do kill -KILL "$pid" 2>/dev/null; done
-        grep -q " $run_dir/keys " /proc/self/mountinfo && umount -l "$run_dir/keys"
+        mountd_leftovers_remove "$run_dir"
         rm -rf "$run_dir" "$work"
 }
 trap cleanup EXIT

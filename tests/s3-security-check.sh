@@ -40,11 +40,9 @@ cleanup() {
         mountd_stop KILL
         mkdir -p build/test-logs && cp "$MOUNTD_LOG" build/test-logs/s3sec-nbmountd.log 2>/dev/null
         bundle_cleanup
-        local pid mp
+        local pid
         for pid in "${server_pids[@]}"; do kill "$pid" 2>/dev/null; done
-        for mp in $(grep -o " $run_dir/mounts/[^ ]*" /proc/self/mountinfo); do umount -l "$mp"; done
-        pkill -KILL -f "s3fs .* $run_dir/mounts/" 2>/dev/null
-        grep -q " $run_dir/keys " /proc/self/mountinfo && umount -l "$run_dir/keys"
+        mountd_leftovers_remove "$run_dir"
         grep -q " /etc/resolv.conf " /proc/self/mountinfo && [ -n "${resolv_bound:-}" ] && umount /etc/resolv.conf
         grep -q " $work/s3 " /proc/self/mountinfo && umount -l "$work/s3"
         ip link del "$veth_host" 2>/dev/null

@@ -78,6 +78,17 @@ mountd_start() {
         return 1
 }
 
+# mountd_leftovers_remove RUN_DIR: what an nbmountd with that run folder leaves when it is killed:
+# its s3fs mounts (detached lazily), their s3fs processes (killed), its keys tmpfs. The folder itself
+# stays for the caller to remove.
+mountd_leftovers_remove() {
+        local mp
+        for mp in $(grep -o " $1/mounts/[^ ]*" /proc/self/mountinfo); do umount -l "$mp"; done
+        pkill -KILL -f "s3fs .* $1/mounts/" 2>/dev/null
+        grep -q " $1/keys " /proc/self/mountinfo && umount -l "$1/keys"
+        return 0
+}
+
 mountd_stop() {
         [ -n "${MOUNTD_PID:-}" ] || return 0
         kill -"${1:-TERM}" "$MOUNTD_PID" 2>/dev/null || true
