@@ -39,34 +39,22 @@ int mount_status_header(const char *container, char *buf, size_t size) {
                         container, when);
 }
 
-/* Appends s with every byte that is not printable ASCII (controls, DEL, bytes of invalid or any
- * UTF-8) shown as '?': the file is read in a browser and in terminals. */
-static void append_text(char *buf, size_t size, size_t *len, const char *s) {
-        for (; *s && *len + 1 < size; s++) {
-                bool shown = *s >= 0x20 && *s < 0x7f;
 
-                if (shown)
-                        buf[(*len)++] = *s;
-                else
-                        buf[(*len)++] = '?';
-        }
-        buf[*len] = '\0';
-}
-
+/* The file is read in a browser and in terminals: only printable ASCII goes in as it is. */
 void mount_status_append(char *buf, size_t size, size_t *len, const char *target, enum entry_state state,
                          const char *reason) {
         size_t start = *len;
 
         if (size == 0 || *len >= size - 1)
                 return;
-        append_text(buf, size, len, target);
+        text_append_shown(buf, size, len, target, "");
         while (*len - start < TARGET_WIDTH && *len + 1 < size)
                 buf[(*len)++] = ' ';
-        append_text(buf, size, len, " ");
-        append_text(buf, size, len, entry_state_name(state));
+        text_append_shown(buf, size, len, " ", "");
+        text_append_shown(buf, size, len, entry_state_name(state), "");
         if (reason && reason[0]) {
-                append_text(buf, size, len, "  ");
-                append_text(buf, size, len, reason);
+                text_append_shown(buf, size, len, "  ", "");
+                text_append_shown(buf, size, len, reason, "");
         }
         if (*len + 1 < size)
                 buf[(*len)++] = '\n';

@@ -169,15 +169,8 @@ void plan_display_name(const char *name, char *buf, size_t size) {
 
         if (size == 0)
                 return;
-        for (; *name && n + 1 < size; name++) {
-                bool shown = *name > 0x20 && *name < 0x7f && *name != '/';
-
-                if (shown)
-                        buf[n++] = *name;
-                else
-                        buf[n++] = '?';
-        }
-        buf[n] = '\0';
+        buf[0] = '\0';
+        text_append_shown(buf, size, &n, name, " /");
         if (streq(buf, "") || streq(buf, ".") || streq(buf, ".."))
                 snprintf(buf, size, "?");
 }

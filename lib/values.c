@@ -200,3 +200,17 @@ void words_join(const char *const *words, char *buf, size_t size) {
         for (size_t i = 0; words[i]; i++)
                 append_item(buf, size, &used, i, words[i]);
 }
+
+void text_append_shown(char *buf, size_t size, size_t *len, const char *s, const char *hidden) {
+        if (size == 0)
+                return;
+        for (; *s && *len + 1 < size; s++) {
+                bool shown = *s >= 0x20 && *s < 0x7f && !strchr(hidden, *s);
+
+                if (shown)
+                        buf[(*len)++] = *s;
+                else
+                        buf[(*len)++] = '?';
+        }
+        buf[*len] = '\0';
+}

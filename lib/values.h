@@ -29,6 +29,10 @@ void name_copy(nb_name dst, const char *src);
  * first item whose name repeats an earlier one, or n when all differ. O(n log n). */
 size_t names_find_repeat(const void *items, size_t n, size_t stride, size_t offset);
 
+/* Appends s at buf[*len] (cut to fit size, NUL-terminated) with every byte that is not printable
+ * ASCII (controls, DEL, any byte of UTF-8) or is one of `hidden` shown as '?'. */
+void text_append_shown(char *buf, size_t size, size_t *len, const char *s, const char *hidden);
+
 /* "a, b, c" for error messages, cut to fit size: n names, or a NULL-terminated list of words. */
 void names_join(const nb_name *names, size_t n, char *buf, size_t size);
 void words_join(const char *const *words, char *buf, size_t size);

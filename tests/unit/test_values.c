@@ -311,6 +311,19 @@ static void size_format_round_trips(void **state) {
         }
 }
 
+/* Printable ASCII as it is, every other byte (and the hidden ones) as '?', cut to fit. */
+static void text_shown(void **state) {
+        char buf[12] = "ab";
+        size_t len = 2;
+
+        text_append_shown(buf, sizeof(buf), &len, "c\x1b\xc3\xa9 /", " ");
+        assert_string_equal(buf, "abc????" "/");
+        assert_int_equal(len, 8);
+        text_append_shown(buf, sizeof(buf), &len, "more", "");
+        assert_int_equal(len, 11);
+        assert_string_equal(buf, "abc????" "/mor");
+}
+
 static void size_format_small_buffer(void **state) {
         char buf[4];
 
@@ -320,6 +333,7 @@ static void size_format_small_buffer(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test(text_shown),
                 cmocka_unit_test(name_valid),
                 cmocka_unit_test(name_length),
                 cmocka_unit_test(name_rules),
