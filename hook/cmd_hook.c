@@ -74,8 +74,7 @@ static struct hook_run *hook_run_new(void) {
         run->container = (struct container_process) { .pidfd = -1, .proc_pid_fd = -1, .mnt_ns_fd = -1 };
         gathered_inputs_init(&run->inputs);
         run->rootfs[0] = '\0';
-        for (size_t i = 0; i < PLAN_MAX_MOUNTS; i++)
-                run->s3[i] = (struct s3_result) { .outcome = S3_NOT_S3, .tree_fd = -1, .conn_fd = -1 };
+        s3_results_init(run->s3);
         return run;
 }
 
@@ -162,8 +161,7 @@ static void trace_plan(const struct plan *plan) {
                 const struct plan_mount *m = &plan->mounts[i];
 
                 fprintf(stderr, "nbmount: debug: plan: %s <- %s (%s, %s)%s%s\n", m->target, m->source,
-                        m->readonly ? "ro" : "rw", m->granted ? "granted" : m->skipped ? "skipped" : "refused",
-                        m->granted ? "" : ": ", m->reason);
+                        m->readonly ? "ro" : "rw", plan_mount_status(m), m->granted ? "" : ": ", m->reason);
         }
 }
 
@@ -329,6 +327,7 @@ static void report_outcome(const struct hook_run *run) {
                                             .notebook = id->notebook, .uid = run->host_uid, .gid = run->host_gid };
         _cleanup_free_ char *text = malloc(MOUNT_STATUS_MAX_BYTES);
         struct nb_error err = {};
+        int r;
 
         if (run->plan.settings_problem[0])
                 syslog(LOG_WARNING, "container %s (team %s, notebook %s, user %s): settings.yaml skipped: %s",
@@ -341,14 +340,13 @@ static void report_outcome(const struct hook_run *run) {
                                id->team, id->notebook, id->user, m->target, m->pending ? "pending" : "skipped",
                                m->reason);
         }
-        if (text && mount_status_write(&place, text, status_text(run, text, MOUNT_STATUS_MAX_BYTES), &err) == -ENOENT)
+        r = text ? mount_status_write(&place, text, status_text(run, text, MOUNT_STATUS_MAX_BYTES), &err)
+                 : nb_fail(&err, ENOMEM, "out of memory");
+        if (r == 0 || r == -ENOENT) /* written, or no .gradient folder: nothing asked for, nothing to say */
                 return;
-        if (!text || err.msg[0]) {
-                print_error("warning: container %s: no status file for the notebook: %s", run->state.id,
-                            text ? err.msg : "out of memory");
-                syslog(LOG_WARNING, "container %s (team %s, notebook %s, user %s): no status file: %s", run->state.id,
-                       id->team, id->notebook, id->user, text ? err.msg : "out of memory");
-        }
+        print_error("warning: container %s: no status file for the notebook: %s", run->state.id, err.msg);
+        syslog(LOG_WARNING, "container %s (team %s, notebook %s, user %s): no status file: %s", run->state.id, id->team,
+               id->notebook, id->user, err.msg);
 }
 
 /* One line per folder whose tree this start walked: a warning when something had left its project. */

@@ -39,7 +39,6 @@ static int validate_fd(const char *kind, int fd, const char *file, const char *t
         }
         if (streq(kind, "settings")) {
                 _cleanup_free_ struct settings *settings = malloc(sizeof(*settings));
-                const struct settings_mount *fault;
                 int r;
 
                 if (!settings)
@@ -47,7 +46,7 @@ static int validate_fd(const char *kind, int fd, const char *file, const char *t
                 if ((r = sandbox_parse_settings(fd, file, settings, err)) < 0)
                         return r;
                 /* the hook would skip such an entry (settings.on_error skip); the file is not valid */
-                return (fault = settings_first_fault(settings)) ? nb_fail(err, EINVAL, "%s", fault->fault) : 0;
+                return settings_refuse_faults(settings, err);
         }
         if (streq(kind, "config")) {
                 struct oci_config config;

@@ -18,6 +18,11 @@ bool plan_has_s3(const struct plan *plan) {
         return false;
 }
 
+void s3_results_init(struct s3_result results[PLAN_MAX_MOUNTS]) {
+        for (size_t i = 0; i < PLAN_MAX_MOUNTS; i++)
+                results[i] = (struct s3_result) { .outcome = S3_NOT_S3, .tree_fd = -1, .conn_fd = -1 };
+}
+
 void s3_results_close(struct s3_result results[PLAN_MAX_MOUNTS]) {
         for (size_t i = 0; i < PLAN_MAX_MOUNTS; i++) {
                 closep(&results[i].tree_fd);
@@ -174,8 +179,7 @@ static int acquire_strictly(const struct plan *plan, const struct node_config *c
 
 int s3_acquire_all(const struct plan *plan, const struct node_config *config, const struct s3_holder *holder,
                    struct s3_result results[PLAN_MAX_MOUNTS], struct nb_error *err) {
-        for (size_t i = 0; i < PLAN_MAX_MOUNTS; i++)
-                results[i] = (struct s3_result) { .outcome = S3_NOT_S3, .tree_fd = -1, .conn_fd = -1 };
+        s3_results_init(results);
         if (!holder->may_skip)
                 return acquire_strictly(plan, config, holder, results, err);
         acquire_skipping(plan, config, holder, results);

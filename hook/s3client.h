@@ -42,6 +42,8 @@ int s3_acquire_all(const struct plan *plan, const struct node_config *config, co
  * nbmountd then attaches nothing. */
 void s3_commit_pending(struct s3_result results[PLAN_MAX_MOUNTS]);
 void s3_results_close(struct s3_result results[PLAN_MAX_MOUNTS]);
+/* Every result S3_NOT_S3, with no fd. */
+void s3_results_init(struct s3_result results[PLAN_MAX_MOUNTS]);
 
 /* Drops every reference of the container; quiet when nbmountd is not running. */
 void s3_release_all(const struct node_config *config, const char *container, bool debug);

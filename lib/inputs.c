@@ -99,15 +99,11 @@ static int read_settings(const struct node_config *config, const struct containe
  * an entry at fault on its own; with refuse, either refuses the start, as the first fault. */
 static int load_settings(const struct node_config *config, const struct container_identity *id,
                          struct settings *ret, char problem[NB_ERROR_MAX], struct nb_error *err) {
-        const struct settings_mount *fault;
         int r = read_settings(config, id, ret, err);
 
         problem[0] = '\0';
-        if (config->settings_on_error == ON_ERROR_REFUSE) {
-                if (r == 0 && (fault = settings_first_fault(ret)))
-                        return nb_fail(err, EINVAL, "%s", fault->fault);
-                return r;
-        }
+        if (config->settings_on_error == ON_ERROR_REFUSE)
+                return r < 0 ? r : settings_refuse_faults(ret, err);
         if (r < 0) {
                 ret->n_mounts = 0;
                 snprintf(problem, NB_ERROR_MAX, "%s", err->msg);

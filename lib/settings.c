@@ -170,6 +170,12 @@ static void parse_entry(const struct yctx *c, const struct ynode *key, const str
                  why.msg[0] ? why.msg : "this entry cannot be read");
 }
 
+int settings_refuse_faults(const struct settings *s, struct nb_error *err) {
+        const struct settings_mount *fault = settings_first_fault(s);
+
+        return fault ? nb_fail(err, EINVAL, "%s", fault->fault) : 0;
+}
+
 const struct settings_mount *settings_first_fault(const struct settings *s) {
         for (size_t i = 0; i < s->n_mounts; i++)
                 if (s->mounts[i].fault[0])

@@ -47,4 +47,6 @@ struct settings {
 int settings_parse(const char *text, size_t len, const char *file, struct settings *ret, struct nb_error *err);
 /* The first entry at fault, or NULL. */
 const struct settings_mount *settings_first_fault(const struct settings *s);
+/* -EINVAL with the first entry's fault in err when an entry is at fault (a strict reading), else 0. */
+int settings_refuse_faults(const struct settings *s, struct nb_error *err);
 int settings_load_fd(int fd, const char *file, struct settings *ret, struct nb_error *err);
