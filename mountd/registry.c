@@ -156,10 +156,26 @@ static void leave_mounting(struct shared_mount *m) {
 
 static void stop_all(struct mountd *d, struct shared_mount *stopping, const char *why);
 
+/* A clone of the ready mount m for the container of req, which gets (one more use of) its reference:
+ * the fd, or -errno with why in err. */
+static int clone_and_hold(struct shared_mount *m, const struct mountd_request *req, uint64_t start_time,
+                          struct nb_error *err) {
+        int fd = s3fs_clone(m);
+
+        if (fd < 0)
+                return nb_fail(err, fd, "%.900s: cannot clone the mount: %s", m->mountpoint, strerror(-fd));
+        if (add_ref(m, req, start_time) < 0) {
+                close(fd);
+                return nb_fail(err, ENOMEM, "out of memory");
+        }
+        return fd;
+}
+
 /* Under the lock, by m's mounter once m is ready: every pending request of m gets its reference and
  * its clone (or the reason it cannot have them). */
 static void resolve_pending(struct mountd *d, struct shared_mount *m) {
         for (struct pending *p = d->pending; p; p = p->next) {
+                struct nb_error why = {};
                 int fd;
 
                 if (p->mount != m)
@@ -169,15 +185,9 @@ static void resolve_pending(struct mountd *d, struct shared_mount *m) {
                 p->state = PENDING_FAILED;
                 if (m->state == SHARED_FAILED) {
                         snprintf(p->error, sizeof(p->error), "%s", m->error);
-                } else if ((fd = s3fs_clone(m)) < 0) {
-                        snprintf(p->error, sizeof(p->error), "%.900s: cannot clone the mount: %s", m->mountpoint,
-                                 strerror(-fd));
+                } else if ((fd = clone_and_hold(m, &p->req, p->start_time, &why)) < 0) {
+                        snprintf(p->error, sizeof(p->error), "%s", why.msg);
                 } else {
-                        if (add_ref(m, &p->req, p->start_time) < 0) {
-                                close(fd);
-                                snprintf(p->error, sizeof(p->error), "out of memory");
-                                continue;
-                        }
                         p->tree_fd = fd;
                         p->ref_taken = true;
                         p->state = PENDING_READY;
@@ -310,8 +320,6 @@ static int get_ready(struct mountd *d, const struct s3_spec *spec, int64_t wait_
                 }
                 if (!m && ((r = check_limits(d, spec->team, err)) < 0 || (r = start_mount(d, spec, &m, err)) < 0))
                         return r;
-                if (!m)
-                        return nb_fail(err, EIO, "no mount came out of the table");
                 if ((r = wait_for(d, m, wait_until_ms, may_pend, err)) != 0) {
                         if (r == 1)
                                 *ret = m;
@@ -323,14 +331,10 @@ static int get_ready(struct mountd *d, const struct s3_spec *spec, int64_t wait_
 /* A reference for req on the ready mount m and a clone for the hook. */
 static int take_ready(struct mountd *d, struct shared_mount *m, const struct mountd_request *req, uint64_t start_time,
                       int *ret_tree_fd, char *ret_id, struct nb_error *err) {
-        int r, fd;
+        int fd = clone_and_hold(m, req, start_time, err);
 
-        if ((fd = s3fs_clone(m)) < 0)
-                return nb_fail(err, fd, "%s: cannot clone the mount: %s", m->mountpoint, strerror(-fd));
-        if ((r = add_ref(m, req, start_time)) < 0) {
-                close(fd);
-                return nb_fail(err, r, "out of memory");
-        }
+        if (fd < 0)
+                return fd;
         save(d);
         *ret_tree_fd = fd;
         snprintf(ret_id, MOUNTD_NAME_LEN + 1, "%s", m->name);
