@@ -14,8 +14,12 @@
 # Then the round trip to nbmountd on its own: `nbmount mounts` against `nbmount validate node`
 # (the same exec and node.yaml read, no socket), with hyperfine; and the write of the state file
 # that nbmountd makes at every share and release (a new file, write, rename; with and without fsync).
+# nbmountd's run folder (its socket, its mount points, its state file RUN/mountd.json) is on a tmpfs,
+# as /run is on a systemd host: the bench mounts one there when /run is not a tmpfs.
 #
-# Usage: [STATE_TMPFS=1] [WARMUP=N] bench/s3.sh [RUNS] (RUNS default 20, WARMUP default 2 rounds).
+# Usage: [RUN_ON_DISK=1] [WARMUP=N] bench/s3.sh [RUNS] (RUNS default 20, WARMUP default 2 rounds).
+# RUN_ON_DISK=1 leaves the run folder on /run's file system whatever it is (on this machine's ext4,
+# it measures what writing the state file on a disk costs).
 # Root; needs runc, busybox-static, jq, s3fs, node, hyperfine, python3 and tests/s3 (./setup.sh).
 # NBMOUNT=... NBMOUNTD=... measure other builds (no make).
 set -euo pipefail
@@ -49,7 +53,7 @@ cleanup() {
         mountd_stop KILL
         s3_server_stop
         mountd_leftovers_remove "$run_dir"
-        grep -q " $node/state " /proc/self/mountinfo && umount -l "$node/state"
+        grep -q " $run_dir " /proc/self/mountinfo && umount -l "$run_dir"
         rm -rf "$run_dir" "$work"
 }
 node=$work/node
@@ -60,9 +64,10 @@ bundle_init "$work/bb" "$NBMOUNT" >"$work/init.log" 2>&1 || { cat "$work/init.lo
 s3_server_start "$work/s3" bench-data || exit 1
 make_sample_node "$node"
 config=$node/node.yaml
-# STATE_TMPFS=1: nbmountd's state folder on a tmpfs instead of this disk, to see what writing
-# its state file costs.
-[ "${STATE_TMPFS:-0}" = 1 ] && mount -t tmpfs -o mode=0755,size=1m nbmount-bench-state "$node/state"
+mkdir -p "$run_dir"
+if [ "${RUN_ON_DISK:-0}" != 1 ] && [ "$(findmnt -no FSTYPE -T /run)" != tmpfs ]; then
+        mount -t tmpfs -o mode=0755,size=4m nbmount-bench-run "$run_dir"
+fi
 sed -i "s|^mountd_socket: .*|mountd_socket: $run_dir/mountd.sock|; s|^quota: .*|quota: {enforce: off}|;
         s|^s3: .*|s3: {allow_http: true, allow_private_endpoints: true}|" "$config"
 printf 'bench-secret-%s\n' "$RANDOM$RANDOM" >"$node/secrets/acme/s3key"
@@ -190,7 +195,7 @@ stop_holder
 # What nbmountd does on disk at every share and release: the state file replaced (a new file,
 # write, rename), without and with an fsync before the rename (nbmountd fsynced until d387e87),
 # 300 times each in the same folder; medians in ms.
-read -r save_ms save_fsync_ms <<<"$(python3 - "$node/state" <<'EOT'
+read -r save_ms save_fsync_ms <<<"$(python3 - "$run_dir" <<'EOT'
 import os, statistics, sys, time
 d, data = sys.argv[1], b"x" * 828
 def save(sync):
@@ -232,7 +237,7 @@ read -r v_med _ <<<"$(rtt_ms version)"
 read -r val_med _ <<<"$(rtt_ms validate)"
 read -r m_med _ <<<"$(rtt_ms mounts)"
 
-echo "Command: $([ "${STATE_TMPFS:-0}" = 1 ] && echo "STATE_TMPFS=1 ")bench/s3.sh $runs ($warmup warm-up rounds; state on $(findmnt -no FSTYPE -T "$node/state"); $(runc --version | head -1); s3fs $(s3fs --version 2>&1 | grep -o 'V[0-9.]*' | head -1); kernel $(uname -r); $(nproc) cores)"
+echo "Command: $([ "${RUN_ON_DISK:-0}" = 1 ] && echo "RUN_ON_DISK=1 ")bench/s3.sh $runs ($warmup warm-up rounds; state on $(findmnt -no FSTYPE -T "$run_dir"); $(runc --version | head -1); s3fs $(s3fs --version 2>&1 | grep -o 'V[0-9.]*' | head -1); kernel $(uname -r); $(nproc) cores)"
 echo "nbmount: $NBMOUNT ($(cd "$(dirname "$NBMOUNT")/.." && git rev-parse --short HEAD 2>/dev/null || echo "not a git tree"))"
 echo
 printf '| case | hook createRuntime median | p90 | poststop median | p90 | whole `runc run` median | p90 |\n'

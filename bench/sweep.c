@@ -243,7 +243,7 @@ static void make_node(struct bench *b, const char *dir) {
         watch.lock = &d->lock;
         write_state(b);
         dup2(null_fd, STDERR_FILENO);
-        if (state_load(d, &err) < 0) {
+        if (state_load(d, d->paths.state_file, &err) < 0) {
                 fprintf(stdout, "bench/sweep: %s\n", err.msg);
                 exit(1);
         }

@@ -129,7 +129,8 @@ static int set_paths(struct mountd *d, const struct options *o, struct nb_error 
         snprintf(p->mounts_dir, sizeof(p->mounts_dir), "%s/mounts", p->run_dir);
         snprintf(p->keys_dir, sizeof(p->keys_dir), "%s/keys", p->run_dir);
         snprintf(p->logs_dir, sizeof(p->logs_dir), "%s/logs", p->run_dir);
-        snprintf(p->state_file, sizeof(p->state_file), "%s/mountd.json", d->config.state_dir);
+        snprintf(p->state_file, sizeof(p->state_file), "%s/mountd.json", p->run_dir);
+        snprintf(p->old_state_file, sizeof(p->old_state_file), "%s/mountd.json", d->config.state_dir);
         snprintf(p->s3fs, sizeof(p->s3fs), "%s", o->s3fs);
         if (access(p->s3fs, X_OK) < 0)
                 return nb_fail(err, errno, "%s: cannot run s3fs: %s; install it (apt-get install s3fs) or give --s3fs PATH",
@@ -138,8 +139,7 @@ static int set_paths(struct mountd *d, const struct options *o, struct nb_error 
                 return nb_fail(err, errno, "%s: cannot run nbmount-fusermount: %s; reinstall nbmount or give --fusermount PATH",
                                o->fusermount, strerror(errno));
         if ((r = make_dir(p->run_dir, 0755, err)) < 0 || (r = make_dir(p->mounts_dir, 0700, err)) < 0 ||
-            (r = make_dir(p->logs_dir, 0700, err)) < 0 || (r = make_keys_dir(p->keys_dir, err)) < 0 ||
-            (r = make_dir(d->config.state_dir, 0700, err)) < 0)
+            (r = make_dir(p->logs_dir, 0700, err)) < 0 || (r = make_keys_dir(p->keys_dir, err)) < 0)
                 return r;
         return 0;
 }
@@ -289,8 +289,37 @@ static int block_signals(void) {
         return signalfd(-1, &set, SFD_CLOEXEC);
 }
 
+/* RUN/mountd.json, or else the STATE/mountd.json of an nbmountd from before the state moved to the
+ * run folder: an upgrade adopts that one's mounts. */
+static const char *state_to_load(const struct mountd *d) {
+        const struct mountd_paths *p = &d->paths;
+
+        if (access(p->state_file, F_OK) < 0 && errno == ENOENT && access(p->old_state_file, F_OK) == 0)
+                return p->old_state_file;
+        return p->state_file;
+}
+
+/* Once the state is saved in the run folder, the old one is stale: a later start must not adopt it. */
+static void remove_old_state(const struct mountd *d, const char *loaded) {
+        const struct mountd_paths *p = &d->paths;
+
+        if (streq(p->old_state_file, p->state_file))
+                return;
+        if (unlink(p->old_state_file) < 0) {
+                if (errno != ENOENT)
+                        mountd_log(LOG_WARNING, "%s: cannot remove the old state: %s, ignoring (the state in the run folder wins)",
+                                   p->old_state_file, strerror(errno));
+                return;
+        }
+        if (streq(loaded, p->old_state_file))
+                mountd_log(LOG_INFO, "moved the state from %s to %s", p->old_state_file, p->state_file);
+        else
+                mountd_log(LOG_INFO, "%s: removed a stale state (the current one is %s)", p->old_state_file, p->state_file);
+}
+
 /* The socket comes first: a second nbmountd must stop before it touches the first one's state. */
 static int start(struct mountd *d, const struct options *o, int *ret_listen_fd, struct nb_error *err) {
+        const char *state_path;
         int r;
 
         if ((r = node_config_load_path(o->config_path, &d->config, err)) < 0 || (r = set_paths(d, o, err)) < 0 ||
@@ -299,17 +328,19 @@ static int start(struct mountd *d, const struct options *o, int *ret_listen_fd, 
         *ret_listen_fd = r;
         if ((r = spawner_start(&d->spawner, d->paths.s3fs, d->paths.fusermount, err)) < 0)
                 return r;
-        if ((r = state_load(d, err)) < 0) {
+        state_path = state_to_load(d);
+        if ((r = state_load(d, state_path, err)) < 0) {
                 char why[NB_ERROR_MAX];
 
                 snprintf(why, sizeof(why), "%s", err->msg);
                 return nb_fail(err, r, "%s; nbmountd will not guess: move %s away to start afresh (live S3 mounts are then unmounted)",
-                               why, d->paths.state_file);
+                               why, state_path);
         }
         state_recover(d);
         registry_sweep(d);
         if ((r = state_save(d)) < 0)
                 return nb_fail(err, r, "%s: cannot write the state: %s", d->paths.state_file, strerror(-r));
+        remove_old_state(d, state_path);
         return 0;
 }
 

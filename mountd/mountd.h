@@ -55,7 +55,8 @@ struct mountd_paths {
         char mounts_dir[NODE_SOCKET_PATH_MAX + 16]; /* RUN/mounts/NAME: the s3fs mount points */
         char keys_dir[NODE_SOCKET_PATH_MAX + 16];   /* RUN/keys/NAME: passwd files, while s3fs starts */
         char logs_dir[NODE_SOCKET_PATH_MAX + 16];   /* RUN/logs/NAME.log: what s3fs prints */
-        char state_file[NB_PATH_MAX + 16]; /* STATE/mountd.json */
+        char state_file[NB_PATH_MAX + 16]; /* RUN/mountd.json: the mounts end with the machine, so does it */
+        char old_state_file[NB_PATH_MAX + 16]; /* STATE/mountd.json: an older nbmountd's, adopted once */
         char s3fs[PATH_MAX];
         char fusermount[PATH_MAX]; /* nbmount-fusermount: fusermount inside an s3fs's sandbox */
 };
@@ -246,10 +247,11 @@ void registry_sweep(struct mountd *d);
 struct json_object *registry_list(struct mountd *d);
 void shared_mount_free(struct shared_mount *m);
 
-/* state.c: STATE/mountd.json, written atomically at every change; the caller holds the lock. */
+/* state.c: RUN/mountd.json, written atomically at every change; the caller holds the lock. */
 struct json_object *shared_mount_to_json(const struct shared_mount *m);
 int state_save(const struct mountd *d);
-int state_load(struct mountd *d, struct nb_error *err);
+/* The table from path (nothing when it does not exist). */
+int state_load(struct mountd *d, const char *path, struct nb_error *err);
 /* After state_load(): adopts what still lives, stops what does not, removes leftovers. */
 void state_recover(struct mountd *d);
 

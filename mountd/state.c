@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* STATE/mountd.json (docs/FORMATS.md §6, schemas/mountd-state.schema.json): the shared mounts and their
+/* RUN/mountd.json (docs/FORMATS.md §6, schemas/mountd-state.schema.json): the shared mounts and their
  * references, written atomically (new file, rename) at every change, so that a restart after
  * kill -9 adopts the live mounts and loses no reference. */
 #include <dirent.h>
@@ -189,15 +189,15 @@ static int parse_mount(const struct mountd *d, const struct jctx *c, struct json
         return 0;
 }
 
-static int parse_state(struct mountd *d, const char *text, size_t len, struct nb_error *err) {
+static int parse_state(struct mountd *d, const char *path, const char *text, size_t len, struct nb_error *err) {
         static const char *const keys[] = { "version", "mounts", NULL };
         _cleanup_(json_object_putp) struct json_object *root = NULL;
-        const struct jctx c = { .file = d->paths.state_file, .text = text, .err = err };
+        const struct jctx c = { .file = path, .text = text, .err = err };
         struct json_object *mounts;
         uint64_t version = 0;
         int r;
 
-        if ((r = json_parse_strict(text, len, d->paths.state_file, &root, err)) < 0 ||
+        if ((r = json_parse_strict(text, len, path, &root, err)) < 0 ||
             (r = jexpect_object(&c, root, "", "the state")) < 0 ||
             (r = jcheck_keys(&c, root, "", "the state", keys, keys)) < 0 ||
             (r = jget_uint(&c, root, "", "version", STATE_VERSION, &version)) < 0)
@@ -218,8 +218,8 @@ static int parse_state(struct mountd *d, const char *text, size_t len, struct nb
         return 0;
 }
 
-int state_load(struct mountd *d, struct nb_error *err) {
-        _cleanup_close_ int fd = open(d->paths.state_file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+int state_load(struct mountd *d, const char *path, struct nb_error *err) {
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
         _cleanup_free_ char *text = NULL;
         size_t len = 0;
         int r;
@@ -227,9 +227,9 @@ int state_load(struct mountd *d, struct nb_error *err) {
         if (fd < 0 && errno == ENOENT)
                 return 0;
         if (fd < 0)
-                return nb_fail(err, errno, "%s: cannot open: %s", d->paths.state_file, strerror(errno));
-        if ((r = text_read_fd(fd, d->paths.state_file, STATE_MAX_BYTES, &text, &len, err)) < 0 ||
-            (r = parse_state(d, text, len, err)) < 0)
+                return nb_fail(err, errno, "%s: cannot open: %s", path, strerror(errno));
+        if ((r = text_read_fd(fd, path, STATE_MAX_BYTES, &text, &len, err)) < 0 ||
+            (r = parse_state(d, path, text, len, err)) < 0)
                 return r;
         return 0;
 }

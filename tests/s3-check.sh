@@ -83,7 +83,7 @@ s3fs_count() { pgrep -f "^/usr/bin/s3fs .* $run_dir/mounts/" | wc -l; }
 s3fs_pids() { pgrep -f "^/usr/bin/s3fs .* $run_dir/mounts/"; }
 s3_mounts() { grep -c " $run_dir/mounts/" /proc/self/mountinfo; }
 # refs: "container-id bucket" lines of the state file, sorted.
-refs() { jq -r '.mounts[] | .spec.bucket as $b | .containers[] | "\(.id) \($b)"' "$node/state/mountd.json" | sort; }
+refs() { jq -r '.mounts[] | .spec.bucket as $b | .containers[] | "\(.id) \($b)"' "$run_dir/mountd.json" | sort; }
 no_s3fs() { [ "$(s3fs_count)" = 0 ]; }
 
 mountd_start "$config" --sweep-interval 1 || { not_ok "harness: nbmountd" "$(tail -5 "$MOUNTD_LOG")"; exit 0; }
@@ -194,7 +194,7 @@ schema_check() {
         result=$(node tests/schema/validate.js -s schemas/mountd.schema.json -r schemas/common.schema.json "$2" 2>&1)
         expect_eq "$1" "valid	$2" "$result"
 }
-cp "$node/state/mountd.json" "$work/state-copy.json"
+cp "$run_dir/mountd.json" "$work/state-copy.json"
 schema_check "schema: the state file with a shared mount validates against mountd.schema.json" "$work/state-copy.json"
 "$NBMOUNT" mounts --config "$config" --json | jq '{ok: true, mounts: .}' >"$work/list-reply.json"
 schema_check "schema: the list reply validates against mountd.schema.json" "$work/list-reply.json"
@@ -292,7 +292,7 @@ old_s3fs=$(s3fs_pids)
 kill -9 $old_s3fs
 wait_until 5 sh -c "[ \$(grep -c ' $run_dir/mounts/' /proc/self/mountinfo) = 0 ]"
 expect_eq "fault: s3fs killed: the sweep unmounts the dead mount" 0 "$(s3_mounts)"
-expect_eq "fault: s3fs killed: its record is gone" 0 "$(jq '.mounts | length' "$node/state/mountd.json")"
+expect_eq "fault: s3fs killed: its record is gone" 0 "$(jq '.mounts | length' "$run_dir/mountd.json")"
 expect_eq "fault: s3fs killed: the container sees an error, not a hang" "after kill: 1" "$(wait_rc k1 >/dev/null; out_of k1 | grep '^after kill')"
 start_bg k2 acme 'echo ready; cat /datasets/bucket/c1.txt'
 expect_eq "fault: s3fs killed: a new start mounts again and reads" "0 hello-from-c1" "$(wait_rc k2) $(out_of k2 | tail -1)"
@@ -466,7 +466,7 @@ fi
 
 # --- hygiene on the host ----------------------------------------------------------------------------
 expect_eq "hygiene: the key is in no log of nbmountd" 0 "$(grep -c -F -f "$work/secret.pattern" "$MOUNTD_LOG")"
-expect_eq "hygiene: the key is in no state file" 0 "$(grep -c -F -f "$work/secret.pattern" "$node/state/mountd.json")"
+expect_eq "hygiene: the key is in no state file" 0 "$(grep -c -F -f "$work/secret.pattern" "$run_dir/mountd.json")"
 
 # --- a host name that resolves to a private address is refused by nbmountd itself ------------------
 mountd_stop TERM
@@ -506,12 +506,12 @@ expect_eq "socket activation: after it stops, nothing is left" "0 0 " "$(s3fs_co
 # --- a state file nbmountd cannot read: it refuses to start rather than guess ---------------------------
 mountd_stop TERM
 sed -i "s|^mountd_socket: .*|mountd_socket: $run_dir/mountd.sock|" "$config"
-cp "$node/state/mountd.json" "$work/state.good"
-echo '{"version": 1, "mounts": [{"name": "x"}]}' >"$node/state/mountd.json"
+cp "$run_dir/mountd.json" "$work/state.good"
+echo '{"version": 1, "mounts": [{"name": "x"}]}' >"$run_dir/mountd.json"
 broken_line=$(timeout 10 "$NBMOUNTD" --config "$config" "${MOUNTD_FUSERMOUNT[@]}" 2>&1 | tail -1)
 expect_match "state: an unreadable state file stops nbmountd with the fix" \
-        "mountd.json:1:27: a mount is missing \"spec\"; add it; nbmountd will not guess: move .*/state/mountd.json away to start afresh" "$broken_line"
-cp "$work/state.good" "$node/state/mountd.json"
+        "mountd.json:1:27: a mount is missing \"spec\"; add it; nbmountd will not guess: move .*/mountd.json away to start afresh" "$broken_line"
+cp "$work/state.good" "$run_dir/mountd.json"
 
 # --- an ASan/UBSan build (make check SANITIZE=1) reports into nbmountd's log ------------------------------
 expect_eq "nbmountd's log has no sanitizer report" "" "$(grep -E 'Sanitizer|runtime error:' "$MOUNTD_LOG" | head -3)"

@@ -85,7 +85,7 @@ start_nb() {
 }
 pid_of() { runc --root "$work/state/runc" state "$1" 2>/dev/null | jq -r .pid; }
 s3fs_for() { pgrep -f "^/usr/bin/s3fs .* $run_dir/mounts/.* url=http://127.0.0.1:$1( |\$)" | wc -l; }
-refs() { jq -r '.mounts[] | .spec.endpoint as $e | .containers[] | "\(.id) \($e)"' "$node/state/mountd.json" | sort; }
+refs() { jq -r '.mounts[] | .spec.endpoint as $e | .containers[] | "\(.id) \($e)"' "$run_dir/mountd.json" | sort; }
 s3_mounts_in() { grep -c fuse.s3fs "/proc/$1/mountinfo"; }
 # started_in NAME: milliseconds from now until container NAME printed "ready" (polled every 20 ms).
 ms() { date +%s%3N; }
