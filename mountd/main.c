@@ -4,7 +4,6 @@
 #include <getopt.h>
 #include <libgen.h>
 #include <linux/magic.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +23,6 @@
 
 #define SWEEP_INTERVAL_DEFAULT 10
 #define NBMOUNT_FUSERMOUNT_DEFAULT "/usr/lib/nbmount/nbmount-fusermount"
-#define CONNECTION_TIMEOUT_S 5
 
 static const char usage[] =
         "Usage: nbmountd [--config FILE] [--debug] [--sweep-interval SECONDS] [--s3fs PATH]\n"
@@ -144,55 +142,7 @@ static int set_paths(struct mountd *d, const struct options *o, struct nb_error 
         return 0;
 }
 
-struct connection {
-        struct mountd *d;
-        int fd;
-};
-
-static void *serve_connection(void *arg) {
-        struct connection *c = arg;
-        struct mountd *d = c->d;
-
-        server_handle(d, c->fd);
-        close(c->fd);
-        free(c);
-        pthread_mutex_lock(&d->lock);
-        d->busy--;
-        pthread_cond_broadcast(&d->changed);
-        pthread_mutex_unlock(&d->lock);
-        return NULL;
-}
-
-static void accept_one(struct mountd *d, int listen_fd) {
-        struct timeval tv = { .tv_sec = CONNECTION_TIMEOUT_S };
-        struct connection *c;
-        pthread_attr_t attr;
-        pthread_t thread;
-        int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
-
-        if (fd < 0)
-                return;
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-        if (!(c = malloc(sizeof(*c)))) {
-                close(fd);
-                return;
-        }
-        *c = (struct connection) { .d = d, .fd = fd };
-        pthread_mutex_lock(&d->lock);
-        d->busy++;
-        pthread_mutex_unlock(&d->lock);
-        pthread_attr_init(&attr);
-        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        if (pthread_create(&thread, &attr, serve_connection, c) != 0) {
-                mountd_log(LOG_ERR, "cannot start a thread for a request: out of resources");
-                serve_connection(c);
-        }
-        pthread_attr_destroy(&attr);
-}
-
-/* In-flight requests and mounter threads finish (a mount may take mount_timeout; pending requests give
- * up at once, d->stopping); the mounts stay for their containers. */
+/* Mounter threads finish (a mount may take mount_timeout); the mounts stay for their containers. */
 static void drain(struct mountd *d) {
         struct timespec deadline;
 
@@ -236,22 +186,17 @@ static void *sweep_forever(void *arg) {
         return NULL;
 }
 
-static int serve_forever(struct mountd *d, int listen_fd, int signal_fd) {
-        struct pollfd fds[2] = { { .fd = listen_fd, .events = POLLIN }, { .fd = signal_fd, .events = POLLIN } };
+/* The pool serves the socket; this thread waits for the signal to stop. */
+static int wait_for_stop(int signal_fd) {
+        struct signalfd_siginfo info;
+        ssize_t n;
 
-        for (;;) {
-                if (poll(fds, 2, -1) < 0 && errno != EINTR)
-                        return -errno;
-                if (fds[1].revents & POLLIN) {
-                        struct signalfd_siginfo info;
-
-                        if (read(signal_fd, &info, sizeof(info)) == sizeof(info))
-                                mountd_log(LOG_INFO, "stopping on %s", strsignal((int) info.ssi_signo));
-                        return 0;
-                }
-                if (fds[0].revents & POLLIN)
-                        accept_one(d, listen_fd);
-        }
+        while ((n = read(signal_fd, &info, sizeof(info))) < 0 && errno == EINTR)
+                ;
+        if (n != sizeof(info))
+                return n < 0 ? -errno : -EIO;
+        mountd_log(LOG_INFO, "stopping on %s", strsignal((int) info.ssi_signo));
+        return 0;
 }
 
 static int start_sweeping(struct mountd *d, pthread_t *ret) {
@@ -326,7 +271,7 @@ static int start(struct mountd *d, const struct options *o, int *ret_listen_fd, 
             (r = peer_own_namespaces(&d->namespaces, err)) < 0 || (r = server_open_socket(d, err)) < 0)
                 return r;
         *ret_listen_fd = r;
-        if ((r = spawner_start(&d->spawner, d->paths.s3fs, d->paths.fusermount, err)) < 0)
+        if ((r = pool_init(&d->pool, *ret_listen_fd, err)) < 0 || (r = spawner_start(&d->spawner, d->paths.s3fs, d->paths.fusermount, err)) < 0)
                 return r;
         state_path = state_to_load(d);
         if ((r = state_load(d, state_path, err)) < 0) {
@@ -344,11 +289,11 @@ static int start(struct mountd *d, const struct options *o, int *ret_listen_fd, 
         return 0;
 }
 
-/* At exit: the spawner goes (its s3fs processes stay), the table is freed unless a request thread
- * still runs (a drain that timed out: then the process exit frees it). */
+/* At exit: the spawner goes (its s3fs processes stay), the table is freed unless a thread still
+ * runs (a drain that timed out: then the process exit frees it). */
 static void mountd_freep(struct mountd **dp) {
         struct mountd *d = *dp;
-        unsigned busy;
+        unsigned busy, workers;
 
         if (!d)
                 return;
@@ -356,8 +301,12 @@ static void mountd_freep(struct mountd **dp) {
         pthread_mutex_lock(&d->lock);
         busy = d->busy;
         pthread_mutex_unlock(&d->lock);
-        if (busy)
+        pthread_mutex_lock(&d->pool.lock);
+        workers = d->pool.workers;
+        pthread_mutex_unlock(&d->pool.lock);
+        if (busy || workers)
                 return;
+        closep(&d->pool.stop_fd);
         while (d->mounts) {
                 struct shared_mount *next = d->mounts->next;
 
@@ -399,10 +348,15 @@ int main(int argc, char **argv) {
                 mountd_log(LOG_ERR, "cannot start the sweep's thread: %s", strerror(-r));
                 return 1;
         }
+        if ((r = pool_start(d)) < 0) {
+                mountd_log(LOG_ERR, "cannot start the threads that serve requests: %s", strerror(-r));
+                return 1;
+        }
         mountd_log(LOG_INFO, "listening on %s; %zu mounts adopted", d->config.mountd_socket, count_mounts(d));
-        r = serve_forever(d, listen_fd, signal_fd);
-        close(TAKE_FD(listen_fd));
+        r = wait_for_stop(signal_fd);
         stop_sweeping(d, sweeper);
+        if (pool_stop(d, d->config.s3_mount_timeout_s + 5))
+                close(TAKE_FD(listen_fd));
         drain(d);
         mountd_log(LOG_INFO, "stopped; %zu mounts keep serving their containers", count_mounts(d));
         return r < 0 ? 1 : 0;

@@ -165,6 +165,16 @@ struct pending {
         char error[NB_ERROR_MAX];     /* PENDING_FAILED: why */
 };
 
+/* pool.c: the threads that accept and serve connections (leader and followers). */
+struct pool {
+        pthread_mutex_t lock;
+        pthread_cond_t wakeup;   /* (CLOCK_MONOTONIC) a follower may lead; a worker ended; stop */
+        int listen_fd;
+        int stop_fd;             /* an eventfd: the leader's poll ends once it is readable */
+        unsigned workers, idle;  /* alive; followers waiting to lead */
+        bool has_leader, stopping;
+};
+
 struct mountd {
         struct node_config config;
         struct mountd_namespaces namespaces; /* nbmountd's own: a peer must share them */
@@ -184,6 +194,7 @@ struct mountd {
         /* one status-file rewrite at a time: two pending buckets of one notebook read, change and
          * replace the same file, and one would undo the other (a file, never held with d->lock) */
         pthread_mutex_t status_lock;
+        struct pool pool;
 };
 
 /* log.c: one line to stderr and to syslog. */
@@ -275,3 +286,10 @@ int peer_check(const struct mountd *d, int conn, struct ucred *peer, struct nb_e
 /* server.c */
 int server_open_socket(const struct mountd *d, struct nb_error *err);
 void server_handle(struct mountd *d, int conn);
+
+int pool_init(struct pool *p, int listen_fd, struct nb_error *err);
+/* Its first workers: they accept and serve connections from now on. -errno. */
+int pool_start(struct mountd *d);
+/* No connection is accepted any more; the workers serving one finish it (pending requests give up at
+ * once, once d->stopping is set), within deadline_s. False when some still serve then. */
+bool pool_stop(struct mountd *d, unsigned deadline_s);
