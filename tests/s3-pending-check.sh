@@ -225,8 +225,15 @@ expect_match "races: the container's root replaced in its namespace: skipped wit
         "$(status_entry nb7)"
 expect_eq "races: nothing was mounted in c7's namespace (the replacing tmpfs is there, no /datasets mount)" "0 1 0" \
         "$(s3_mounts_in "$c7_pid") $(grep -c ' / .* - tmpfs nbmount-replaced-root ' "/proc/$c7_pid/mountinfo") $(grep -c ' /datasets' "/proc/$c7_pid/mountinfo")"
-expect_eq "races: no s3fs mount outside nbmountd's folder on the host" 0 \
-        "$(grep fuse.s3fs /proc/self/mountinfo | grep -vc " $run_dir/mounts/")"
+# our_mounts_elsewhere: mounts of this nbmountd's s3fs (by their device: another test's nbmountd may
+# run meanwhile) anywhere on the host but under its own folder.
+our_mounts_elsewhere() {
+        local devs
+        devs=$(awk -v d="$run_dir/mounts/" 'index($5, d) == 1 { print $3 }' /proc/self/mountinfo | sort -u | paste -sd'|')
+        [ -n "$devs" ] || { echo 0; return; }
+        awk -v d="$run_dir/mounts/" -v devs="^($devs)\$" '$3 ~ devs && index($5, d) != 1' /proc/self/mountinfo | wc -l
+}
+expect_eq "races: no mount of our s3fs outside nbmountd's folder on the host" 0 "$(our_mounts_elsewhere)"
 
 # --- stopped first, and the endpoint up now: still nothing ------------------------------------------
 sleep 5
@@ -271,6 +278,29 @@ expect_match "never comes up: skipped with the cause after mount_timeout ($never
         "$(status_entry nb2)"
 expect_eq "never comes up: no s3fs, no reference left; the container still runs" "0 0 running" \
         "$(s3fs_for "$port_never") $(refs | grep -c ":$port_never") $(runc --root "$work/state/runc" state c2 | jq -r .status)"
+
+# --- connections that block (a pending one waits for its commit, a silent one for its request) ---------------
+# Eight connections that never send keep eight of nbmountd's workers waiting (up to 5 s each); a
+# request that comes meanwhile is served at once by a worker started for it.
+python3 -c 'import socket, sys, time
+conns = [socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) for i in range(8)]
+for c in conns: c.connect(sys.argv[1])
+print("connected", flush=True); time.sleep(4)' "$run_dir/mountd.sock" >"$work/silent.out" &
+silent_pid=$!
+wait_until 5 grep -q connected "$work/silent.out"
+sleep 0.3
+t_list=$(ms)
+list_rc=0
+"$NBMOUNT" mounts --config "$config" >/dev/null 2>&1 || list_rc=$?
+list_ms=$(($(ms) - t_list))
+expect_match "blocked connections: 8 silent ones hold up no request (nbmount mounts: exit $list_rc in $list_ms ms)" \
+        '^yes$' "$( ((list_rc == 0 && list_ms < 1000)) && echo yes || echo no)"
+wait "$silent_pid"
+threads() { awk '$1 == "Threads:" { print $2 }' "/proc/$MOUNTD_PID/status"; }
+few_threads() { (($(threads) <= 7)); }
+wait_until 8 few_threads
+expect_match "blocked connections: once they end, the workers beyond 4 idle ones end too ($(threads) threads: main, sweep, leader, idle)" \
+        '^yes$' "$(few_threads && echo yes || echo no)"
 
 # --- the end: every container stops, nothing stays ------------------------------------------------------------
 for nb in nb1 nb2 nb6 nb7 nb9; do touch "$node/notebooks/acme/$nb/go"; done

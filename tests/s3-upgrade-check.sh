@@ -143,3 +143,7 @@ expect_eq "no read error in the whole run ($(reads) reads)" "0" "$(errors)"
 wait_until 10 test -z "$(s3fs_pids)"
 expect_eq "the reader's poststop, served by the last nbmountd, unmounts: no s3fs, no mount, an empty state" \
         "0 0 0" "$(s3fs_pids | wc -l) $(s3_mounts) $(jq '.mounts | length' "$run_dir/mountd.json")"
+
+# an ASan/UBSan build (make check's second pass) reports into nbmountd's log, at each exit too
+mountd_stop TERM
+expect_eq "nbmountd's log has no sanitizer report" "" "$(grep -E 'Sanitizer|runtime error:' "$MOUNTD_LOG" | head -3)"
