@@ -259,19 +259,16 @@ static void note_s3_outcomes(struct plan *plan, const struct s3_result *results)
         }
 }
 
-/* S3 mounts come from nbmountd first; if the rest fails, their references are given back. */
-static int mount_with_s3(struct hook_run *run, const struct hook_options *o, struct mount_result *ret,
-                         struct nb_error *err) {
-        const struct s3_holder holder = { .container = run->state.id, .pid = run->state.pid,
-                                          .uid = run->host_uid, .gid = run->host_gid, .rootfs = run->rootfs,
-                                          .may_skip = run->config.settings_on_error == ON_ERROR_SKIP,
-                                          .debug = o->debug };
+/* S3 mounts come from nbmountd first (asked by s3_ask_all()); if the rest fails, their references
+ * are given back. */
+static int mount_with_s3(struct hook_run *run, const struct hook_options *o, const struct s3_holder *holder,
+                         struct mount_result *ret, struct nb_error *err) {
         int tree_fds[PLAN_MAX_MOUNTS];
         int r;
 
         if (!plan_has_s3(&run->plan))
                 return mount_all(run, o, NULL, ret, err);
-        if ((r = s3_acquire_all(&run->plan, &run->config, &holder, run->s3, err)) < 0)
+        if ((r = s3_acquire_all(&run->plan, &run->config, holder, run->s3, err)) < 0)
                 return r;
         note_s3_outcomes(&run->plan, run->s3);
         for (size_t i = 0; i < PLAN_MAX_MOUNTS; i++)
@@ -284,6 +281,26 @@ static int mount_with_s3(struct hook_run *run, const struct hook_options *o, str
                 s3_release_all(&run->config, run->state.id, o->debug);
         }
         return r;
+}
+
+/* The S3 requests go out before the hook hardens itself, so that nbmountd serves them meanwhile;
+ * their answers are read only after (they carry the mounts' fds). Nothing in between reads input. */
+static int harden_and_mount(struct hook_run *run, const struct hook_options *o, struct mount_result *ret,
+                            struct nb_error *err) {
+        const struct s3_holder holder = { .container = run->state.id, .pid = run->state.pid,
+                                          .uid = run->host_uid, .gid = run->host_gid, .rootfs = run->rootfs,
+                                          .may_skip = run->config.settings_on_error == ON_ERROR_SKIP,
+                                          .debug = o->debug };
+        int r;
+
+        if (plan_has_s3(&run->plan))
+                s3_ask_all(&run->plan, &run->config, &holder, run->s3);
+        if ((r = harden_hook(err)) < 0) {
+                s3_results_close(run->s3);
+                s3_release_all(&run->config, run->state.id, o->debug);
+                return r;
+        }
+        return mount_with_s3(run, o, &holder, ret, err);
 }
 
 /* reason without the notebook's own host path: the user reads ".gradient/settings.yaml:3:5: ...". */
@@ -371,8 +388,7 @@ static int create_runtime(struct hook_run *run, const struct hook_options *o) {
                 nb_fail(&err, EINVAL, "the OCI state has no pid; nbmount runs as a createRuntime or prestart hook");
                 exit_code = EXIT_INVALID;
         } else if (container_process_open(run->state.pid, &run->container, &err) < 0 ||
-                   ((exit_code = decide(run, o, &err)) == 0 &&
-                    (harden_hook(&err) < 0 || mount_with_s3(run, o, &result, &err) < 0))) {
+                   ((exit_code = decide(run, o, &err)) == 0 && harden_and_mount(run, o, &result, &err) < 0)) {
                 exit_code = exit_code == EXIT_INVALID ? EXIT_INVALID : EXIT_REFUSED;
         }
         if (exit_code != 0) {

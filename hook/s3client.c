@@ -138,10 +138,10 @@ static bool wanted(const struct plan_mount *m) {
         return m->granted && m->kind == MOUNT_S3;
 }
 
-/* settings.on_error skip: every request is sent first, so that the buckets' start_wait runs at once
- * (a start waits start_wait, not start_wait per bucket); each answer is then read in turn. */
-static void acquire_skipping(const struct plan *plan, const struct node_config *config,
-                             const struct s3_holder *holder, struct s3_result *results) {
+/* settings.on_error skip: every request is sent at once, so that the buckets' start_wait runs at once
+ * (a start waits start_wait, not start_wait per bucket). */
+static void ask_skipping(const struct plan *plan, const struct node_config *config, const struct s3_holder *holder,
+                         struct s3_result *results) {
         unsigned timeout_s = config->s3_start_wait_ms / 1000 + 5;
 
         for (size_t i = 0; i < plan->n_mounts; i++) {
@@ -151,6 +151,13 @@ static void acquire_skipping(const struct plan *plan, const struct node_config *
                     (results[i].conn_fd = ask(plan, &plan->mounts[i], config, holder, timeout_s, &why)) < 0)
                         skip_with(&results[i], &plan->mounts[i], &why);
         }
+}
+
+/* Then each answer is read in turn. */
+static void settle_skipping(const struct plan *plan, const struct node_config *config,
+                            const struct s3_holder *holder, struct s3_result *results) {
+        unsigned timeout_s = config->s3_start_wait_ms / 1000 + 5;
+
         for (size_t i = 0; i < plan->n_mounts; i++) {
                 struct nb_error why = {};
                 int conn = TAKE_FD(results[i].conn_fd);
@@ -177,12 +184,18 @@ static int acquire_strictly(const struct plan *plan, const struct node_config *c
         return r < 0 ? r : 0;
 }
 
+void s3_ask_all(const struct plan *plan, const struct node_config *config, const struct s3_holder *holder,
+                struct s3_result results[PLAN_MAX_MOUNTS]) {
+        s3_results_init(results);
+        if (holder->may_skip)
+                ask_skipping(plan, config, holder, results);
+}
+
 int s3_acquire_all(const struct plan *plan, const struct node_config *config, const struct s3_holder *holder,
                    struct s3_result results[PLAN_MAX_MOUNTS], struct nb_error *err) {
-        s3_results_init(results);
         if (!holder->may_skip)
                 return acquire_strictly(plan, config, holder, results, err);
-        acquire_skipping(plan, config, holder, results);
+        settle_skipping(plan, config, holder, results);
         return 0;
 }
 

@@ -29,12 +29,17 @@ struct s3_result {
         char reason[PLAN_REASON_MAX]; /* S3_SKIPPED: why (nbmountd's words); S3_PENDING: what it waits for */
 };
 
-/* Asks nbmountd for every granted S3 mount of plan. Without holder->may_skip: all or nothing, each
- * waited for up to s3.mount_timeout; on failure every reference taken is released and no fd stays
- * open. With it: a bucket that fails is S3_SKIPPED with the reason, one not ready within
- * s3.start_wait is S3_PENDING (nbmountd attaches it into the running container later); fails only
- * when nbmountd cannot be asked at all... and then every entry is S3_SKIPPED with that reason, so
- * it returns 0 too. */
+/* With holder->may_skip, sends the request for every granted S3 mount of plan at once (a bucket
+ * nbmountd cannot be asked for is S3_SKIPPED at once), so that nbmountd works while the hook goes on;
+ * s3_acquire_all() reads the answers. Without it, only sets every result to S3_NOT_S3. */
+void s3_ask_all(const struct plan *plan, const struct node_config *config, const struct s3_holder *holder,
+                struct s3_result results[PLAN_MAX_MOUNTS]);
+/* After s3_ask_all(): a shared mount for every granted S3 mount of plan. Without holder->may_skip:
+ * asked one by one, all or nothing, each waited for up to s3.mount_timeout; on failure every
+ * reference taken is released and no fd stays open. With it: the answers to s3_ask_all()'s
+ * requests: a bucket that fails is S3_SKIPPED with the reason, one not ready within s3.start_wait
+ * is S3_PENDING (nbmountd attaches it into the running container later); it returns 0, also when
+ * nbmountd could not be asked at all (every entry is then S3_SKIPPED with that reason). */
 int s3_acquire_all(const struct plan *plan, const struct node_config *config, const struct s3_holder *holder,
                    struct s3_result results[PLAN_MAX_MOUNTS], struct nb_error *err);
 /* The start went through (the status file is written): nbmountd may attach the pending buckets.
