@@ -12,8 +12,10 @@
 # (exec included) by a bash wrapper in config.json that takes $EPOCHREALTIME around
 # `nbmount hook createRuntime` (and poststop); the whole `runc run` is timed around it too.
 # Then the round trip to nbmountd on its own: `nbmount mounts` against `nbmount validate node`
-# (the same exec and node.yaml read, no socket), with hyperfine; and the write of the state file
-# that nbmountd makes at every share and release (a new file, write, rename; with and without fsync).
+# (the same exec and node.yaml read, no socket), with hyperfine; the share request alone, from a
+# python client, back to back and 50 ms apart (a start finds nbmountd idle); and the write of the
+# state file that nbmountd makes at every share and release (a new file, write, rename; with and
+# without fsync).
 # nbmountd's run folder (its socket, its mount points, its state file RUN/mountd.json) is on a tmpfs,
 # as /run is on a systemd host: the bench mounts one there when /run is not a tmpfs.
 #
@@ -190,6 +192,35 @@ hyperfine -N --warmup 20 --runs 300 --export-json "$work/rtt.json" \
         -n validate "$NBMOUNT validate node $config" \
         -n mounts "$NBMOUNT mounts --config $config" >"$work/hyperfine.log" 2>&1 ||
         { cat "$work/hyperfine.log" >&2; exit 1; }
+# The share request alone, as the hook sends it for the holder (each one more use of its reference,
+# all dropped by its poststop): 400 back to back, and 200 with 50 ms between them (as a start finds
+# nbmountd: idle); medians in ms, python's own time included.
+read -r share_warm share_idle <<<"$(python3 - "$run_dir/mountd.sock" "$holder_id" \
+        "$(runc --root "$BB_WORK/state/runc" state "$holder_id" | jq .pid)" "$S3_ENDPOINT" "$work/b-holder/rootfs" <<'EOT'
+import json, os, socket, statistics, sys, time
+path, cid, pid, endpoint, rootfs = sys.argv[1:6]
+request = json.dumps({"team": "acme", "bucket": "bench-data", "prefix": "nb", "endpoint": endpoint, "region": "",
+                      "access_key_id": "S3RVER", "secret": "s3key", "read_only": True, "uid": 1000, "gid": 1000,
+                      "op": "mount", "container": cid, "pid": int(pid), "start_wait_ms": 2000,
+                      "target": "/datasets/data", "rootfs": rootfs, "notebook": "nbs3"}).encode()
+def median_ms(n, gap):
+    t = []
+    for i in range(n):
+        time.sleep(gap)
+        s = time.perf_counter()
+        with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as c:
+            c.connect(path)
+            c.send(request)
+            reply, fds, _, _ = socket.recv_fds(c, 4096, 1)
+            t.append((time.perf_counter() - s) * 1000)
+        for fd in fds:
+            os.close(fd)
+        if b'"ok":true' not in reply:
+            sys.exit("bench/s3.sh: the share request failed: %s" % reply.decode())
+    return statistics.median(t)
+print("%.3f %.3f" % (median_ms(400, 0), median_ms(200, 0.05)))
+EOT
+)"
 stop_holder
 
 # What nbmountd does on disk at every share and release: the state file replaced (a new file,
@@ -257,5 +288,7 @@ awk -v v="$v_med" -v val="$val_med" -v m="$m_med" 'BEGIN {
         printf "| `nbmount --version` | %.2f ms |\n| `nbmount validate node` (exec + node.yaml) | %.2f ms |\n", v, val
         printf "| `nbmount mounts` (exec + node.yaml + one LIST round trip) | %.2f ms |\n", m
         printf "| mounts − validate: the socket round trip | %+.2f ms |\n", m - val }'
+echo "| the share request alone (python, connect + request + reply with the mount's fd), back to back | $share_warm ms |"
+echo "| the same, 50 ms apart (nbmountd idle before each, as at a start) | $share_idle ms |"
 echo "| the state file replaced as nbmountd does (open O_CREAT, write 828 B, rename; python, 300 times) | $save_ms ms |"
 echo "| the same with an fsync before the rename | $save_fsync_ms ms |"
