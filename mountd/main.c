@@ -339,7 +339,7 @@ static void mountd_freep(struct mountd **dp) {
 int main(int argc, char **argv) {
         _cleanup_close_ int listen_fd = -1, signal_fd = -1;
         _cleanup_(mountd_freep) struct mountd *d = NULL;
-        pthread_t sweeper;
+        pthread_t sweeper, healer;
         struct options o;
         struct nb_error err = {};
         int r;
@@ -364,14 +364,15 @@ int main(int argc, char **argv) {
         }
         unsetenv("LISTEN_PID");
         unsetenv("LISTEN_FDS");
-        if ((r = start_sweeping(d, &sweeper)) < 0) {
-                mountd_log(LOG_ERR, "cannot start the sweep's thread: %s", strerror(-r));
+        if ((r = start_sweeping(d, &sweeper)) < 0 || (r = heal_start(d, &healer)) < 0) {
+                mountd_log(LOG_ERR, "cannot start the sweep's or the healer's thread: %s", strerror(-r));
                 return 1;
         }
         mountd_log(LOG_INFO, "listening on %s; %zu mounts adopted", d->config.mountd_socket, count_mounts(d));
         r = serve_forever(d, listen_fd, signal_fd);
         close(TAKE_FD(listen_fd));
         stop_sweeping(d, sweeper);
+        pthread_join(healer, NULL);
         drain(d);
         mountd_log(LOG_INFO, "stopped; %zu mounts keep serving their containers", count_mounts(d));
         return r < 0 ? 1 : 0;
