@@ -249,6 +249,18 @@ expect_eq "20 kills under 10 containers: the state file holds one ready mount wi
         "$(jq '.mounts | length' "$node/state/mountd.json")|$(state_refs)|$(jq -r '[.mounts[0].containers[].targets[]] | unique | join(" ")' "$node/state/mountd.json")"
 expect_match "20 kills under 10 containers: nbmount mounts counts the restarts" '^2[0-9]$' "$(mounts_json | jq -r '.[0].restarts')"
 
+# --- s3fs dies while nbmountd is stopped: the next nbmountd heals it at start -----------------------------------
+mountd_stop TERM
+victim=$(s3fs_pids)
+kill -9 $victim
+mountd_start "$config" --sweep-interval 1 || not_ok "harness: nbmountd restart" "$(tail -3 "$MOUNTD_LOG")"
+back_ms=$(reads_again 15 "${all[@]}")
+expect_match "died while nbmountd was stopped: healed at its start, all 10 read again ($back_ms ms)" '^[0-9]+$' "$back_ms"
+expect_has "died while nbmountd was stopped: the log says so" "$(cat "$MOUNTD_LOG")" \
+        "did not survive; a new one is swapped in for its 10 containers"
+expect_eq "died while nbmountd was stopped: one s3fs, one mount each" "1 1 10" \
+        "$(s3fs_pids | wc -w) $(host_s3_mounts) $(for c in "${all[@]}"; do s3_mounts_in "$c"; done | grep -c '^1$')"
+
 # --- the end: every container stops, nothing stays --------------------------------------------------------------------
 touch "$node/storage/east-1/acme/stop"
 for c in "${all[@]}"; do wait_rc "$c" >/dev/null; done
