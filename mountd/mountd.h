@@ -219,6 +219,8 @@ bool process_is(pid_t pid, uint64_t start_time);
 /* The real uid of a process (/proc/PID/status); 0 when it cannot be read. */
 uid_t process_uid(pid_t pid);
 void kill_s3fs_of(const char *mountpoint);
+/* What a forked child wrote on the pipe fd until it closed it (NUL-terminated, final newlines cut). */
+void child_report_read(int fd, char *buf, size_t size);
 
 /* mounted.c: whether a shared mount is still in place. */
 struct mount_entry {

@@ -26,8 +26,6 @@
 #define MOVE_MOUNT_BENEATH 0x00000200
 #endif
 
-#define SWAP_REPORT_MAX 4096
-
 static void report(int fd, const char *target, const char *what) {
         char line[MOUNTD_TARGET_MAX + 160];
         int n = snprintf(line, sizeof(line), "%s: %s\n", target, what);
@@ -84,22 +82,6 @@ __attribute__((noreturn)) static void swap_child(int mnt_ns_fd, int root_fd, int
         _exit(replaced == (int) job->n_targets ? 0 : 1);
 }
 
-static void read_report(int fd, char *buf, size_t size) {
-        size_t len = 0;
-        ssize_t n;
-
-        while (len < size - 1 && (n = read(fd, buf + len, size - 1 - len)) != 0) {
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        break;
-                len += (size_t) n;
-        }
-        buf[len] = '\0';
-        while (len > 0 && buf[len - 1] == '\n')
-                buf[--len] = '\0';
-}
-
 static void close_all(int *fds, unsigned n) {
         for (unsigned i = 0; i < n; i++)
                 closep(&fds[i]);
@@ -137,7 +119,7 @@ static int run_child(const struct container_process *c, int root_fd, const struc
                 swap_child(c->mnt_ns_fd, root_fd, proc_fd, job, tree_fds, pipe_fds[1]);
         }
         closep(&pipe_fds[1]);
-        read_report(pipe_fds[0], text, size);
+        child_report_read(pipe_fds[0], text, size);
         closep(&pipe_fds[0]);
         while (waitpid(pid, &status, 0) < 0)
                 if (errno != EINTR)

@@ -27,21 +27,10 @@ MOUNTD_LOG=$work/mountd.log
 MOUNT_TIMEOUT=5 # the readiness deadline: a frozen s3fs is found within it (and the 2 s between probes)
 BB_TIMEOUT=600
 servers=()
-cleanup() {
-        [ -n "${node:-}" ] && touch "$node/stop"
-        mountd_stop KILL
-        mkdir -p build/test-logs && cp "$MOUNTD_LOG" build/test-logs/s3-heal-nbmountd.log 2>/dev/null
-        bundle_cleanup
-        local pid
-        for pid in "${servers[@]}"; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
-        mountd_leftovers_remove "$run_dir"
-        rm -rf "$run_dir" "$work"
-}
-trap cleanup EXIT
+trap 's3_suite_cleanup s3-heal' EXIT
 trap 'echo "# interrupted"; exit 1' INT TERM
 bundle_init "$work" "$NBMOUNT" >"$work/init.log" 2>&1 || { not_ok "harness: bundle_init" "$(cat "$work/init.log")"; exit 0; }
 
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 # s3rver (which does not check SigV4 signatures) behind tests/lib/s3auth.js on $port, which takes only
 # the keys whose labels $work/accept lists, and logs which key signed each request ($work/access.log).
 first_secret=first-secret-$$ second_secret=second-secret-$$ revoked_secret=revoked-secret-$$

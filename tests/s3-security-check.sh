@@ -73,7 +73,6 @@ start_server() {
         not_ok "harness: $name" "did not start: $(cat "$work/$name.out")"
         exit 0
 }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 secret="nbm-ssrf-secret-$RANDOM$RANDOM-must-not-reach-a-container"
 printf '%s\n' "$secret" >"$work/secret.txt"
