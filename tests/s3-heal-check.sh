@@ -256,4 +256,5 @@ for c in "${all[@]}"; do wait_rc "$c" >/dev/null; done
 wait_until 10 sh -c "[ \$(pgrep -f '^/usr/bin/s3fs .* $run_dir/mounts/' | wc -l) = 0 ]"
 expect_eq "the end: no s3fs, no mount, no reference left; nbmountd up" "0 0 0 yes" \
         "$(s3fs_pids | wc -w) $(host_s3_mounts) $(jq '.mounts | length' "$node/state/mountd.json") $(kill -0 "$MOUNTD_PID" 2>/dev/null && echo yes)"
+expect_eq "nbmountd's log has no sanitizer report" "" "$(grep -E 'Sanitizer|runtime error:' "$MOUNTD_LOG" | head -3)"
 testlib_end
