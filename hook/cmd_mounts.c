@@ -5,6 +5,7 @@
 #include <json-c/json.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "commands.h"
 #include "inputs.h"
@@ -18,7 +19,11 @@ static const char mounts_usage[] =
         "\n"
         "Lists the S3 mounts that nbmountd shares between containers: the mount, its team,\n"
         "bucket and endpoint, read-only or not, its s3fs process, its health (ok; mounting;\n"
-        "s3fs dead; not mounted) and the containers holding it. Asks nbmountd over mountd_socket.\n"
+        "healing: a new s3fs is being swapped in; s3fs-dead; not-mounted), how often its s3fs\n"
+        "was replaced under running containers, its key generation (1, then one more at each\n"
+        "rotation of the secret; never the key) and the containers holding it; below a mount,\n"
+        "its last failure (a death, a hang, a refused key) with its time. Asks nbmountd over\n"
+        "mountd_socket.\n"
         "\n"
         "  --config FILE  the node config (default " NODE_CONFIG_DEFAULT_PATH ")\n"
         "  --json         the mounts as JSON (schemas/mountd.schema.json: shared mounts with\n"
@@ -69,11 +74,27 @@ static bool flag(struct json_object *o, const char *key) {
 }
 
 static const char *health(struct json_object *mount) {
+        if (streq(member(mount, "state"), "dead"))
+                return "healing";
         if (!streq(member(mount, "state"), "ready"))
                 return member(mount, "state");
         if (!flag(mount, "s3fs_alive"))
                 return "s3fs-dead";
         return flag(mount, "mounted") ? "ok" : "not-mounted";
+}
+
+static void print_last_failure(struct json_object *mount) {
+        struct json_object *at;
+        char when[32] = "";
+        time_t seconds;
+        struct tm tm;
+
+        if (!member(mount, "last_failure")[0])
+                return;
+        if (json_object_object_get_ex(mount, "last_failure_at", &at) && (seconds = (time_t) json_object_get_int64(at)) > 0 &&
+            gmtime_r(&seconds, &tm))
+                strftime(when, sizeof(when), " %Y-%m-%dT%H:%M:%SZ", &tm);
+        printf("    last failure%s: %s\n", when, member(mount, "last_failure"));
 }
 
 static void print_row(struct json_object *mount) {
@@ -88,9 +109,11 @@ static void print_row(struct json_object *mount) {
         for (size_t i = 0; i < json_object_array_length(containers) && used + 2 < sizeof(holders); i++)
                 used += (size_t) snprintf(holders + used, sizeof(holders) - used, "%s%s", i ? "," : "",
                                           member(json_object_array_get_idx(containers, i), "id"));
-        printf("%-25s %-12s %-32s %-28s %-2s %-8s %-11s %s\n", member(mount, "name"), member(spec, "team"), url,
+        printf("%-25s %-12s %-32s %-28s %-2s %-8s %-11s %-8s %-3s %s\n", member(mount, "name"), member(spec, "team"), url,
                member(spec, "endpoint")[0] ? member(spec, "endpoint") : "(aws)", flag(spec, "read_only") ? "ro" : "rw",
-               member(mount, "s3fs_pid"), health(mount), holders[0] ? holders : "-");
+               member(mount, "s3fs_pid"), health(mount), member(mount, "restarts"), member(mount, "key_generation"),
+               holders[0] ? holders : "-");
+        print_last_failure(mount);
 }
 
 int cmd_mounts(int argc, char **argv) {
@@ -115,8 +138,8 @@ int cmd_mounts(int argc, char **argv) {
                 puts(json_object_to_json_string_ext(mounts, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED));
                 return 0;
         }
-        printf("%-25s %-12s %-32s %-28s %-2s %-8s %-11s %s\n", "MOUNT", "TEAM", "BUCKET", "ENDPOINT", "RW", "S3FS",
-               "HEALTH", "CONTAINERS");
+        printf("%-25s %-12s %-32s %-28s %-2s %-8s %-11s %-8s %-3s %s\n", "MOUNT", "TEAM", "BUCKET", "ENDPOINT", "RW", "S3FS",
+               "HEALTH", "RESTARTS", "KEY", "CONTAINERS");
         for (size_t i = 0; i < json_object_array_length(mounts); i++)
                 print_row(json_object_array_get_idx(mounts, i));
         return 0;

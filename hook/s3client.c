@@ -56,19 +56,19 @@ static void request_for(const struct plan *plan, const struct plan_mount *m, con
         ret->spec.read_only = m->readonly;
         ret->spec.uid = (uint32_t) holder->uid;
         ret->spec.gid = (uint32_t) holder->gid;
+        /* where the bucket goes: nbmountd swaps a new s3fs in there if this one dies */
+        snprintf(ret->target, sizeof(ret->target), "%s", m->target);
+        snprintf(ret->notebook, sizeof(ret->notebook), "%s", plan->notebook);
 }
 
 /* With settings.on_error skip: what nbmountd needs to attach the bucket into the running container
  * later (start_wait 0 in node.yaml: not wait at all, 1 ms). */
-static int ask_to_pend(const struct plan *plan, const struct plan_mount *m, const struct node_config *config,
-                       const struct s3_holder *holder, struct mountd_request *req, struct nb_error *err) {
+static int ask_to_pend(const struct node_config *config, const struct s3_holder *holder, struct mountd_request *req, struct nb_error *err) {
         int n = snprintf(req->rootfs, sizeof(req->rootfs), "%s", holder->rootfs ? holder->rootfs : "");
 
         if (!holder->rootfs || n < 0 || (size_t) n >= sizeof(req->rootfs))
                 return nb_fail(err, ENAMETOOLONG, "the container's root %s is too long for nbmountd to attach a bucket later",
                                holder->rootfs ? holder->rootfs : "(none)");
-        snprintf(req->target, sizeof(req->target), "%s", m->target);
-        snprintf(req->notebook, sizeof(req->notebook), "%s", plan->notebook);
         req->start_wait_ms = MAX(config->s3_start_wait_ms, 1U);
         return 0;
 }
@@ -117,7 +117,7 @@ static int ask(const struct plan *plan, const struct plan_mount *m, const struct
         int r;
 
         request_for(plan, m, holder, &req);
-        if (holder->may_skip && (r = ask_to_pend(plan, m, config, holder, &req, err)) < 0)
+        if (holder->may_skip && (r = ask_to_pend(config, holder, &req, err)) < 0)
                 return nb_wrap(err, r, "%s: ", m->target);
         if ((r = mountd_ask(config->mountd_socket, &req, timeout_s, err)) < 0)
                 return nb_wrap(err, r, "%s: ", m->target);

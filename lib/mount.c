@@ -259,7 +259,7 @@ static const char *source_problem(int r) {
         }
 }
 
-static int set_mount_flags(int tree_fd, bool readonly) {
+int mount_tree_set_flags(int tree_fd, bool readonly) {
         struct mount_attr attr = {
                 .attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (readonly ? MOUNT_ATTR_RDONLY : 0),
                 .propagation = MS_PRIVATE,
@@ -275,7 +275,7 @@ static int clone_source(int source_fd, bool readonly, int *ret_tree_fd) {
 
         if (tree_fd < 0)
                 return -errno;
-        if ((r = set_mount_flags(tree_fd, readonly)) < 0)
+        if ((r = mount_tree_set_flags(tree_fd, readonly)) < 0)
                 return r;
         *ret_tree_fd = TAKE_FD(tree_fd);
         return 0;
@@ -294,7 +294,7 @@ static int prepare_s3_job(struct mount_run *run, const struct plan_mount *m, int
         if ((job->tree_fd = fcntl(tree_fd, F_DUPFD_CLOEXEC, 3)) < 0)
                 return nb_fail(run->err, errno, "%s: %s", m->target, strerror(errno));
         run->n_jobs++;
-        if ((r = set_mount_flags(job->tree_fd, m->readonly)) < 0)
+        if ((r = mount_tree_set_flags(job->tree_fd, m->readonly)) < 0)
                 return nb_fail(run->err, r, "%s: cannot set the flags of %s: %s", m->target, m->source, strerror(-r));
         trace(run, "%s: %s from nbmountd (%s, nosuid, nodev)", m->target, m->source, m->readonly ? "ro" : "rw");
         return 0;

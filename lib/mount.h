@@ -53,3 +53,6 @@ struct mount_result {
  * container, and err names the mount and the cause. */
 int mounts_apply(const struct plan *plan, const struct node_config *config, const struct mount_request *req,
                  struct mount_result *ret, struct nb_error *err);
+
+/* The flags every mount the hook attaches has (nosuid, nodev, private; ro as asked), on a detached tree. */
+int mount_tree_set_flags(int tree_fd, bool readonly);

@@ -120,12 +120,14 @@ struct json_object *mountd_request_to_json(const struct mountd_request *req) {
         if (req->op != MOUNTD_MOUNT)
                 return o;
         json_object_object_add(o, "pid", json_object_new_int64(req->pid));
+        if (req->target[0])
+                json_object_object_add(o, "target", json_object_new_string(req->target));
+        if (req->notebook[0])
+                json_object_object_add(o, "notebook", json_object_new_string(req->notebook));
         if (req->start_wait_ms == 0)
                 return o;
         json_object_object_add(o, "start_wait_ms", json_object_new_uint64(req->start_wait_ms));
-        json_object_object_add(o, "target", json_object_new_string(req->target));
         json_object_object_add(o, "rootfs", json_object_new_string(req->rootfs));
-        json_object_object_add(o, "notebook", json_object_new_string(req->notebook));
         return o;
 }
 
@@ -150,24 +152,26 @@ static const char *target_problem(const char *s) {
         return name_problem(s + strlen("/datasets/"));
 }
 
-/* start_wait_ms and what a late attach needs: all of them, or none (the whole mount_timeout). */
+/* Where the bucket goes (target, notebook: for a successor after a death, optional), and start_wait_ms
+ * with what a late attach needs: target, rootfs and notebook (all of them, or no start_wait_ms: the
+ * whole mount_timeout). */
 static int parse_start_wait(const struct jctx *c, struct json_object *root, struct mountd_request *ret) {
         uint64_t wait_ms = 0;
-        int r, present = 0;
+        int r, present = 0, place = 0;
 
         if ((r = jget_uint(c, root, "", "start_wait_ms", MOUNTD_START_WAIT_MAX_MS, &wait_ms)) < 0)
                 return r;
         present += r > 0;
         if ((r = jget_string(c, root, "", "target", ret->target, sizeof(ret->target), target_problem)) < 0)
                 return r;
-        present += r > 0;
+        place += r > 0;
         if ((r = jget_string(c, root, "", "rootfs", ret->rootfs, sizeof(ret->rootfs), path_problem)) < 0)
                 return r;
         present += r > 0;
         if ((r = jget_string(c, root, "", "notebook", ret->notebook, sizeof(ret->notebook), name_problem)) < 0)
                 return r;
-        present += r > 0;
-        if (present != 0 && (present != 4 || wait_ms == 0))
+        place += r > 0;
+        if (present != 0 && (present != 2 || place != 2 || wait_ms == 0))
                 return jfail(c, "", "\"start_wait_ms\" (above 0), \"target\", \"rootfs\" and \"notebook\" come together or not at all");
         ret->start_wait_ms = (uint32_t) wait_ms;
         return 0;

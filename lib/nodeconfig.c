@@ -48,6 +48,7 @@ static void set_defaults(struct node_config *c) {
         c->quota_enforce = QUOTA_REQUIRED;
         c->settings_on_error = ON_ERROR_SKIP;
         c->s3_mount_timeout_s = S3_MOUNT_TIMEOUT_DEFAULT;
+        c->s3_hang_timeout_s = S3_MOUNT_TIMEOUT_DEFAULT;
         c->s3_start_wait_ms = S3_START_WAIT_DEFAULT_MS;
         c->s3_max_mounts_per_team = S3_MAX_MOUNTS_PER_TEAM_DEFAULT;
         c->s3_max_mounts_per_node = S3_MAX_MOUNTS_PER_NODE_DEFAULT;
@@ -279,7 +280,7 @@ static int parse_start_wait(const struct yctx *c, const struct ynode *s3, struct
 
 static int parse_s3(const struct yctx *c, const struct ynode *s3, struct node_config *ret) {
         static const char *const keys[] = { "allow_http", "allow_private_endpoints", "mount_timeout", "start_wait",
-                                            "max_mounts_per_team", "max_mounts_per_node", "staging_per_mount",
+                                            "hang_timeout", "max_mounts_per_team", "max_mounts_per_node", "staging_per_mount",
                                             "staging_per_node", "uid_base", NULL };
         int r;
 
@@ -287,6 +288,8 @@ static int parse_s3(const struct yctx *c, const struct ynode *s3, struct node_co
             (r = yget_bool(c, s3, "allow_http", &ret->s3_allow_http)) < 0 ||
             (r = yget_bool(c, s3, "allow_private_endpoints", &ret->s3_allow_private_endpoints)) < 0 ||
             (r = get_whole(c, s3, "mount_timeout", "seconds", 1, S3_MOUNT_TIMEOUT_MAX, &ret->s3_mount_timeout_s)) < 0 ||
+            (ret->s3_hang_timeout_s = ret->s3_mount_timeout_s,
+             r = get_whole(c, s3, "hang_timeout", "seconds", 0, S3_MOUNT_TIMEOUT_MAX, &ret->s3_hang_timeout_s)) < 0 ||
             (r = get_whole(c, s3, "max_mounts_per_team", "mounts", 1, S3_MAX_MOUNTS_LIMIT,
                            &ret->s3_max_mounts_per_team)) < 0 ||
             (r = get_whole(c, s3, "max_mounts_per_node", "mounts", 1, S3_MAX_MOUNTS_LIMIT,

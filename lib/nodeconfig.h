@@ -57,6 +57,7 @@ struct node_config {
         bool s3_allow_private_endpoints;
         enum settings_on_error settings_on_error;
         unsigned s3_mount_timeout_s; /* nbmountd's deadline for a bucket to answer */
+        unsigned s3_hang_timeout_s;  /* a stat of a mount's root slower than this: s3fs hangs (0: never judged) */
         unsigned s3_start_wait_ms;   /* how long a start waits for a bucket before it goes on without it */
         unsigned s3_max_mounts_per_team; /* shared S3 mounts (s3fs processes) a team may have on the node */
         unsigned s3_max_mounts_per_node; /* ... and all teams together */

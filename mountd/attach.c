@@ -51,19 +51,10 @@ __attribute__((noreturn)) static void attach_child(const struct mountd *d, const
 
 /* The child's verdict: 0, or -EIO with its text in err. */
 static int wait_child(pid_t pid, int report_fd, const char *target, struct nb_error *err) {
-        char text[NB_ERROR_MAX] = "";
-        size_t len = 0;
-        ssize_t n;
+        char text[NB_ERROR_MAX];
         int status = 0;
 
-        while (len < sizeof(text) - 1 && (n = read(report_fd, text + len, sizeof(text) - 1 - len)) != 0) {
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        break;
-                len += (size_t) n;
-        }
-        text[len] = '\0';
+        child_report_read(report_fd, text, sizeof(text));
         while (waitpid(pid, &status, 0) < 0)
                 if (errno != EINTR)
                         return nb_fail(err, errno, "%s: cannot wait for the attaching child: %s", target, strerror(errno));

@@ -58,6 +58,10 @@ static const int allowed[] = {
         /* mounts: the clone for a hook; a late attach's child sets its flags, moves it onto the target in
          * the container (setns: below) and, on failure, unmounts it again */
         SCMP_SYS(open_tree), SCMP_SYS(umount2), SCMP_SYS(mount_setattr), SCMP_SYS(move_mount),
+        /* a successor swapped in (swap.c): the dead mount is detached through the child's cwd */
+        SCMP_SYS(fchdir),
+        /* the healer watches the teams' secrets (heal.c) */
+        SCMP_SYS(inotify_init1), SCMP_SYS(inotify_add_watch),
         /* processes: s3fs through pidfds, the probe child, the late attach's child and its error pipe */
         SCMP_SYS(pidfd_open), SCMP_SYS(pidfd_send_signal), SCMP_SYS(waitid), SCMP_SYS(wait4), SCMP_SYS(kill),
         SCMP_SYS(pipe2),

@@ -319,7 +319,7 @@ static void mountd_freep(struct mountd **dp) {
 int main(int argc, char **argv) {
         _cleanup_close_ int listen_fd = -1, signal_fd = -1;
         _cleanup_(mountd_freep) struct mountd *d = NULL;
-        pthread_t sweeper;
+        pthread_t sweeper, healer;
         struct options o;
         struct nb_error err = {};
         int r;
@@ -344,8 +344,8 @@ int main(int argc, char **argv) {
         }
         unsetenv("LISTEN_PID");
         unsetenv("LISTEN_FDS");
-        if ((r = start_sweeping(d, &sweeper)) < 0) {
-                mountd_log(LOG_ERR, "cannot start the sweep's thread: %s", strerror(-r));
+        if ((r = start_sweeping(d, &sweeper)) < 0 || (r = heal_start(d, &healer)) < 0) {
+                mountd_log(LOG_ERR, "cannot start the sweep's or the healer's thread: %s", strerror(-r));
                 return 1;
         }
         if ((r = pool_start(d)) < 0) {
@@ -357,6 +357,7 @@ int main(int argc, char **argv) {
         stop_sweeping(d, sweeper);
         if (pool_stop(d, d->config.s3_mount_timeout_s + 5))
                 close(TAKE_FD(listen_fd));
+        pthread_join(healer, NULL);
         drain(d);
         mountd_log(LOG_INFO, "stopped; %zu mounts keep serving their containers", count_mounts(d));
         return r < 0 ? 1 : 0;

@@ -19,7 +19,11 @@
 
 #define MOUNTD_NAME_LEN (MOUNTD_ID_LEN + 9) /* ID-XXXXXXXX: one s3fs instance of a shared mount */
 
-enum shared_state { SHARED_MOUNTING, SHARED_READY, SHARED_FAILED };
+/* SHARED_DEAD: its s3fs died or stopped answering; its containers keep their references while a
+ * successor is made and swapped in for them (heal.c), at once and then with a growing delay. */
+enum shared_state { SHARED_MOUNTING, SHARED_READY, SHARED_FAILED, SHARED_DEAD };
+
+#define MOUNT_REF_TARGETS 8
 
 struct mount_ref {
         char container[OCI_ID_MAX + 1];
@@ -27,6 +31,16 @@ struct mount_ref {
         uint64_t start_time; /* its start time (/proc/PID/stat): a reused pid is not the container */
         unsigned uses;       /* entries of the container on this mount (two targets may share it); a
                                 failed late attach gives one back, a release all of them */
+        nb_name notebook;    /* "" from a hook that did not say (before healing existed) */
+        unsigned n_targets;  /* where the container shows it: a successor is swapped in there */
+        char targets[MOUNT_REF_TARGETS][MOUNTD_TARGET_MAX];
+};
+
+/* A secret file as it was when a key was read from it: a rotation changes it (a new inode by rename,
+ * new times by a write in place). Never anything of the key itself. */
+struct secret_stamp {
+        uint64_t ino, size;
+        int64_t mtime_ns, ctime_ns;
 };
 
 struct shared_mount {
@@ -48,6 +62,16 @@ struct shared_mount {
         char error[NB_ERROR_MAX];        /* SHARED_FAILED: why */
         uint64_t sweep_round;            /* registry_sweep(): this mount was judged in that round ... */
         size_t sweep_slot;               /* ... at this index of its snapshot */
+        uint64_t dev;                    /* the FUSE file system's device once ready: the containers' clones show it */
+        struct secret_stamp key_stamp;   /* the secret file as it was when this mount was asked for */
+        struct secret_stamp refused_stamp; /* a rotation to this file was refused: not tried again until it changes */
+        unsigned key_generation;         /* 1 for a mount's first key, one more at each rotation */
+        unsigned restarts;               /* s3fs replaced under running containers after a death or a hang */
+        char last_failure[NB_ERROR_MAX]; /* the latest death, hang or refused rotation, and its cause */
+        int64_t last_failure_at;         /* its time, in seconds since the epoch */
+        bool replacing;                  /* a successor is being made (heal or rotation): its mounter takes this one over */
+        int64_t heal_at_ms;              /* SHARED_DEAD, not replacing: when the next successor is tried */
+        unsigned heal_attempts;
 };
 
 struct mountd_paths {
@@ -207,6 +231,8 @@ bool process_is(pid_t pid, uint64_t start_time);
 /* The real uid of a process (/proc/PID/status); 0 when it cannot be read. */
 uid_t process_uid(pid_t pid);
 void kill_s3fs_of(const char *mountpoint);
+/* What a forked child wrote on the pipe fd until it closed it (NUL-terminated, final newlines cut). */
+void child_report_read(int fd, char *buf, size_t size);
 
 /* mounted.c: whether a shared mount is still in place. */
 struct mount_entry {
@@ -229,6 +255,10 @@ uint64_t mount_set_find(const struct mount_set *set, const char *name, uint64_t 
 void mount_set_free(struct mount_set *set);
 
 /* s3fs.c */
+/* The secret file of spec as it is now (all zero for a public bucket); -errno when it is missing. */
+int secret_stamp_read(const struct mountd *d, const struct s3_spec *spec, struct secret_stamp *ret);
+bool secret_stamp_equal(const struct secret_stamp *a, const struct secret_stamp *b);
+uint64_t device_of(const char *path);
 int s3fs_mount(struct mountd *d, struct shared_mount *m, struct nb_error *err);
 void s3fs_unmount(struct mountd *d, const struct shared_mount *m);
 /* After a restart: m's s3fs keeps its uid, which no new s3fs may take. */
@@ -255,6 +285,20 @@ int registry_pending_wait(struct mountd *d, struct pending *p, int *ret_tree_fd,
 void registry_pending_end(struct mountd *d, struct pending *p, bool attached);
 size_t registry_release(struct mountd *d, const char *container);
 void registry_sweep(struct mountd *d);
+/* heal.c's view of a ready mount: whose s3fs to watch and whose root to probe. */
+struct watched_mount {
+        char name[MOUNTD_NAME_LEN + 1];
+        nb_name team;                  /* "" for a public bucket: no secret to watch */
+        char mountpoint[PATH_MAX];
+        pid_t s3fs_pid;
+        uint64_t s3fs_start_time;
+};
+size_t registry_watch_list(struct mountd *d, struct watched_mount **ret);
+/* w's s3fs died, or its root did not answer in time (hung: it is killed); its containers get a successor. */
+void registry_s3fs_failed(struct mountd *d, const struct watched_mount *w, const char *why, bool hung);
+/* Successors for dead mounts (when due) and for mounts whose secret file changed; a ready successor
+ * is swapped in for them in their running containers. */
+void registry_heal(struct mountd *d);
 struct json_object *registry_list(struct mountd *d);
 void shared_mount_free(struct shared_mount *m);
 
@@ -270,6 +314,37 @@ void state_recover(struct mountd *d);
  * mount namespace (lib/mount.c's rules: the target resolved in its root without symlinks, nosuid,
  * nodev, ro as asked; rolled back on failure). -errno and why in err. */
 int attach_late(const struct mountd *d, const struct pending *p, int tree_fd, struct nb_error *err);
+
+/* swap.c: a successor of a dead or rotated mount, swapped in for it in one running container. */
+struct swap_job {
+        struct swap_job *next;
+        char container[OCI_ID_MAX + 1];
+        pid_t pid;
+        uint64_t start_time;
+        unsigned n_targets;
+        char targets[MOUNT_REF_TARGETS][MOUNTD_TARGET_MAX];
+        uint64_t old_dev;  /* the mount to replace shows this device */
+        bool read_only;
+};
+/* 0 when every target of job now shows a clone of the mount at new_mountpoint (what happened per
+ * target, one line each, in details); -errno and why in err (the container stopped, a target left
+ * alone). */
+int swap_in_container(const struct swap_job *job, const char *new_mountpoint, char *details, size_t size,
+                      struct nb_error *err);
+
+/* heal.c: the healer's thread (stops with d->stopping). */
+int heal_start(struct mountd *d, pthread_t *ret);
+/* A line of a notebook's status file rewritten by nbmountd (a bucket still mounted, with a reason). */
+struct status_note {
+        struct status_note *next;
+        char container[OCI_ID_MAX + 1];
+        nb_name team, notebook;
+        char target[MOUNTD_TARGET_MAX];
+        uid_t uid;
+        gid_t gid;
+        char reason[NB_ERROR_MAX];
+};
+void mountd_status_note(struct mountd *d, const struct status_note *note);
 
 /* confine.c: not dumpable (no core dump, no /proc/PID/mem or ptrace without CAP_SYS_PTRACE) from the
  * start, so its children inherit it; the capabilities and seccomp filter after start-up, before the

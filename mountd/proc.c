@@ -79,6 +79,22 @@ static bool is_s3fs_of(pid_t pid, const char *mountpoint) {
 }
 
 /* An s3fs that a crash left without a record: found by its command line. */
+void child_report_read(int fd, char *buf, size_t size) {
+        size_t len = 0;
+        ssize_t n;
+
+        while (len < size - 1 && (n = read(fd, buf + len, size - 1 - len)) != 0) {
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        break;
+                len += (size_t) n;
+        }
+        buf[len] = '\0';
+        while (len > 0 && buf[len - 1] == '\n')
+                buf[--len] = '\0';
+}
+
 void kill_s3fs_of(const char *mountpoint) {
         DIR *proc = opendir("/proc");
         struct dirent *entry;

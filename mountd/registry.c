@@ -2,6 +2,7 @@
 /* The table of shared mounts: who holds which, and when a mount starts and stops. One lock guards it;
  * nothing that costs in proportion to the node's mounts (mountinfo) is read under it. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,9 +21,12 @@ void shared_mount_free(struct shared_mount *m) {
         free(m);
 }
 
-static struct shared_mount *find(struct mountd *d, const struct s3_spec *spec) {
+/* A mount is shared only with the key the secret file holds now: after a rotation, a start waits for
+ * the mount with the new key (and the old one is replaced under its containers). */
+static struct shared_mount *find(struct mountd *d, const struct s3_spec *spec, const struct secret_stamp *key) {
         for (struct shared_mount *m = d->mounts; m; m = m->next)
-                if (m->state != SHARED_FAILED && !m->cancel && s3_spec_equal(&m->spec, spec))
+                if ((m->state == SHARED_MOUNTING || m->state == SHARED_READY) && !m->cancel &&
+                    s3_spec_equal(&m->spec, spec) && secret_stamp_equal(&m->key_stamp, key))
                         return m;
         return NULL;
 }
@@ -36,7 +40,8 @@ static void unlink_mount(struct mountd *d, struct shared_mount *m) {
                 }
 }
 
-static struct shared_mount *new_mount(const struct mountd *d, const struct s3_spec *spec) {
+static struct shared_mount *new_mount(const struct mountd *d, const struct s3_spec *spec,
+                                      const struct secret_stamp *key) {
         struct shared_mount *m = calloc(1, sizeof(*m));
         struct timespec now;
         uint32_t instance = 0;
@@ -44,6 +49,8 @@ static struct shared_mount *new_mount(const struct mountd *d, const struct s3_sp
         if (!m)
                 return NULL;
         m->spec = *spec;
+        m->key_stamp = *key;
+        m->key_generation = 1;
         m->state = SHARED_MOUNTING;
         s3_spec_id(spec, m->id);
         if (getrandom(&instance, sizeof(instance), GRND_NONBLOCK) != sizeof(instance)) {
@@ -62,25 +69,65 @@ static struct mount_ref *find_ref(struct shared_mount *m, const char *container)
         return NULL;
 }
 
-/* A container holds one reference per mount, however often its hook asks; each ask is one use. */
-static int add_ref(struct shared_mount *m, const struct mountd_request *req, uint64_t start_time) {
-        struct mount_ref *ref = find_ref(m, req->container);
-        unsigned uses = ref ? ref->uses : 0;
+static void add_target(struct mount_ref *ref, const char *target) {
+        if (!target[0] || ref->n_targets == MOUNT_REF_TARGETS)
+                return;
+        for (unsigned i = 0; i < ref->n_targets; i++)
+                if (streq(ref->targets[i], target))
+                        return;
+        snprintf(ref->targets[ref->n_targets++], sizeof(ref->targets[0]), "%s", target);
+}
 
-        if (!ref) {
-                if (m->n_refs == m->cap_refs) {
-                        size_t cap = m->cap_refs ? 2 * m->cap_refs : 4;
-                        struct mount_ref *refs = reallocarray(m->refs, cap, sizeof(*refs));
+/* The reference of container on m, a new one (zeroed) if it has none. */
+static struct mount_ref *ref_of(struct shared_mount *m, const char *container) {
+        struct mount_ref *ref = find_ref(m, container);
 
-                        if (!refs)
-                                return -ENOMEM;
-                        m->refs = refs;
-                        m->cap_refs = cap;
-                }
-                ref = &m->refs[m->n_refs++];
+        if (ref)
+                return ref;
+        if (m->n_refs == m->cap_refs) {
+                size_t cap = m->cap_refs ? 2 * m->cap_refs : 4;
+                struct mount_ref *refs = reallocarray(m->refs, cap, sizeof(*refs));
+
+                if (!refs)
+                        return NULL;
+                m->refs = refs;
+                m->cap_refs = cap;
         }
-        *ref = (struct mount_ref) { .pid = req->pid, .start_time = start_time, .uses = uses + 1 };
-        snprintf(ref->container, sizeof(ref->container), "%s", req->container);
+        ref = &m->refs[m->n_refs++];
+        *ref = (struct mount_ref) {};
+        snprintf(ref->container, sizeof(ref->container), "%s", container);
+        return ref;
+}
+
+/* A container holds one reference per mount, however often its hook asks; each ask is one use, and
+ * where it shows the mount (target) is kept for a successor. */
+static int add_ref(struct shared_mount *m, const struct mountd_request *req, uint64_t start_time) {
+        struct mount_ref *ref = ref_of(m, req->container);
+
+        if (!ref)
+                return -ENOMEM;
+        ref->pid = req->pid;
+        ref->start_time = start_time;
+        ref->uses++;
+        if (req->notebook[0])
+                name_copy(ref->notebook, req->notebook);
+        add_target(ref, req->target);
+        return 0;
+}
+
+/* A predecessor's reference moves to its successor m. */
+static int merge_ref(struct shared_mount *m, const struct mount_ref *from) {
+        struct mount_ref *ref = ref_of(m, from->container);
+
+        if (!ref)
+                return -ENOMEM;
+        ref->pid = from->pid;
+        ref->start_time = from->start_time;
+        ref->uses += from->uses;
+        if (from->notebook[0])
+                name_copy(ref->notebook, from->notebook);
+        for (unsigned i = 0; i < from->n_targets; i++)
+                add_target(ref, from->targets[i]);
         return 0;
 }
 
@@ -102,13 +149,13 @@ static bool usable(const struct mountd *d, const struct shared_mount *m) {
 }
 
 /* Over a limit of node.yaml, a new mount is refused; sharing one costs nothing. Mounts being made
- * count, so parallel requests cannot overshoot. */
+ * count, so parallel requests cannot overshoot; a mount being replaced counts as its successor. */
 static int check_limits(const struct mountd *d, const char *team, struct nb_error *err) {
         unsigned team_limit = d->config.s3_max_mounts_per_team, node_limit = d->config.s3_max_mounts_per_node;
         size_t of_team = 0, of_node = 0;
 
         for (const struct shared_mount *m = d->mounts; m; m = m->next)
-                if (m->state != SHARED_FAILED) {
+                if (m->state == SHARED_MOUNTING || (m->state == SHARED_READY && !m->replacing)) {
                         of_node++;
                         of_team += streq(m->spec.team, team);
                 }
@@ -123,14 +170,28 @@ static int check_limits(const struct mountd *d, const char *team, struct nb_erro
         return 0;
 }
 
-/* A mount found dead by a request goes at once, with its references (as the sweep would take it):
+static void note_failure(struct shared_mount *m, const char *why) {
+        snprintf(m->last_failure, sizeof(m->last_failure), "%s", why);
+        m->last_failure_at = (int64_t) time(NULL);
+}
+
+/* Under the lock: m's s3fs died or stopped answering. Held by containers, m stays (SHARED_DEAD) with
+ * their references until a successor is swapped in for them (registry_heal); held by nobody, it goes
  * into *dead, which the caller stops once the lock is released. */
-static void take_out_dead(struct mountd *d, struct shared_mount *m, struct shared_mount **dead) {
-        mountd_log(LOG_WARNING, "%s: s3fs of %s died; the mount is cleaned up and the next start mounts it again",
-                   m->name, m->spec.bucket);
-        unlink_mount(d, m);
-        m->next = *dead;
-        *dead = m;
+static void mark_dead(struct mountd *d, struct shared_mount *m, const char *why, struct shared_mount **dead) {
+        note_failure(m, why);
+        if (m->n_refs == 0 && m->waiters == 0) {
+                mountd_log(LOG_WARNING, "%s: %s: %s; nobody holds it: it is cleaned up", m->name, m->spec.bucket, why);
+                unlink_mount(d, m);
+                m->next = *dead;
+                *dead = m;
+        } else {
+                mountd_log(LOG_WARNING, "%s: %s: %s; a new s3fs is started for its %zu containers", m->name,
+                           m->spec.bucket, why, m->n_refs);
+                m->state = SHARED_DEAD;
+                m->replacing = false;
+                m->heal_at_ms = 0;
+        }
         save(d);
 }
 
@@ -200,6 +261,155 @@ struct mounter {
         struct shared_mount *m;
 };
 
+/* ---- successors: a new s3fs swapped in under the containers of a dead or rotated mount ----------- */
+
+/* What a successor that turned ready takes over, done once the lock is released: the swaps in the
+ * running containers, then the predecessors stopped. */
+struct takeover {
+        struct swap_job *jobs;
+        struct shared_mount *replaced;
+        char name[MOUNTD_NAME_LEN + 1], mountpoint[PATH_MAX];
+};
+
+/* p waits for a successor like s: its s3fs died, or its key changed. */
+static bool is_predecessor(const struct shared_mount *p, const struct shared_mount *s) {
+        return p != s && s3_spec_equal(&p->spec, &s->spec) &&
+               (p->state == SHARED_DEAD || (p->state == SHARED_READY && p->replacing));
+}
+
+static struct swap_job *swap_job_for(const struct shared_mount *p, const struct mount_ref *ref) {
+        struct swap_job *job = calloc(1, sizeof(*job));
+
+        if (!job)
+                return NULL;
+        memcpy(job->container, ref->container, sizeof(job->container));
+        job->pid = ref->pid;
+        job->start_time = ref->start_time;
+        job->n_targets = ref->n_targets;
+        memcpy(job->targets, ref->targets, sizeof(job->targets));
+        job->old_dev = p->dev;
+        job->read_only = p->spec.read_only;
+        return job;
+}
+
+static void inherit(struct shared_mount *s, const struct shared_mount *p) {
+        s->restarts = MAX(s->restarts, p->restarts + (p->state == SHARED_DEAD));
+        s->key_generation = MAX(s->key_generation, p->key_generation + !secret_stamp_equal(&p->key_stamp, &s->key_stamp));
+        if (p->last_failure_at > s->last_failure_at) {
+                memcpy(s->last_failure, p->last_failure, sizeof(s->last_failure));
+                s->last_failure_at = p->last_failure_at;
+        }
+}
+
+/* Under the lock, s ready: the references of every predecessor move to s, and *t gets what to do once
+ * the lock is released. */
+static void take_over(struct mountd *d, struct shared_mount *s, struct takeover *t) {
+        memcpy(t->name, s->name, sizeof(t->name));
+        memcpy(t->mountpoint, s->mountpoint, sizeof(t->mountpoint));
+        for (struct shared_mount **pp = &d->mounts; *pp;) {
+                struct shared_mount *p = *pp;
+
+                if (!is_predecessor(p, s)) {
+                        pp = &p->next;
+                        continue;
+                }
+                for (size_t i = 0; i < p->n_refs; i++) {
+                        struct swap_job *job = swap_job_for(p, &p->refs[i]);
+
+                        if (merge_ref(s, &p->refs[i]) < 0 || !job) {
+                                mountd_log(LOG_ERR, "%s: out of memory: container %s keeps the old mount", s->name,
+                                           p->refs[i].container);
+                                free(job);
+                                continue;
+                        }
+                        job->next = t->jobs;
+                        t->jobs = job;
+                }
+                inherit(s, p);
+                *pp = p->next;
+                p->next = t->replaced;
+                t->replaced = p;
+        }
+}
+
+
+static void run_takeover(struct mountd *d, struct takeover *t) {
+        char why[MOUNTD_NAME_LEN + 32];
+
+        while (t->jobs) {
+                struct swap_job *job = t->jobs;
+                char details[1024];
+                struct nb_error err = {};
+
+                t->jobs = job->next;
+                if (swap_in_container(job, t->mountpoint, details, sizeof(details), &err) < 0)
+                        mountd_log(LOG_WARNING, "%s: not swapped in: %s", t->name, err.msg);
+                else
+                        mountd_log(LOG_INFO, "%s: swapped in for the old mount in container %s%s%s", t->name,
+                                   job->container, details[0] ? ": " : "", details);
+                free(job);
+        }
+        snprintf(why, sizeof(why), "replaced by %s", t->name);
+        stop_all(d, t->replaced, why);
+        t->replaced = NULL;
+}
+
+#define HEAL_BACKOFF_MAX_MS 30000
+
+/* Each notebook holding p is told why (in its status file, once the lock is released). */
+static void add_notes(const struct shared_mount *p, const char *why, struct status_note **notes) {
+        for (size_t i = 0; i < p->n_refs; i++)
+                for (unsigned j = 0; p->refs[i].notebook[0] && j < p->refs[i].n_targets; j++) {
+                        struct status_note *note = calloc(1, sizeof(*note));
+
+                        if (!note)
+                                return;
+                        memcpy(note->container, p->refs[i].container, sizeof(note->container));
+                        name_copy(note->team, p->spec.team);
+                        name_copy(note->notebook, p->refs[i].notebook);
+                        memcpy(note->target, p->refs[i].targets[j], sizeof(note->target));
+                        note->uid = p->spec.uid;
+                        note->gid = p->spec.gid;
+                        snprintf(note->reason, sizeof(note->reason), "%s", why);
+                        note->next = *notes;
+                        *notes = note;
+                }
+}
+
+static void send_notes(struct mountd *d, struct status_note *notes) {
+        while (notes) {
+                struct status_note *next = notes->next;
+
+                mountd_status_note(d, notes);
+                free(notes);
+                notes = next;
+        }
+}
+
+/* Under the lock: s, a successor, failed. A dead predecessor tries again later; a rotated one keeps
+ * serving with its old key, and the refusal is reported (the log, `nbmount mounts`, *notes). */
+static void successor_failed(struct mountd *d, const struct shared_mount *s, struct status_note **notes) {
+        for (struct shared_mount *p = d->mounts; p; p = p->next) {
+                char why[NB_ERROR_MAX];
+
+                if (!is_predecessor(p, s) || !p->replacing)
+                        continue;
+                p->replacing = false;
+                if (p->state == SHARED_DEAD) {
+                        p->heal_at_ms = monotonic_ms() + MIN(1000LL << MIN(p->heal_attempts, 5U), HEAL_BACKOFF_MAX_MS);
+                        p->heal_attempts++;
+                        snprintf(why, sizeof(why), "no new s3fs yet (attempt %u): %.900s", p->heal_attempts, s->error);
+                } else {
+                        p->refused_stamp = s->key_stamp;
+                        snprintf(why, sizeof(why), "the changed secret %.64s was refused; still serving with key generation %u: %.800s",
+                                 s->spec.secret, p->key_generation, s->error);
+                        add_notes(p, why, notes);
+                }
+                note_failure(p, why);
+                mountd_log(LOG_WARNING, "%s: %s", p->name, why);
+        }
+}
+
 /* A mounter thread (counted in d->busy): makes m, so that a request may stop waiting at its start_wait
  * while s3fs keeps trying. A ready mount that nobody holds or waits for any more is stopped at once;
  * a failed one nobody waits for is freed. */
@@ -207,6 +417,8 @@ static void *mount_in_background(void *arg) {
         struct mounter *job = arg;
         struct mountd *d = job->d;
         struct shared_mount *m = job->m, *stopping = NULL, *unused = NULL;
+        struct takeover takeover = {};
+        struct status_note *notes = NULL;
         struct nb_error err = {};
         int r;
 
@@ -217,6 +429,7 @@ static void *mount_in_background(void *arg) {
                 m->state = SHARED_FAILED;
                 snprintf(m->error, sizeof(m->error), "%s", err.msg);
                 unlink_mount(d, m);
+                successor_failed(d, m, &notes);
                 resolve_pending(d, m);
                 if (m->waiters == 0)
                         unused = m;
@@ -224,6 +437,7 @@ static void *mount_in_background(void *arg) {
                 m->state = SHARED_READY;
                 mountd_log(LOG_INFO, "%s: mounted %s/%s for team %s (s3fs pid %d)", m->name, m->spec.bucket,
                            m->spec.prefix, m->spec.team, (int) m->s3fs_pid);
+                take_over(d, m, &takeover);
                 resolve_pending(d, m);
                 if (m->waiters == 0 && m->n_refs == 0) {
                         unlink_mount(d, m);
@@ -234,6 +448,8 @@ static void *mount_in_background(void *arg) {
         pthread_cond_broadcast(&d->changed);
         pthread_mutex_unlock(&d->lock);
         shared_mount_free(unused);
+        run_takeover(d, &takeover);
+        send_notes(d, notes);
         stop_all(d, stopping, "nobody waits for it any more");
         pthread_mutex_lock(&d->lock);
         d->busy--;
@@ -242,10 +458,12 @@ static void *mount_in_background(void *arg) {
         return NULL;
 }
 
-/* Under the lock: a new mount of spec in the table, made by a mounter thread. */
-static int start_mount(struct mountd *d, const struct s3_spec *spec, struct shared_mount **ret, struct nb_error *err) {
+/* Under the lock: a new mount of spec with the key of the secret file as key says, in the table,
+ * made by a mounter thread. */
+static int start_mount(struct mountd *d, const struct s3_spec *spec, const struct secret_stamp *key,
+                       struct shared_mount **ret, struct nb_error *err) {
         struct mounter *job = malloc(sizeof(*job));
-        struct shared_mount *m = new_mount(d, spec);
+        struct shared_mount *m = new_mount(d, spec, key);
         pthread_attr_t attr;
         pthread_t thread;
         int r;
@@ -302,10 +520,11 @@ static int wait_for(struct mountd *d, struct shared_mount *m, int64_t wait_until
 /* Ready (0), failed while waited for (its error), still mounting at wait_until_ms (1 when
  * may_pend: the caller keeps the waiter count, else -ETIMEDOUT), dead (into *dead, then as
  * gone), or gone (mounted afresh, within the limits). */
-static int get_ready(struct mountd *d, const struct s3_spec *spec, int64_t wait_until_ms, bool may_pend,
-                     struct shared_mount **ret, struct shared_mount **dead, struct nb_error *err) {
+static int get_ready(struct mountd *d, const struct s3_spec *spec, const struct secret_stamp *key,
+                     int64_t wait_until_ms, bool may_pend, struct shared_mount **ret, struct shared_mount **dead,
+                     struct nb_error *err) {
         for (;;) {
-                struct shared_mount *m = find(d, spec);
+                struct shared_mount *m = find(d, spec, key);
                 int r;
 
                 if (m && m->state == SHARED_READY && usable(d, m)) {
@@ -315,11 +534,13 @@ static int get_ready(struct mountd *d, const struct s3_spec *spec, int64_t wait_
                 if (m && m->state == SHARED_READY && m->waiters > 0)
                         return nb_fail(err, EIO, "s3fs of %s died as it became ready; try again", spec->bucket);
                 if (m && m->state == SHARED_READY) {
-                        take_out_dead(d, m, dead);
+                        mark_dead(d, m, "s3fs died (found by a request)", dead);
                         m = NULL;
                 }
-                if (!m && ((r = check_limits(d, spec->team, err)) < 0 || (r = start_mount(d, spec, &m, err)) < 0))
+                if (!m && ((r = check_limits(d, spec->team, err)) < 0 || (r = start_mount(d, spec, key, &m, err)) < 0))
                         return r;
+                if (!m)
+                        return nb_fail(err, EIO, "no mount came out of the table");
                 if ((r = wait_for(d, m, wait_until_ms, may_pend, err)) != 0) {
                         if (r == 1)
                                 *ret = m;
@@ -368,12 +589,14 @@ int registry_acquire_or_pend(struct mountd *d, const struct mountd_request *req,
         int64_t until = now + (req->start_wait_ms ? (int64_t) req->start_wait_ms
                                                   : (int64_t) d->config.s3_mount_timeout_s * 1000 + 3000);
         struct shared_mount *m = NULL, *dead = NULL;
+        struct secret_stamp key;
         int r;
 
         if (start_time == 0)
                 return nb_fail(err, ESRCH, "container %s: its init process %d is gone", req->container, (int) req->pid);
+        secret_stamp_read(d, &req->spec, &key); /* a missing secret: the mount fails and says why */
         pthread_mutex_lock(&d->lock);
-        r = get_ready(d, &req->spec, until, req->start_wait_ms > 0 && ret_pending, &m, &dead, err);
+        r = get_ready(d, &req->spec, &key, until, req->start_wait_ms > 0 && ret_pending, &m, &dead, err);
         if (r >= 0 && !m)
                 r = nb_fail(err, EIO, "no mount came out of the table");
         else if (r == 0)
@@ -459,7 +682,7 @@ static void collect_unused(struct mountd *d, struct shared_mount **stopping) {
         while (*p) {
                 struct shared_mount *m = *p;
 
-                if (m->state == SHARED_READY && m->n_refs == 0 && m->waiters == 0) {
+                if ((m->state == SHARED_READY || m->state == SHARED_DEAD) && m->n_refs == 0 && m->waiters == 0) {
                         *p = m->next;
                         m->next = *stopping;
                         *stopping = m;
@@ -563,17 +786,20 @@ static int snapshot(struct mountd *d, struct sweep *s) {
         size_t n_refs = 0;
 
         s->round = ++d->sweep_round;
-        for (const struct shared_mount *m = d->mounts; m; m = m->next)
-                if (m->state == SHARED_READY) {
-                        s->n_mounts++;
-                        n_refs += m->n_refs;
-                }
+        for (const struct shared_mount *m = d->mounts; m; m = m->next) {
+                s->n_mounts += m->state == SHARED_READY;
+                n_refs += m->state == SHARED_READY || m->state == SHARED_DEAD ? m->n_refs : 0;
+        }
         s->mounts = calloc(s->n_mounts + 1, sizeof(*s->mounts));
         s->processes = calloc(n_refs + 1, sizeof(*s->processes));
         if (!s->mounts || !s->processes)
                 return -ENOMEM;
         s->n_mounts = 0;
         for (struct shared_mount *m = d->mounts; m; m = m->next) {
+                if (m->state == SHARED_DEAD)
+                        for (size_t i = 0; i < m->n_refs; i++)
+                                s->processes[s->n_processes++] = (struct sweep_process) { .pid = m->refs[i].pid,
+                                                                                          .start_time = m->refs[i].start_time };
                 if (m->state != SHARED_READY)
                         continue;
                 m->sweep_round = s->round;
@@ -640,18 +866,15 @@ static bool apply(struct mountd *d, const struct sweep *s, struct shared_mount *
         for (struct shared_mount **p = &d->mounts; *p;) {
                 struct shared_mount *m = *p;
 
+                if ((m->state == SHARED_READY || m->state == SHARED_DEAD) && drop_gone_refs(m, s))
+                        changed = true;
                 if (m->state == SHARED_READY && m->waiters == 0 && m->sweep_round == s->round &&
                     s->mounts[m->sweep_slot].dead) {
-                        mountd_log(LOG_WARNING, "%s: s3fs of %s died; the mount is cleaned up and the next start mounts it again",
-                                   m->name, m->spec.bucket);
-                        *p = m->next;
-                        m->next = *dead;
-                        *dead = m;
+                        mark_dead(d, m, "s3fs died (found by the sweep)", dead);
                         changed = true;
-                        continue;
+                        if (*p != m)
+                                continue; /* taken out */
                 }
-                if (m->state == SHARED_READY && drop_gone_refs(m, s))
-                        changed = true;
                 p = &m->next;
         }
         return changed;
@@ -711,4 +934,106 @@ struct json_object *registry_list(struct mountd *d) {
                                        json_object_new_boolean(mount_set_find(&mounted, health[i].name, health[i].mnt_id) != 0));
         }
         return list;
+}
+
+/* ---- healing and rotation (heal.c's thread) ------------------------------------------------------ */
+
+size_t registry_watch_list(struct mountd *d, struct watched_mount **ret) {
+        size_t n = 0;
+
+        *ret = NULL;
+        pthread_mutex_lock(&d->lock);
+        for (const struct shared_mount *m = d->mounts; m; m = m->next)
+                n += m->state == SHARED_READY;
+        if (n == 0 || !(*ret = calloc(n, sizeof(**ret)))) {
+                pthread_mutex_unlock(&d->lock);
+                return 0;
+        }
+        n = 0;
+        for (const struct shared_mount *m = d->mounts; m; m = m->next) {
+                if (m->state != SHARED_READY)
+                        continue;
+                memcpy((*ret)[n].name, m->name, sizeof(m->name));
+                if (m->spec.secret[0])
+                        name_copy((*ret)[n].team, m->spec.team);
+                memcpy((*ret)[n].mountpoint, m->mountpoint, sizeof(m->mountpoint));
+                (*ret)[n].s3fs_pid = m->s3fs_pid;
+                (*ret)[n].s3fs_start_time = m->s3fs_start_time;
+                n++;
+        }
+        pthread_mutex_unlock(&d->lock);
+        return n;
+}
+
+void registry_s3fs_failed(struct mountd *d, const struct watched_mount *w, const char *why, bool hung) {
+        struct shared_mount *m, *dead = NULL;
+
+        pthread_mutex_lock(&d->lock);
+        m = find_by_name(d, w->name);
+        if (m && m->state == SHARED_READY && m->s3fs_start_time == w->s3fs_start_time) {
+                if (hung && process_is(m->s3fs_pid, m->s3fs_start_time))
+                        kill(m->s3fs_pid, SIGKILL); /* its FUSE connection ends with it: every clone says ENOTCONN */
+                mark_dead(d, m, why, &dead);
+        }
+        pthread_mutex_unlock(&d->lock);
+        stop_all(d, dead, "s3fs died");
+}
+
+/* Under the lock: m's secret file changed since its key was read (and not to one already refused). */
+static bool key_changed(const struct mountd *d, const struct shared_mount *m, struct secret_stamp *now) {
+        if (!m->spec.secret[0] || secret_stamp_read(d, &m->spec, now) < 0)
+                return false; /* a removed secret: running notebooks keep what they have */
+        return !secret_stamp_equal(now, &m->key_stamp) && !secret_stamp_equal(now, &m->refused_stamp);
+}
+
+/* Under the lock: m needs a successor: one being made takes m over once ready, a ready one at once
+ * (into *t: 1), else one is started. */
+static int find_successor(struct mountd *d, struct shared_mount *m, const struct secret_stamp *key,
+                          struct takeover *t) {
+        struct shared_mount *s = find(d, &m->spec, key);
+        struct nb_error err = {};
+
+        m->replacing = true;
+        if (s && s->state == SHARED_READY) {
+                take_over(d, s, t);
+                return 1;
+        }
+        if (s || start_mount(d, &m->spec, key, &s, &err) == 0)
+                return 0;
+        m->replacing = false;
+        if (m->state == SHARED_DEAD) {
+                m->heal_at_ms = monotonic_ms() + HEAL_BACKOFF_MAX_MS;
+                note_failure(m, err.msg);
+        }
+        mountd_log(LOG_ERR, "%s: cannot start a new s3fs: %s", m->name, err.msg);
+        return 0;
+}
+
+void registry_heal(struct mountd *d) {
+        struct takeover t = {};
+        bool changed = false;
+
+        pthread_mutex_lock(&d->lock);
+        for (struct shared_mount *m = d->mounts; m; m = m->next) {
+                struct secret_stamp key = m->key_stamp;
+
+                if (m->replacing)
+                        continue;
+                if (m->state == SHARED_DEAD && m->heal_at_ms <= monotonic_ms()) {
+                        if (m->spec.secret[0])
+                                secret_stamp_read(d, &m->spec, &key);
+                } else if (m->state == SHARED_READY && key_changed(d, m, &key)) {
+                        mountd_log(LOG_INFO, "%s: secret %s of team %s changed: a new s3fs with the new key is swapped in",
+                                   m->name, m->spec.secret, m->spec.team);
+                } else {
+                        continue;
+                }
+                changed = true;
+                if (find_successor(d, m, &key, &t) == 1)
+                        break; /* the table changed under the loop; the next round goes on */
+        }
+        if (changed)
+                save(d);
+        pthread_mutex_unlock(&d->lock);
+        run_takeover(d, &t);
 }

@@ -14,6 +14,7 @@
 #include <sys/pidfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <syslog.h>
 #include <time.h>
@@ -48,6 +49,26 @@ static int64_t now_ms(void) {
 }
 
 /* ---- the secret -------------------------------------------------------------------------------- */
+
+int secret_stamp_read(const struct mountd *d, const struct s3_spec *spec, struct secret_stamp *ret) {
+        char path[NB_PATH_MAX + 2 * NB_NAME_MAX + 4];
+        struct stat st;
+
+        memset(ret, 0, sizeof(*ret));
+        if (!spec->secret[0])
+                return 0;
+        snprintf(path, sizeof(path), "%s/%s/%s", d->config.secrets_dir, spec->team, spec->secret);
+        if (fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return -errno;
+        *ret = (struct secret_stamp) { .ino = st.st_ino, .size = (uint64_t) st.st_size,
+                                       .mtime_ns = st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec,
+                                       .ctime_ns = st.st_ctim.tv_sec * 1000000000LL + st.st_ctim.tv_nsec };
+        return 0;
+}
+
+bool secret_stamp_equal(const struct secret_stamp *a, const struct secret_stamp *b) {
+        return a->ino == b->ino && a->size == b->size && a->mtime_ns == b->mtime_ns && a->ctime_ns == b->ctime_ns;
+}
 
 static int read_secret(const struct mountd *d, const struct s3_spec *spec, char *buf, size_t size,
                        struct nb_error *err) {
@@ -517,6 +538,15 @@ static void stop_process(const struct shared_mount *m, int exit_ms, int grace_ms
         poll(&pfd, 1, S3FS_STOP_GRACE_MS); /* the spawner reaps it */
 }
 
+/* The device of the file system at path, without asking it (a FUSE file system may be dead). */
+uint64_t device_of(const char *path) {
+        struct statx stx;
+
+        if (statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW | AT_STATX_DONT_SYNC, STATX_INO, &stx) < 0)
+                return 0;
+        return makedev(stx.stx_dev_major, stx.stx_dev_minor);
+}
+
 int s3fs_mount(struct mountd *d, struct shared_mount *m, struct nb_error *err) {
         char key_file[PATH_MAX] = "", log_path[PATH_MAX];
         _cleanup_close_ int log_fd = -1;
@@ -534,6 +564,8 @@ int s3fs_mount(struct mountd *d, struct shared_mount *m, struct nb_error *err) {
                 r = start(d, m, key_file[0] ? key_file : NULL, log_fd, err);
         if (key_file[0])
                 unlink(key_file);
+        if (r == 0)
+                m->dev = device_of(m->mountpoint);
         if (r < 0) {
                 /* s3fs writes its log through stdio: it is complete once s3fs is gone */
                 stop_process(m, r == -ECHILD ? S3FS_EXIT_MS : 0, S3FS_FAILED_GRACE_MS);

@@ -21,8 +21,27 @@
 #define STATE_MAX_BYTES ((size_t) 64 * 1024 * 1024)
 #define STATE_VERSION 1
 
-static const char *state_name(enum shared_state state) {
-        return state == SHARED_READY ? "ready" : state == SHARED_MOUNTING ? "mounting" : "failed";
+static const char *const state_names[] = {
+        [SHARED_MOUNTING] = "mounting", [SHARED_READY] = "ready", [SHARED_FAILED] = "failed", [SHARED_DEAD] = "dead",
+};
+
+static struct json_object *targets_to_json(const struct mount_ref *ref) {
+        struct json_object *targets = json_object_new_array();
+
+        for (unsigned i = 0; i < ref->n_targets; i++)
+                json_object_array_add(targets, json_object_new_string(ref->targets[i]));
+        return targets;
+}
+
+/* What tells a rotated secret file from the one a key was read from; nothing of the key. */
+static struct json_object *stamp_to_json(const struct secret_stamp *stamp) {
+        struct json_object *o = json_object_new_object();
+
+        json_object_object_add(o, "ino", json_object_new_uint64(stamp->ino));
+        json_object_object_add(o, "size", json_object_new_uint64(stamp->size));
+        json_object_object_add(o, "mtime_ns", json_object_new_uint64((uint64_t) stamp->mtime_ns));
+        json_object_object_add(o, "ctime_ns", json_object_new_uint64((uint64_t) stamp->ctime_ns));
+        return o;
 }
 
 static struct json_object *refs_to_json(const struct shared_mount *m) {
@@ -34,6 +53,8 @@ static struct json_object *refs_to_json(const struct shared_mount *m) {
                 json_object_object_add(ref, "id", json_object_new_string(m->refs[i].container));
                 json_object_object_add(ref, "pid", json_object_new_int64(m->refs[i].pid));
                 json_object_object_add(ref, "start_time", json_object_new_uint64(m->refs[i].start_time));
+                json_object_object_add(ref, "notebook", json_object_new_string(m->refs[i].notebook));
+                json_object_object_add(ref, "targets", targets_to_json(&m->refs[i]));
                 json_object_array_add(refs, ref);
         }
         return refs;
@@ -44,11 +65,18 @@ struct json_object *shared_mount_to_json(const struct shared_mount *m) {
 
         json_object_object_add(o, "name", json_object_new_string(m->name));
         json_object_object_add(o, "spec", s3_spec_to_json(&m->spec));
-        json_object_object_add(o, "state", json_object_new_string(state_name(m->state)));
+        json_object_object_add(o, "state", json_object_new_string(state_names[m->state]));
         json_object_object_add(o, "mountpoint", json_object_new_string(m->mountpoint));
         json_object_object_add(o, "s3fs_pid", json_object_new_int64(m->s3fs_pid));
         json_object_object_add(o, "s3fs_start_time", json_object_new_uint64(m->s3fs_start_time));
         json_object_object_add(o, "containers", refs_to_json(m));
+        json_object_object_add(o, "dev", json_object_new_uint64(m->dev));
+        json_object_object_add(o, "key_generation", json_object_new_uint64(m->key_generation));
+        json_object_object_add(o, "key_file", stamp_to_json(&m->key_stamp));
+        json_object_object_add(o, "refused_key_file", stamp_to_json(&m->refused_stamp));
+        json_object_object_add(o, "restarts", json_object_new_uint64(m->restarts));
+        json_object_object_add(o, "last_failure", json_object_new_string(m->last_failure));
+        json_object_object_add(o, "last_failure_at", json_object_new_int64(m->last_failure_at));
         return o;
 }
 
@@ -100,13 +128,45 @@ int state_save(const struct mountd *d) {
 
 /* ---- loading ------------------------------------------------------------------------------------- */
 
+static const char *target_problem(const char *s) {
+        if (strncmp(s, "/datasets/", strlen("/datasets/")) != 0)
+                return "must be /datasets/NAME";
+        return name_problem(s + strlen("/datasets/"));
+}
+
+static int parse_targets(const struct jctx *c, struct json_object *value, const char *pointer, struct mount_ref *ret) {
+        struct json_object *targets;
+        char item[320];
+        int r;
+
+        if (!json_object_object_get_ex(value, "targets", &targets))
+                return 0;
+        snprintf(item, sizeof(item), "%s/targets", pointer);
+        if (!json_object_is_type(targets, json_type_array) || json_object_array_length(targets) > MOUNT_REF_TARGETS)
+                return jfail(c, item, "\"targets\" must be an array of at most %d targets", MOUNT_REF_TARGETS);
+        for (size_t i = 0; i < json_object_array_length(targets); i++) {
+                struct json_object *holder = json_object_new_object();
+
+                json_object_object_add(holder, "t", json_object_get(json_object_array_get_idx(targets, i)));
+                r = jget_string(c, holder, item, "t", ret->targets[ret->n_targets], sizeof(ret->targets[0]), target_problem);
+                json_object_put(holder);
+                if (r < 0)
+                        return r;
+                ret->n_targets++;
+        }
+        return 0;
+}
+
 static int parse_ref(const struct jctx *c, struct json_object *value, const char *pointer, struct mount_ref *ret) {
-        static const char *const keys[] = { "id", "pid", "start_time", NULL };
+        static const char *const keys[] = { "id", "pid", "start_time", "notebook", "targets", NULL };
+        static const char *const required[] = { "id", "pid", "start_time", NULL };
         uint64_t pid = 0;
         int r;
 
         if ((r = jexpect_object(c, value, pointer, "a container")) < 0 ||
-            (r = jcheck_keys(c, value, pointer, "a container", keys, keys)) < 0 ||
+            (r = jcheck_keys(c, value, pointer, "a container", keys, required)) < 0 ||
+            (r = jget_string(c, value, pointer, "notebook", ret->notebook, sizeof(ret->notebook), name_problem)) < 0 ||
+            (r = parse_targets(c, value, pointer, ret)) < 0 ||
             (r = jget_string(c, value, pointer, "id", ret->container, sizeof(ret->container),
                              oci_container_id_problem)) < 0 ||
             (r = jget_uint(c, value, pointer, "pid", INT32_MAX, &pid)) < 0 ||
@@ -144,6 +204,47 @@ static const char *instance_name_problem(const char *name) {
         return NULL;
 }
 
+static int parse_stamp(const struct jctx *c, struct json_object *value, const char *pointer, const char *key,
+                       struct secret_stamp *ret) {
+        static const char *const keys[] = { "ino", "size", "mtime_ns", "ctime_ns", NULL };
+        struct json_object *o;
+        char member[128];
+        uint64_t mtime = 0, ctime = 0;
+        int r;
+
+        if (!json_object_object_get_ex(value, key, &o))
+                return 0;
+        snprintf(member, sizeof(member), "%s/%s", pointer, key);
+        if ((r = jexpect_object(c, o, member, key)) < 0 || (r = jcheck_keys(c, o, member, key, keys, keys)) < 0 ||
+            (r = jget_uint(c, o, member, "ino", UINT64_MAX, &ret->ino)) < 0 ||
+            (r = jget_uint(c, o, member, "size", UINT64_MAX, &ret->size)) < 0 ||
+            (r = jget_uint(c, o, member, "mtime_ns", INT64_MAX, &mtime)) < 0 ||
+            (r = jget_uint(c, o, member, "ctime_ns", INT64_MAX, &ctime)) < 0)
+                return r;
+        ret->mtime_ns = (int64_t) mtime;
+        ret->ctime_ns = (int64_t) ctime;
+        return 0;
+}
+
+/* What a state file of nbmountd before healing lacks: first key, no restart, the device asked again. */
+static int parse_history(const struct jctx *c, struct json_object *value, const char *pointer, struct shared_mount *m) {
+        uint64_t generation = 1, restarts = 0, at = 0;
+        int r;
+
+        if ((r = jget_uint(c, value, pointer, "dev", UINT64_MAX, &m->dev)) < 0 ||
+            (r = jget_uint(c, value, pointer, "key_generation", UINT32_MAX, &generation)) < 0 ||
+            (r = jget_uint(c, value, pointer, "restarts", UINT32_MAX, &restarts)) < 0 ||
+            (r = jget_uint(c, value, pointer, "last_failure_at", INT64_MAX, &at)) < 0 ||
+            (r = jget_string(c, value, pointer, "last_failure", m->last_failure, sizeof(m->last_failure), NULL)) < 0 ||
+            (r = parse_stamp(c, value, pointer, "key_file", &m->key_stamp)) < 0 ||
+            (r = parse_stamp(c, value, pointer, "refused_key_file", &m->refused_stamp)) < 0)
+                return r;
+        m->key_generation = (unsigned) MAX(generation, 1);
+        m->restarts = (unsigned) restarts;
+        m->last_failure_at = (int64_t) at;
+        return 0;
+}
+
 static int parse_members(const struct jctx *c, struct json_object *value, const char *pointer, struct shared_mount *m) {
         struct json_object *spec, *refs;
         char state[16] = "", member[128];
@@ -156,7 +257,9 @@ static int parse_members(const struct jctx *c, struct json_object *value, const 
             (r = jget_uint(c, value, pointer, "s3fs_start_time", UINT64_MAX, &m->s3fs_start_time)) < 0)
                 return r;
         m->s3fs_pid = (pid_t) pid;
-        m->state = streq(state, "ready") ? SHARED_READY : SHARED_MOUNTING;
+        m->state = streq(state, "ready") ? SHARED_READY : streq(state, "dead") ? SHARED_DEAD : SHARED_MOUNTING;
+        if ((r = parse_history(c, value, pointer, m)) < 0)
+                return r;
         json_object_object_get_ex(value, "spec", &spec);
         snprintf(member, sizeof(member), "%s/spec", pointer);
         if ((r = jexpect_object(c, spec, member, "\"spec\"")) < 0 || (r = s3_spec_from_json(c, spec, member, &m->spec)) < 0)
@@ -171,14 +274,17 @@ static int parse_members(const struct jctx *c, struct json_object *value, const 
 static int parse_mount(const struct mountd *d, const struct jctx *c, struct json_object *value, const char *pointer,
                        struct shared_mount **ret) {
         static const char *const keys[] = { "name", "spec", "state", "mountpoint", "s3fs_pid", "s3fs_start_time",
-                                            "containers", NULL };
+                                            "containers", "dev", "key_generation", "key_file", "refused_key_file",
+                                            "restarts", "last_failure", "last_failure_at", NULL };
+        static const char *const required[] = { "name", "spec", "state", "mountpoint", "s3fs_pid", "s3fs_start_time",
+                                                "containers", NULL };
         struct shared_mount *m = calloc(1, sizeof(*m));
         int r;
 
         if (!m)
                 return nb_fail(c->err, ENOMEM, "out of memory");
         if ((r = jexpect_object(c, value, pointer, "a mount")) < 0 ||
-            (r = jcheck_keys(c, value, pointer, "a mount", keys, keys)) < 0 ||
+            (r = jcheck_keys(c, value, pointer, "a mount", keys, required)) < 0 ||
             (r = parse_members(c, value, pointer, m)) < 0) {
                 shared_mount_free(m);
                 return r;
@@ -292,8 +398,21 @@ void state_recover(struct mountd *d) {
 
                 if (adoptable(m, &mounted)) {
                         s3fs_adopt_uid(d, m);
+                        if (m->dev == 0)
+                                m->dev = device_of(m->mountpoint);
                         mountd_log(LOG_INFO, "%s: adopted the live mount of %s (s3fs pid %d, %zu containers)", m->name,
                                    m->spec.bucket, (int) m->s3fs_pid, m->n_refs);
+                        p = &m->next;
+                        continue;
+                }
+                if (m->n_refs > 0 && (m->state == SHARED_READY || m->state == SHARED_DEAD)) {
+                        if (m->state == SHARED_READY)
+                                snprintf(m->last_failure, sizeof(m->last_failure), "s3fs died while nbmountd was stopped");
+                        if (m->dev == 0)
+                                m->dev = device_of(m->mountpoint);
+                        m->state = SHARED_DEAD; /* registry_heal() swaps a successor in for its containers */
+                        mountd_log(LOG_WARNING, "%s: the s3fs of %s did not survive; a new one is swapped in for its %zu containers",
+                                   m->name, m->spec.bucket, m->n_refs);
                         p = &m->next;
                         continue;
                 }

@@ -28,21 +28,10 @@ START_WAIT=1
 MOUNT_TIMEOUT=15
 BB_TIMEOUT=150 # the containers run the whole suite (tests/lib/bundle.sh)
 servers=()
-cleanup() {
-        mountd_stop KILL
-        mkdir -p build/test-logs && cp "$MOUNTD_LOG" build/test-logs/s3-pending-nbmountd.log 2>/dev/null
-        bundle_cleanup
-        local pid
-        for pid in "${servers[@]}"; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
-        mountd_leftovers_remove "$run_dir"
-        rm -rf "$run_dir" "$work"
-}
-trap cleanup EXIT
+trap 's3_suite_cleanup s3-pending' EXIT
 trap 'echo "# interrupted"; exit 1' INT TERM
 bundle_init "$work" "$NBMOUNT" >"$work/init.log" 2>&1 || { not_ok "harness: bundle_init" "$(cat "$work/init.log")"; exit 0; }
 
-# free_port: a loopback port nothing listens on (the kernel's pick, released at once).
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 # serve PORT BUCKET [KEY CONTENT]: s3rver on PORT with BUCKET (and the object KEY), in the background.
 serve() {
         local dir=$work/s3-$1

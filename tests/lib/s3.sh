@@ -13,6 +13,11 @@
 #                                       --fusermount (an installed nbmountd finds its own); see
 #                                       mountd_fusermount_option
 #   mountd_stop [SIGNAL]                signals it (TERM by default) and waits for it
+#   free_port                           a loopback port nothing listens on (the kernel's pick, released)
+#   s3_suite_cleanup NAME               the end of an S3 suite: nbmountd killed (its log kept as
+#                                       build/test-logs/NAME-nbmountd.log), the bundles, every pid
+#                                       in the array servers, what nbmountd left in $run_dir; then
+#                                       $run_dir and $work removed
 
 S3RVER_JS=${S3RVER_JS:-$PWD/tests/s3/node_modules/s3rver/bin/s3rver.js}
 NBMOUNTD=${NBMOUNTD:-$PWD/build/nbmountd}
@@ -87,6 +92,18 @@ mountd_leftovers_remove() {
         pkill -KILL -f "s3fs .* $1/mounts/" 2>/dev/null
         grep -q " $1/keys " /proc/self/mountinfo && umount -l "$1/keys"
         return 0
+}
+
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+s3_suite_cleanup() {
+        local pid
+        mountd_stop KILL
+        mkdir -p build/test-logs && cp "$MOUNTD_LOG" "build/test-logs/$1-nbmountd.log" 2>/dev/null
+        bundle_cleanup
+        for pid in "${servers[@]}"; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
+        mountd_leftovers_remove "$run_dir"
+        rm -rf "$run_dir" "$work"
 }
 
 mountd_stop() {

@@ -97,6 +97,16 @@ static void pending_fields(void **state) {
                       mount_request);
         assert_request_error(text, "request:1:1: \"start_wait_ms\" (above 0), \"target\", \"rootfs\" and \"notebook\" come together or not at all");
         free(text);
+        /* where the bucket goes, alone: kept for a successor after a death */
+        text = format("%.*s, \"target\": \"/datasets/data\", \"notebook\": \"nb1\"}", (int) strlen(mount_request) - 1,
+                      mount_request);
+        assert_int_equal(mountd_request_parse(text, strlen(text), &req, &err), 0);
+        assert_string_equal(req.target, "/datasets/data");
+        assert_int_equal(req.start_wait_ms, 0);
+        free(text);
+        text = format("%.*s, \"rootfs\": \"/r\"}", (int) strlen(mount_request) - 1, mount_request);
+        assert_request_error(text, "request:1:1: \"start_wait_ms\" (above 0), \"target\", \"rootfs\" and \"notebook\" come together or not at all");
+        free(text);
         text = format("%.*s, \"start_wait_ms\": 2000, \"target\": \"/etc/passwd\", \"rootfs\": \"/r\", \"notebook\": \"nb1\"}",
                       (int) strlen(mount_request) - 1, mount_request);
         assert_non_null(strstr(text, "/etc/passwd"));

@@ -412,6 +412,18 @@ static void start_wait_and_on_error(void **state) {
         c = parse_ok("cluster: c1\ns3: {mount_timeout: 1}\n"); /* the default fits a short mount_timeout */
         assert_int_equal(c->s3_start_wait_ms, 1000);
         free(c);
+        /* hang_timeout: mount_timeout unless set; 0 never judges a mount hung */
+        c = parse_ok("cluster: c1\ns3: {mount_timeout: 8}\n");
+        assert_int_equal(c->s3_hang_timeout_s, 8);
+        free(c);
+        c = parse_ok("cluster: c1\ns3: {mount_timeout: 8, hang_timeout: 0}\n");
+        assert_int_equal(c->s3_hang_timeout_s, 0);
+        free(c);
+        c = parse_ok("cluster: c1\n");
+        assert_int_equal(c->s3_hang_timeout_s, 15);
+        free(c);
+        assert_node_error("cluster: c1\ns3: {hang_timeout: 601}\n",
+                          "node.yaml:2:20: \"hang_timeout\" must be a whole number of seconds from 0 to 600");
         assert_node_error("cluster: c1\ns3: {start_wait: 9, mount_timeout: 8}\n",
                           "node.yaml:2:18: \"start_wait\" (9 s) must not be longer than \"mount_timeout\" (8 s)");
         assert_node_error("cluster: c1\ns3: {start_wait: -1}\n",
@@ -440,7 +452,7 @@ static void quota_and_s3_errors(void **state) {
         assert_node_error("cluster: c1\ns3:\n  allow_http: \"true\"\n",
                           "node.yaml:3:15: \"allow_http\" must be true or false, not a string");
         assert_node_error("cluster: c1\ns3:\n  allow_ftp: true\n",
-                          "node.yaml:3:3: unknown key \"allow_ftp\" in \"s3\" (allowed: allow_http, allow_private_endpoints, mount_timeout, start_wait, max_mounts_per_team, max_mounts_per_node, staging_per_mount, staging_per_node, uid_base)");
+                          "node.yaml:3:3: unknown key \"allow_ftp\" in \"s3\" (allowed: allow_http, allow_private_endpoints, mount_timeout, start_wait, hang_timeout, max_mounts_per_team, max_mounts_per_node, staging_per_mount, staging_per_node, uid_base)");
         assert_node_error("cluster: c1\ns3: {staging_per_mount: 95MiB}\n",
                           "node.yaml:2:25: \"staging_per_mount\" must be a size of at least 96MiB, not unlimited (s3fs reads ahead 50 MB)");
         assert_node_error("cluster: c1\ns3: {staging_per_mount: unlimited}\n",
