@@ -286,9 +286,9 @@ expect_match "blocked connections: 8 silent ones hold up no request (nbmount mou
         '^yes$' "$( ((list_rc == 0 && list_ms < 1000)) && echo yes || echo no)"
 wait "$silent_pid"
 threads() { awk '$1 == "Threads:" { print $2 }' "/proc/$MOUNTD_PID/status"; }
-few_threads() { (($(threads) <= 7)); }
+few_threads() { (($(threads) <= 8)); }
 wait_until 8 few_threads
-expect_match "blocked connections: once they end, the workers beyond 4 idle ones end too ($(threads) threads: main, sweep, leader, idle)" \
+expect_match "blocked connections: once they end, the workers beyond 4 idle ones end too ($(threads) threads: main, sweep, healer, leader, idle)" \
         '^yes$' "$(few_threads && echo yes || echo no)"
 
 # --- the end: every container stops, nothing stays ------------------------------------------------------------

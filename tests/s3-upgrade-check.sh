@@ -28,18 +28,12 @@ need_root "the S3 tests need root"
 work=$(mktemp -d /tmp/nbmount-s3u.XXXXXX)
 run_dir=/run/nbmount-s3utest-$$
 MOUNTD_LOG=$work/mountd.log
-cleanup() {
-        mountd_stop KILL
-        mkdir -p build/test-logs && cp "$MOUNTD_LOG" build/test-logs/s3-upgrade-nbmountd.log 2>/dev/null
-        bundle_cleanup
-        s3_server_stop
-        mountd_leftovers_remove "$run_dir"
-        rm -rf "$run_dir" "$work"
-}
-trap cleanup EXIT
+servers=()
+trap 's3_suite_cleanup s3-upgrade' EXIT
 trap 'echo "# interrupted"; exit 1' INT TERM
 bundle_init "$work" "$NBMOUNT" >"$work/init.log" 2>&1 || { not_ok "harness: bundle_init" "$(cat "$work/init.log")"; exit 0; }
 s3_server_start "$work/s3" acme-data || { not_ok "harness: s3rver" "did not start"; exit 0; }
+servers+=("$S3_PID")
 content="upgrade-$RANDOM$RANDOM"
 echo "$content" | curl -s -o /dev/null -X PUT --data-binary @- "$S3_ENDPOINT/acme-data/nb/hello.txt"
 
