@@ -35,7 +35,8 @@ int pool_init(struct pool *p, int listen_fd, struct nb_error *err) {
         return 0;
 }
 
-/* The leader's wait: a connection, or -1 once the pool stops (or on a failed accept). */
+/* The leader's wait: a connection, or -1 once the pool stops or an accept failed (out of fds, say:
+ * then after a pause, or the leader would spin on a socket that stays readable). */
 static int next_connection(struct pool *p) {
         struct pollfd fds[2] = { { .fd = p->listen_fd, .events = POLLIN }, { .fd = p->stop_fd, .events = POLLIN } };
         struct timeval tv = { .tv_sec = CONNECTION_TIMEOUT_S };
@@ -44,8 +45,11 @@ static int next_connection(struct pool *p) {
         if (poll(fds, 2, -1) < 0 || fds[1].revents || !(fds[0].revents & POLLIN))
                 return -1;
         /* only the leader accepts: the connection poll saw is still queued for it */
-        if ((fd = accept4(p->listen_fd, NULL, NULL, SOCK_CLOEXEC)) < 0)
+        if ((fd = accept4(p->listen_fd, NULL, NULL, SOCK_CLOEXEC)) < 0) {
+                if (errno != EINTR && errno != EAGAIN && errno != ECONNABORTED)
+                        poll(NULL, 0, 50);
                 return -1;
+        }
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
         return fd;
