@@ -26,7 +26,7 @@ check "a typo in settings.yaml: the notebook starts, its status file names the f
         "/datasets/typo           skipped  .gradient/settings.yaml:20:3: unknown key \"versoin\" in mount \"typo\" (allowed: type, id, version)"
 check "a deleted dataset: skipped with the reason" \
         "/datasets/gone           skipped  dataset dsdeleted is neither a dataset of team acme nor a public dataset; check its id in settings.yaml"
-check "nbmount mounts shows one s3fs shared by two containers" "ok          nbmount-demo-holder1,nbmount-demo-holder2"
+check "nbmount mounts shows one s3fs shared by two containers (healthy, no restart, key generation 1)" "ok          0        1   nbmount-demo-holder1,nbmount-demo-holder2"
 check "the operator's quota view" "== nbmount quota: every team's use, plan and overage"
 # leftovers: folders, mounts and processes of the demo
 leftovers() {
