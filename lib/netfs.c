@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "netfs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util.h"
+#include "values.h"
+
+#define AWAIT_STEP_MS 50
+
+const char *netfs_type_name(long f_type) {
+        switch (f_type) {
+        case NFS_SUPER_MAGIC:
+                return "nfs";
+        case CEPH_SUPER_MAGIC:
+                return "ceph";
+        case CIFS_SUPER_MAGIC:
+        case SMB2_SUPER_MAGIC:
+                return "smb";
+        default:
+                return NULL;
+        }
+}
+
+static void probe_child(int out_fd, const char *const *paths, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                struct statfs sfs = {};
+                int result = statfs(paths[i], &sfs) < 0 ? errno : 0;
+
+                if (write(out_fd, &result, sizeof(result)) != sizeof(result) ||
+                    write(out_fd, &sfs, sizeof(sfs)) != sizeof(sfs))
+                        _exit(1);
+        }
+        _exit(0);
+}
+
+static long remaining_ms(const struct timespec *deadline) {
+        struct timespec now;
+
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        return (deadline->tv_sec - now.tv_sec) * 1000 + (deadline->tv_nsec - now.tv_nsec) / 1000000;
+}
+
+/* Reads exactly size bytes before the deadline: 0, -ETIMEDOUT, or -EIO (the child died). */
+static int read_before(int fd, void *buf, size_t size, const struct timespec *deadline) {
+        size_t got = 0;
+
+        while (got < size) {
+                struct pollfd p = { .fd = fd, .events = POLLIN };
+                long left = remaining_ms(deadline);
+                ssize_t k;
+
+                if (left <= 0 || poll(&p, 1, (int) left) == 0)
+                        return -ETIMEDOUT;
+                if ((k = read(fd, (char *) buf + got, size - got)) < 0 && errno == EINTR)
+                        continue;
+                if (k <= 0)
+                        return -EIO;
+                got += (size_t) k;
+        }
+        return 0;
+}
+
+/* Reads the child's answers; *ret_at is the path it was on when it failed. */
+static int read_answers(int fd, size_t n, unsigned timeout_ms, struct statfs *ret, size_t *ret_at) {
+        struct timespec deadline;
+        int r;
+
+        clock_gettime(CLOCK_MONOTONIC, &deadline);
+        deadline.tv_sec += timeout_ms / 1000;
+        deadline.tv_nsec += (long) (timeout_ms % 1000) * 1000000;
+        if (deadline.tv_nsec >= 1000000000L) {
+                deadline.tv_sec++;
+                deadline.tv_nsec -= 1000000000L;
+        }
+        for (*ret_at = 0; *ret_at < n; (*ret_at)++) {
+                int result;
+
+                if ((r = read_before(fd, &result, sizeof(result), &deadline)) < 0 ||
+                    (r = read_before(fd, &ret[*ret_at], sizeof(*ret), &deadline)) < 0)
+                        return r;
+                if (result != 0) /* not there: not the probe's to judge, the start says so where it opens it */
+                        ret[*ret_at] = (struct statfs) {};
+        }
+        return 0;
+}
+
+int netfs_probe(const char *const *paths, size_t n, unsigned timeout_ms, struct statfs *ret, struct nb_error *err) {
+        _cleanup_close_ int read_fd = -1, write_fd = -1;
+        int pipe_fds[2];
+        size_t at = 0;
+        pid_t child;
+        int r;
+
+        if (pipe2(pipe_fds, O_CLOEXEC) < 0)
+                return nb_fail(err, errno, "cannot make a pipe: %s", strerror(errno));
+        read_fd = pipe_fds[0];
+        write_fd = pipe_fds[1];
+        if ((child = fork()) < 0)
+                return nb_fail(err, errno, "cannot fork to statfs the roots: %s", strerror(errno));
+        if (child == 0)
+                probe_child(write_fd, paths, n);
+        closep(&write_fd);
+        r = read_answers(read_fd, n, timeout_ms, ret, &at);
+        if (r == -ETIMEDOUT)
+                (void) kill(child, SIGKILL); /* a task waiting on a hard mount dies of SIGKILL */
+        (void) waitpid(child, NULL, r == -ETIMEDOUT ? WNOHANG : 0);
+        if (r == -ETIMEDOUT)
+                return nb_fail(err, ETIMEDOUT,
+                               "%s: no answer within %u ms (quota.remote_timeout): is its storage server down, or the network to it? the start is refused rather than left hanging",
+                               paths[at], timeout_ms);
+        if (r < 0)
+                return nb_fail(err, r, "%s: cannot statfs: %s", at < n ? paths[at] : "?", strerror(-r));
+        return 0;
+}
+
+static uint64_t plan_limit(const struct plan_quota *quota) {
+        return quota->soft_bytes != NB_SIZE_UNLIMITED ? quota->soft_bytes : quota->hard_bytes;
+}
+
+bool netfs_limit_met(const struct statfs *seen, const struct plan_quota *quota) {
+        uint64_t limit = plan_limit(quota), bytes, slack;
+
+        if (limit == NB_SIZE_UNLIMITED)
+                return true;
+        bytes = (uint64_t) seen->f_blocks * (uint64_t) seen->f_bsize;
+        /* the server rounds the limit down to its blocks, the client to its own (up to wsize) */
+        slack = MAX((uint64_t) seen->f_bsize, 4096ULL) + 1024;
+        return bytes <= limit && limit - bytes < slack;
+}
+
+static void describe_wait(const char *path, const struct statfs *seen, const struct plan_quota *quota,
+                          unsigned wait_ms, struct nb_error *err) {
+        char seen_text[32], plan_text[32];
+
+        size_format((uint64_t) seen->f_blocks * (uint64_t) seen->f_bsize, seen_text, sizeof(seen_text));
+        size_format(plan_limit(quota), plan_text, sizeof(plan_text));
+        nb_fail(err, EDQUOT,
+                "%s: the storage server has not put it under its plan's limit of %s (project %s): statfs over %s shows %s after %u ms (quota.remote_wait); is `nbmount quota sync --watch` (nbmount-quota-sync.service) running on the storage server?",
+                path, plan_text, quota->project, netfs_type_name(seen->f_type) ? netfs_type_name(seen->f_type) : "the network",
+                seen_text, wait_ms);
+}
+
+int netfs_await_limit(int fd, const char *path, const struct plan_quota *quota, unsigned wait_ms,
+                      struct nb_error *err) {
+        struct statfs seen = {};
+
+        for (unsigned waited = 0;; waited += AWAIT_STEP_MS) {
+                if (fstatfs(fd, &seen) < 0)
+                        return nb_fail(err, errno, "%s: cannot statfs: %s", path, strerror(errno));
+                if (netfs_limit_met(&seen, quota))
+                        return 0;
+                if (waited >= wait_ms)
+                        break;
+                (void) poll(NULL, 0, AWAIT_STEP_MS);
+        }
+        describe_wait(path, &seen, quota, wait_ms, err);
+        return -EDQUOT;
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Storage and notebook roots on a network filesystem (NFS, CephFS, SMB) served by a storage server
+ * whose own filesystem keeps the project quotas (`nbmount quota sync` there). A node cannot set
+ * them, and its containers cannot change a project id through the network filesystem; what a node
+ * can see is the limit the server's filesystem reports through statfs on a folder of a project
+ * (XFS and ext4 report the soft limit, or the hard one when there is no soft one). */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/statfs.h>
+
+#include "error.h"
+#include "plan.h"
+
+#define NETFS_MAX_ROOTS 4
+
+/* "nfs", "ceph", "smb" for a network filesystem's statfs f_type; NULL for any other. */
+const char *netfs_type_name(long f_type);
+
+/* The statfs of each of n paths, taken by a child process: one that does not answer within
+ * timeout_ms (a hard-mounted export whose server is away) is killed and the call fails with
+ * -ETIMEDOUT naming the path, so that the hook never hangs past the runtime's hook timeout. A path
+ * that cannot be statfs'd (missing) gets an all-zero ret[i]: the caller says so where it opens it. */
+int netfs_probe(const char *const *paths, size_t n, unsigned timeout_ms, struct statfs *ret, struct nb_error *err);
+
+/* Whether what statfs reports (seen) is the plan's limit: its soft limit (hard when it has no
+ * soft one) within one block of either side's rounding. Unlimited plans are always met. */
+bool netfs_limit_met(const struct statfs *seen, const struct plan_quota *quota);
+
+/* Waits up to wait_ms for the folder fd (path) on a network filesystem to report the plan's limit
+ * through statfs; 0 once it does, else -EDQUOT with err naming what was seen, what the plan says,
+ * and the storage server's job that sets it. There is no event to wait for over the network: the
+ * folder's statfs is asked again every 50 ms. */
+int netfs_await_limit(int fd, const char *path, const struct plan_quota *quota, unsigned wait_ms,
+                      struct nb_error *err);
