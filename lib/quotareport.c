@@ -106,17 +106,6 @@ static int compare_rows(const void *a, const void *b) {
         return by_team ? by_team : strcmp(x->notebook, y->notebook);
 }
 
-/* GRANTS/TEAM.json through an fd of GRANTS opened once: with thousands of teams, every system
- * call per team counts. openat2 still follows no symlink; O_NONBLOCK keeps a FIFO from blocking. */
-static bool load_grants_at(int grants_fd, const char *team, struct team_grants *ret) {
-        char name[NB_NAME_MAX + 8];
-        _cleanup_close_ int fd = -1;
-
-        snprintf(name, sizeof(name), "%s.json", team);
-        fd = openat_beneath(grants_fd, name, O_RDONLY | O_NONBLOCK, 0);
-        return fd >= 0 && grants_load_fd(fd, name, team, ret, NULL) == 0;
-}
-
 /* Grants of the rows' teams, loaded once per team (rows come sorted by team). */
 static void add_costs(struct quota_row *rows, size_t n, const struct node_config *config) {
         _cleanup_close_ int grants_fd = open(config->grants_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -126,7 +115,7 @@ static void add_costs(struct quota_row *rows, size_t n, const struct node_config
         for (size_t i = 0; i < n; i++) {
                 if (i == 0 || !streq(rows[i].team, rows[i - 1].team)) {
                         team_grants_done(&grants);
-                        loaded = grants_fd >= 0 && load_grants_at(grants_fd, rows[i].team, &grants);
+                        loaded = grants_fd >= 0 && grants_load_at(grants_fd, rows[i].team, &grants, NULL) == 0;
                 }
                 quota_row_costs(&rows[i], config, loaded ? &grants : NULL);
         }
