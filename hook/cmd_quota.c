@@ -132,7 +132,7 @@ static struct json_object *row_to_json(const struct quota_row *row) {
         json_object_object_add(o, "plan", json_string_or_null(row->plan));
         json_object_object_add(o, "card_on_file", json_object_new_boolean(row->card_on_file));
         json_object_object_add(o, "project", json_object_new_string(row->project));
-        json_object_object_add(o, "project_id", json_object_new_uint64(row->id));
+        json_object_object_add(o, "project_id", row->id ? json_object_new_uint64(row->id) : NULL);
         json_object_object_add(o, "used_bytes", json_object_new_uint64(row->used_bytes));
         json_object_object_add(o, "used_files", json_object_new_uint64(row->used_files));
         json_object_object_add(o, "file_limit", json_bytes_or_null(row->file_limit));
@@ -145,8 +145,11 @@ static struct json_object *row_to_json(const struct quota_row *row) {
 
 /* One row a line, each serialized and freed in turn: with 10,000 projects the whole tree would
  * cost more memory (and page faults) than the rest of the command. */
-static void print_json(const struct quota_row *rows, size_t n) {
-        fputs("{\"projects\": [", stdout);
+static void print_json(const struct quota_row *rows, size_t n, const char *network) {
+        if (network)
+                printf("{\"seen_through\": \"%s\", \"projects\": [", network);
+        else
+                fputs("{\"projects\": [", stdout);
         for (size_t i = 0; i < n; i++) {
                 struct json_object *row = row_to_json(&rows[i]);
 
@@ -165,8 +168,8 @@ static void format_files(const struct quota_row *r, char *buf, size_t size) {
                 snprintf(buf, size, "%llu/%llu", (unsigned long long) r->used_files, (unsigned long long) r->file_limit);
 }
 
-static void print_table(const struct quota_row *rows, size_t n) {
-        char used[32], allowance[32], hard[32], over[32], files[48];
+static void print_table(const struct quota_row *rows, size_t n, const char *network) {
+        char used[32], allowance[32], hard[32], over[32], files[48], id[16];
 
         printf("%-20s %-16s %-10s %-4s %10s %12s %20s %12s %12s %12s %10s\n", "TEAM", "NOTEBOOK", "PLAN", "CARD",
                "PROJECT", "USED", "FILES", "ALLOWANCE", "HARD", "OVER", "$/MONTH");
@@ -178,10 +181,14 @@ static void print_table(const struct quota_row *rows, size_t n) {
                 size_format(r->hard_bytes, hard, sizeof(hard));
                 size_format(r->over_bytes, over, sizeof(over));
                 format_files(r, files, sizeof(files));
-                printf("%-20s %-16s %-10s %-4s %10u %12s %20s %12s %12s %12s %10.2f\n", r->team,
+                snprintf(id, sizeof(id), "%u", r->id);
+                printf("%-20s %-16s %-10s %-4s %10s %12s %20s %12s %12s %12s %10.2f\n", r->team,
                        r->notebook[0] ? r->notebook : "-", r->plan[0] ? r->plan : "?", r->card_on_file ? "yes" : "no",
-                       r->id, used, files, allowance, hard, over, r->overage_per_month);
+                       r->id ? id : "-", used, files, allowance, hard, over, r->overage_per_month);
         }
+        if (network)
+                printf("Seen through %s from this node: use as the storage server's project quotas report it (statfs on each folder); its nbmount quota has the project ids.\n",
+                       network);
 }
 
 /* Sets the quota of ROOT/A/B to the plan, when that folder exists. */
@@ -299,6 +306,7 @@ int cmd_quota(int argc, char **argv) {
         _cleanup_free_ struct quota_row *rows = NULL;
         struct quota_options o;
         struct nb_error err = {};
+        const char *network = NULL;
         size_t n = 0;
         int r;
 
@@ -312,12 +320,12 @@ int cmd_quota(int argc, char **argv) {
                 return quota_sync(config, &o);
         if (o.apply)
                 return apply_team(config, o.team, &err) < 0 ? (print_error("%s", err.msg), EXIT_INVALID) : 0;
-        if (quota_report(config, o.team, o.notebooks, &rows, &n, &err) < 0)
+        if (quota_report(config, o.team, o.notebooks, &rows, &n, &network, &err) < 0)
                 return print_error("%s", err.msg), EXIT_INVALID;
         setvbuf(stdout, NULL, _IOFBF, 1 << 16);
         if (o.json)
-                print_json(rows, n);
+                print_json(rows, n, network);
         else
-                print_table(rows, n);
+                print_table(rows, n, network);
         return 0;
 }

@@ -3,7 +3,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <linux/magic.h>
+#include <mntent.h>
+#include <stdlib.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -133,9 +136,9 @@ bool netfs_limit_met(const struct statfs *seen, const struct plan_quota *quota) 
         if (limit == NB_SIZE_UNLIMITED)
                 return true;
         bytes = (uint64_t) seen->f_blocks * (uint64_t) seen->f_bsize;
-        /* the server rounds the limit down to its blocks, the client to its own (up to wsize) */
-        slack = MAX((uint64_t) seen->f_bsize, 4096ULL) + 1024;
-        return bytes <= limit && limit - bytes < slack;
+        /* the server rounds the limit to its blocks, the NFS client up to its own (rsize: 128 KiB and more) */
+        slack = MAX((uint64_t) seen->f_bsize, 4096ULL) + 4096;
+        return bytes < limit + slack && limit < bytes + slack;
 }
 
 static void describe_wait(const char *path, const struct statfs *seen, const struct plan_quota *quota,
@@ -165,4 +168,67 @@ int netfs_await_limit(int fd, const char *path, const struct plan_quota *quota, 
         }
         describe_wait(path, &seen, quota, wait_ms, err);
         return -EDQUOT;
+}
+
+/* The entry of /proc/self/mounts with the longest mount point that holds path (resolved). */
+static int find_mount(const char *path, struct netfs_export *ret) {
+        _cleanup_free_ char *real = realpath(path, NULL);
+        FILE *mounts = setmntent("/proc/self/mounts", "re");
+        size_t best = 0;
+        struct mntent *e;
+
+        if (!real || !mounts) {
+                if (mounts)
+                        endmntent(mounts);
+                return -errno;
+        }
+        while ((e = getmntent(mounts))) {
+                size_t len = strlen(e->mnt_dir);
+
+                if (strncmp(real, e->mnt_dir, len) != 0 || (real[len] != '/' && real[len] && len > 1) || len < best)
+                        continue;
+                best = len;
+                snprintf(ret->source, sizeof(ret->source), "%s", e->mnt_fsname);
+                snprintf(ret->options, sizeof(ret->options), "%s", e->mnt_opts);
+                ret->soft = hasmntopt(e, "soft") != NULL;
+        }
+        endmntent(mounts);
+        return best ? 0 : -ENOENT;
+}
+
+static void count_limited(int dir_fd, uint64_t export_bytes, struct netfs_export *ret) {
+        DIR *dir = fdopendir(dir_fd);
+        struct dirent *entry;
+
+        if (!dir) {
+                close(dir_fd);
+                return;
+        }
+        while ((entry = readdir(dir))) {
+                _cleanup_close_ int fd = -1;
+                struct statfs sfs;
+
+                if (entry->d_name[0] == '.' || entry->d_type != DT_DIR)
+                        continue;
+                fd = openat(dirfd(dir), entry->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (fd < 0 || fstatfs(fd, &sfs) < 0)
+                        continue;
+                ret->folders++;
+                ret->limited += (uint64_t) sfs.f_blocks * (uint64_t) sfs.f_bsize < export_bytes;
+        }
+        closedir(dir);
+}
+
+int netfs_describe(const char *root, const char *folder_path, struct netfs_export *ret, struct nb_error *err) {
+        struct statfs whole;
+        int fd, r;
+
+        *ret = (struct netfs_export) {};
+        if ((r = find_mount(root, ret)) < 0)
+                return nb_fail(err, r, "%s: cannot find its mount in /proc/self/mounts: %s", root, strerror(-r));
+        if (statfs(root, &whole) < 0)
+                return nb_fail(err, errno, "%s: cannot statfs: %s", root, strerror(errno));
+        if (folder_path && (fd = open(folder_path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) >= 0)
+                count_limited(fd, (uint64_t) whole.f_blocks * (uint64_t) whole.f_bsize, ret);
+        return 0;
 }

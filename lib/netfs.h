@@ -26,7 +26,8 @@ const char *netfs_type_name(long f_type);
 int netfs_probe(const char *const *paths, size_t n, unsigned timeout_ms, struct statfs *ret, struct nb_error *err);
 
 /* Whether what statfs reports (seen) is the plan's limit: its soft limit (hard when it has no
- * soft one) within one block of either side's rounding. Unlimited plans are always met. */
+ * soft one) within the rounding of the server's blocks and the client's (f_bsize). Unlimited plans
+ * are always met. */
 bool netfs_limit_met(const struct statfs *seen, const struct plan_quota *quota);
 
 /* Waits up to wait_ms for the folder fd (path) on a network filesystem to report the plan's limit
@@ -35,3 +36,17 @@ bool netfs_limit_met(const struct statfs *seen, const struct plan_quota *quota);
  * folder's statfs is asked again every 50 ms. */
 int netfs_await_limit(int fd, const char *path, const struct plan_quota *quota, unsigned wait_ms,
                       struct nb_error *err);
+
+/* What `nbmount check` reports of a root on a network filesystem. */
+struct netfs_export {
+        char source[256];  /* server:/export */
+        char options[512]; /* the mount's options, as /proc/self/mounts shows them */
+        bool soft;         /* mounted soft: a slow server turns into I/O errors (and lost writes) */
+        size_t folders;    /* folders under the given folder */
+        size_t limited;    /* ... whose statfs shows a limit below the export's own size */
+};
+
+/* The mount that holds root (its source and options), and how many folders under folder_path
+ * (may be NULL) show a limit of their own through statfs: the storage server's project quotas
+ * are visible to this node only if some do. */
+int netfs_describe(const char *root, const char *folder_path, struct netfs_export *ret, struct nb_error *err);

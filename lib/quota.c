@@ -320,10 +320,16 @@ int quota_project_ids(int dir_fd, const char *path, const char *const *names, si
         return 0;
 }
 
+/* XFS keeps a limit in its own blocks, rounded up: 64 KiB covers every block size it has. */
+static bool near_bytes(uint64_t reported, uint64_t bytes) {
+        uint64_t wanted = to_blocks(bytes) * QUOTA_BLOCK;
+
+        return reported == wanted || (wanted > 0 && reported > wanted && reported - wanted < 65536);
+}
+
 bool quota_limits_equal(const struct quota_usage *usage, uint64_t soft_bytes, uint64_t hard_bytes, uint64_t files) {
-        return usage->soft_bytes == to_blocks(soft_bytes) * QUOTA_BLOCK &&
-               usage->hard_bytes == to_blocks(hard_bytes) * QUOTA_BLOCK && usage->soft_files == to_limit(files) &&
-               usage->hard_files == to_limit(files);
+        return near_bytes(usage->soft_bytes, soft_bytes) && near_bytes(usage->hard_bytes, hard_bytes) &&
+               usage->soft_files == to_limit(files) && usage->hard_files == to_limit(files);
 }
 
 int quota_open_lock(int dir_fd, const char *path, bool create, struct nb_error *err) {

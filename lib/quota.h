@@ -49,7 +49,8 @@ struct quota_usage {
         uint64_t soft_files, hard_files; /* 0: none */
 };
 
-/* Whether the limits quota_get() reported are those quota_set_limits() would set. */
+/* Whether the limits quota_get() reported are those quota_set_limits() would set (XFS rounds a
+ * limit up to its blocks). */
 bool quota_limits_equal(const struct quota_usage *usage, uint64_t soft_bytes, uint64_t hard_bytes, uint64_t files);
 
 /* The usage and limits of one project (all 0 when the kernel has no record of it). */

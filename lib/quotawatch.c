@@ -216,11 +216,14 @@ static bool team_of_grants_file(const char *name, nb_name ret) {
         return !name_problem(ret);
 }
 
+static double now_seconds(void);
+
 static void on_event(struct watch *w, const struct inotify_event *e) {
+        double start = now_seconds();
         struct quota_sync_stats stats = {};
         struct nb_error problem = {};
         const char *team = team_of_watch(w, e->wd);
-        char what[3 * NB_NAME_MAX];
+        char what[3 * NB_NAME_MAX + 32];
         nb_name grants_team;
 
         if (!e->len || ((e->mask & IN_ISDIR) == 0 && e->wd != w->wd[QUOTA_SYNC_GRANTS]))
@@ -241,6 +244,7 @@ static void on_event(struct watch *w, const struct inotify_event *e) {
         } else {
                 return;
         }
+        snprintf(what + strlen(what), sizeof(what) - strlen(what), " (%.0f ms)", (now_seconds() - start) * 1000);
         report(w, what, &stats, &problem);
 }
 
