@@ -53,6 +53,27 @@ static long remaining_ms(const struct timespec *deadline) {
         return (deadline->tv_sec - now.tv_sec) * 1000 + (deadline->tv_nsec - now.tv_nsec) / 1000000;
 }
 
+static struct timespec deadline_after(unsigned ms) {
+        struct timespec t;
+
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        t.tv_sec += ms / 1000;
+        t.tv_nsec += (long) (ms % 1000) * 1000000;
+        if (t.tv_nsec >= 1000000000L) {
+                t.tv_sec++;
+                t.tv_nsec -= 1000000000L;
+        }
+        return t;
+}
+
+/* clock_nanosleep: the one sleep the hook's seccomp filter allows (hookfilters.c). */
+static void sleep_ms(unsigned ms) {
+        struct timespec step = { .tv_sec = ms / 1000, .tv_nsec = (long) (ms % 1000) * 1000000 };
+
+        while (clock_nanosleep(CLOCK_MONOTONIC, 0, &step, &step) == EINTR)
+                ;
+}
+
 /* Reads exactly size bytes before the deadline: 0, -ETIMEDOUT, or -EIO (the child died). */
 static int read_before(int fd, void *buf, size_t size, const struct timespec *deadline) {
         size_t got = 0;
@@ -75,16 +96,9 @@ static int read_before(int fd, void *buf, size_t size, const struct timespec *de
 
 /* Reads the child's answers; *ret_at is the path it was on when it failed. */
 static int read_answers(int fd, size_t n, unsigned timeout_ms, struct statfs *ret, size_t *ret_at) {
-        struct timespec deadline;
+        const struct timespec deadline = deadline_after(timeout_ms);
         int r;
 
-        clock_gettime(CLOCK_MONOTONIC, &deadline);
-        deadline.tv_sec += timeout_ms / 1000;
-        deadline.tv_nsec += (long) (timeout_ms % 1000) * 1000000;
-        if (deadline.tv_nsec >= 1000000000L) {
-                deadline.tv_sec++;
-                deadline.tv_nsec -= 1000000000L;
-        }
         for (*ret_at = 0; *ret_at < n; (*ret_at)++) {
                 int result;
 
@@ -155,16 +169,17 @@ static void describe_wait(const char *path, const struct statfs *seen, const str
 
 int netfs_await_limit(int fd, const char *path, const struct plan_quota *quota, unsigned wait_ms,
                       struct nb_error *err) {
+        const struct timespec deadline = deadline_after(wait_ms);
         struct statfs seen = {};
 
-        for (unsigned waited = 0;; waited += AWAIT_STEP_MS) {
+        for (;;) {
                 if (fstatfs(fd, &seen) < 0)
                         return nb_fail(err, errno, "%s: cannot statfs: %s", path, strerror(errno));
                 if (netfs_limit_met(&seen, quota))
                         return 0;
-                if (waited >= wait_ms)
+                if (remaining_ms(&deadline) <= 0)
                         break;
-                (void) poll(NULL, 0, AWAIT_STEP_MS);
+                sleep_ms((unsigned) MIN(remaining_ms(&deadline), AWAIT_STEP_MS));
         }
         describe_wait(path, &seen, quota, wait_ms, err);
         return -EDQUOT;

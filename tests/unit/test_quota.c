@@ -161,6 +161,19 @@ static void network_limits(void **state) {
         assert_true(netfs_limit_met(&seen, &quota));
 }
 
+/* The roots' probe (a child's statfs): a root that is there, one that is not (all zero: not the
+ * probe's to judge). */
+static void probe_roots(void **state) {
+        const char *const paths[] = { "/", "/nonexistent-nbmount-root" };
+        struct statfs seen[2];
+        struct nb_error err = {};
+
+        memset(seen, 0xff, sizeof(seen));
+        assert_int_equal(netfs_probe(paths, 2, 5000, seen, &err), 0);
+        assert_true(seen[0].f_type != 0 && seen[0].f_blocks > 0);
+        assert_true(seen[1].f_type == 0 && seen[1].f_blocks == 0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(seed_example),
@@ -171,6 +184,7 @@ int main(void) {
                 cmocka_unit_test(stamp_text),
                 cmocka_unit_test(walk_lines),
                 cmocka_unit_test(network_limits),
+                cmocka_unit_test(probe_roots),
         };
 
         setvbuf(stdout, NULL, _IONBF, 0);
