@@ -490,24 +490,26 @@ static void check_quota_root(struct doctor *d, const char *path) {
 
 /* A root on a network filesystem: the mount (hard, not soft), and whether the storage server's
  * limits show through statfs on the folders under it. */
-static void check_network_root(struct doctor *d, const char *path, const char *type, const char *folders) {
+static void check_network_root(struct doctor *d, const char *root, const char *type, const char *folder_path) {
         struct netfs_export e;
         struct nb_error err = {};
 
-        if (netfs_describe(path, folders, &e, &err) < 0) {
+        if (netfs_describe(root, folder_path, &e, &err) < 0) {
                 report(d, CHECK_FAIL, "quota", "%s", err.msg);
                 return;
         }
-        report(d, e.soft ? CHECK_WARN : CHECK_OK, "network root", "%s: %s from %s (%s)%s", path, type, e.source, e.options,
+        report(d, e.soft ? CHECK_WARN : CHECK_OK, "network root", "%s: %s from %s (%s)%s", root, type, e.source, e.options,
                e.soft ? ": mounted soft, a slow storage server turns into I/O errors and lost writes; mount it hard (quota.remote_timeout keeps starts from hanging)" : "");
-        if (e.folders == 0)
-                report(d, CHECK_OK, "quota", "%s: quotas kept by the storage server (nbmount quota sync); no folder yet to see them through", path);
+        if (!folder_path)
+                report(d, CHECK_OK, "quota", "%s: quotas kept by the storage server (nbmount quota sync there)", root);
+        else if (e.folders == 0)
+                report(d, CHECK_OK, "quota", "%s: quotas kept by the storage server (nbmount quota sync there); no folder yet to see them through", root);
         else if (e.limited == 0 && d->config->quota_enforce == QUOTA_REQUIRED)
                 report(d, CHECK_FAIL, "quota", "%s: none of its %zu folders shows a limit of its own through statfs: the storage server sets none (run nbmount quota sync --watch there, on XFS or ext4 with prjquota), or %s hides them; every container start is refused (quota.enforce is required)",
-                       folders, e.folders, type);
+                       folder_path, e.folders, type);
         else
                 report(d, e.limited < e.folders ? CHECK_WARN : CHECK_OK, "quota",
-                       "%s: %zu of its %zu folders show the storage server's limit through statfs%s", folders, e.limited,
+                       "%s: %zu of its %zu folders show the storage server's limit through statfs%s", folder_path, e.limited,
                        e.folders, e.limited < e.folders ? " (the others: unlimited plans, or not synced yet)" : "");
 }
 

@@ -280,12 +280,12 @@ static void print_line(void *userdata, const char *line) {
 /* One pass, or the watch; the sync's lock keeps a second one from running beside it. */
 static int quota_sync(const struct node_config *config, const struct quota_options *o) {
         _cleanup_(quota_syncer_freep) struct quota_syncer *syncer = NULL;
-        _cleanup_close_ int lock_fd = -1;
         struct quota_sync_stats stats = {};
         struct nb_error err = {};
+        int lock_fd = quota_sync_lock(config, &err);
         char counts[160];
 
-        if ((lock_fd = quota_sync_lock(config, &err)) < 0 || quota_syncer_open(config, &syncer, &err) < 0)
+        if (lock_fd < 0 || quota_syncer_open(config, lock_fd, &syncer, &err) < 0)
                 return print_error("%s", err.msg), EXIT_INVALID;
         if (o->watch)
                 return quota_watch(syncer, config, o->interval_minutes * 60, print_line, NULL, &err) < 0

@@ -21,6 +21,7 @@ struct quota_syncer {
         const struct node_config *config;
         int fds[3];        /* QUOTA_SYNC_NOTEBOOKS, _STORAGE (STORAGE/CLUSTER), _GRANTS */
         int lock_fds[2];   /* the registry's lock file of the notebooks' and the storage's filesystem */
+        int sync_lock_fd;  /* one sync at a time (quotawatch.h) */
         char paths[2][NB_PATH_MAX + NB_NAME_MAX + 2];
 };
 
@@ -71,6 +72,7 @@ void quota_syncer_free(struct quota_syncer *s) {
                 closep(&s->fds[i]);
         for (size_t i = 0; i < ARRAY_SIZE(s->lock_fds); i++)
                 closep(&s->lock_fds[i]);
+        closep(&s->sync_lock_fd);
         free(s);
 }
 
@@ -119,14 +121,17 @@ static int open_roots(struct quota_syncer *s, struct nb_error *err) {
         return 0;
 }
 
-int quota_syncer_open(const struct node_config *config, struct quota_syncer **ret, struct nb_error *err) {
+int quota_syncer_open(const struct node_config *config, int lock_fd, struct quota_syncer **ret, struct nb_error *err) {
         struct quota_syncer *s = calloc(1, sizeof(*s));
         int r;
 
-        if (!s)
+        if (!s) {
+                closep(&lock_fd);
                 return nb_fail(err, ENOMEM, "out of memory");
+        }
         s->config = config;
         s->fds[0] = s->fds[1] = s->fds[2] = s->lock_fds[0] = s->lock_fds[1] = -1;
+        s->sync_lock_fd = lock_fd;
         if ((r = open_roots(s, err)) < 0) {
                 quota_syncer_free(s);
                 return r;

@@ -32,8 +32,9 @@ struct quota_sync_stats {
 struct quota_syncer;
 
 /* Opens the roots (STORAGE/CLUSTER made when missing) and the grants folder; checks that the roots
- * enforce project quotas. */
-int quota_syncer_open(const struct node_config *config, struct quota_syncer **ret, struct nb_error *err);
+ * enforce project quotas. lock_fd (the sync's lock, quotawatch.h) is the syncer's from then on,
+ * also on failure: held while it lives. */
+int quota_syncer_open(const struct node_config *config, int lock_fd, struct quota_syncer **ret, struct nb_error *err);
 void quota_syncer_free(struct quota_syncer *s);
 static inline void quota_syncer_freep(struct quota_syncer **s) {
         quota_syncer_free(*s);

@@ -216,8 +216,6 @@ static bool team_of_grants_file(const char *name, nb_name ret) {
         return !name_problem(ret);
 }
 
-static double now_seconds(void);
-
 static void on_event(struct watch *w, const struct inotify_event *e) {
         double start = now_seconds();
         struct quota_sync_stats stats = {};

@@ -163,7 +163,7 @@ rm -f $BB_WORK/out/wa.* $BB_WORK/out/wb.*
 # wait_for FILE: up to 15 s (each node sees the other's new files within actimeo=1)
 WAIT_FN='wait_for() { i=0; while [ ! -f "$1" ] && [ $i -lt 150 ]; do sleep 0.1; i=$((i + 1)); done; }'
 # fill NAME: 64 KiB at a time, each written back at once (fsync), until the server says no
-FILL_FN='fill() { n=0; while dd if=/dev/zero of=/storage/$1 bs=65536 count=1 seek=$n conv=notrunc,fsync 2>/tmp/e >/dev/null; do n=$((n + 1)); done; echo "stopped after $n chunks: $(tail -1 /tmp/e)"; }'
+FILL_FN='fill() { n=0; while e=$(dd if=/dev/zero of=/storage/$1 bs=65536 count=1 seek=$n conv=notrunc,fsync 2>&1); do n=$((n + 1)); done; echo "stopped after $n chunks: $(echo "$e" | tail -1)"; }'
 start_bg_on wa a acme nb1 "$WAIT_FN; $FILL_FN; echo ready; echo from-a >/storage/shared; wait_for /storage/from-b; cat /storage/from-b; echo \"df \$(stat -f -c '%b %S' /storage)\"; fill fill-a"
 start_bg_on wb b acme nb2 "$WAIT_FN; $FILL_FN; echo ready; wait_for /storage/shared; cat /storage/shared; echo from-b >/storage/from-b; echo \"df \$(stat -f -c '%b %S' /storage)\"; fill fill-b"
 rc_a=$(wait_rc wa) rc_b=$(wait_rc wb)
@@ -197,6 +197,20 @@ echo "# nfs: nb3's first write of 1 MiB: the server counts $used bytes in its pr
 expect_eq "server: the first write of nb3 (1 MiB) is counted in its project (XFS may count its preallocation too)" yes \
         "$([ "$used" -ge 1048576 ] && echo yes || echo "no: $used")"
 expect_near "node b: stat -f /notebooks shows nb3's plan (10MB, within the client's 128 KiB blocks)" 10000000 "$(statfs_bytes "$(out_line 'notebooks ')")" $NFS_SLACK
+
+log "nbmount check and nbmount quota on a node and on the server"
+"$NBMOUNT" check --config $CFG/node-a.yaml >/tmp/check-a.out 2>&1
+expect_has "node a: nbmount check names the export, its options (hard), and sees the server's limits" "$(cat /tmp/check-a.out)" \
+        "ok    network root: /run/na/storage: nfs from 127.0.0.1:$EXPORT (" ",hard," \
+        "ok    quota: /run/na/storage/east-1: 1 of its 1 folders show the storage server's limit through statfs"
+"$NBMOUNT" check --config $CFG/server.yaml >/tmp/check-srv.out 2>&1
+expect_has "server: nbmount check says the sync runs" "$(cat /tmp/check-srv.out)" "ok    quota sync: nbmount quota sync runs"
+"$NBMOUNT" quota --notebooks --json --config $CFG/node-b.yaml >/tmp/quota-b.json 2>&1
+expect_eq "node b: nbmount quota --json: seen through nfs, acme's storage and notebooks with use and plan" \
+        "nfs|acme - pro 20000000|acme nb1 pro 10000000|acme nb2 pro 10000000|acme nb3 pro 10000000" \
+        "$(jq -r '.seen_through' /tmp/quota-b.json 2>&1)|$(jq -r '.projects[] | "\(.team) \(.notebook // "-") \(.plan) \(.allowance_bytes)"' /tmp/quota-b.json 2>&1 | paste -sd'|')"
+expect_near "node b: nbmount quota: nb3's use as the server counts it (within the client's statfs block)" "$(usage_of "${nb3_id:-x}")" \
+        "$(jq -r '.projects[] | select(.notebook == "nb3") | .used_bytes' /tmp/quota-b.json 2>&1)" $NFS_SLACK
 
 log "chattr -p 0 over NFS"
 start a acme nb1 "echo started; fsx set /storage/shared 0; fsx fset /storage/shared 0; fsx set /storage 0"
