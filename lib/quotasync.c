@@ -140,22 +140,36 @@ int quota_syncer_open(const struct node_config *config, int lock_fd, struct quot
         return 0;
 }
 
-/* Calls add(l, parent, name) for each folder in dir_fd whose name nbmount could have made. */
-static int list_folders(int dir_fd, const char *parent, struct folder_list *l, bool notebooks) {
-        int dup_fd = fcntl(dir_fd, F_DUPFD_CLOEXEC, 3), r = 0;
+int quota_each_folder(int dir_fd, int (*fn)(void *userdata, const char *name), void *userdata) {
+        DIR *dir = opendir_again(dir_fd);
         struct dirent *entry;
-        DIR *dir;
+        int r = 0;
 
-        if (dup_fd < 0 || !(dir = fdopendir(dup_fd))) {
-                closep(&dup_fd);
+        if (!dir)
                 return -errno;
-        }
-        rewinddir(dir);
         while (r >= 0 && (entry = readdir(dir)))
                 if ((entry->d_type == DT_DIR || entry->d_type == DT_UNKNOWN) && !name_problem(entry->d_name))
-                        r = notebooks ? folder_list_add(l, parent, entry->d_name) : folder_list_add(l, entry->d_name, NULL);
+                        r = fn(userdata, entry->d_name);
         closedir(dir);
         return r;
+}
+
+/* What list_folders() adds to: teams (parent NULL), or the notebooks of team parent. */
+struct listing {
+        struct folder_list *l;
+        const char *parent;
+};
+
+static int add_listed(void *userdata, const char *name) {
+        const struct listing *at = userdata;
+
+        return at->parent ? folder_list_add(at->l, at->parent, name) : folder_list_add(at->l, name, NULL);
+}
+
+static int list_folders(int dir_fd, const char *parent, struct folder_list *l) {
+        struct listing at = { .l = l, .parent = parent };
+
+        return quota_each_folder(dir_fd, add_listed, &at);
 }
 
 /* NOTEBOOKS/TEAM/ *: the team's notebook folders (none when it has no folder). */
@@ -165,15 +179,15 @@ static int list_notebooks(const struct quota_syncer *s, const char *team, struct
 
         if (team_fd == -ENOENT || team_fd == -ENOTDIR)
                 return 0;
-        return team_fd < 0 ? team_fd : list_folders(team_fd, team, l, true);
+        return team_fd < 0 ? team_fd : list_folders(team_fd, team, l);
 }
 
 static int list_all(const struct quota_syncer *s, struct folder_list *l) {
         struct folder_list teams = {};
-        int r = list_folders(s->fds[QUOTA_SYNC_STORAGE], NULL, l, false);
+        int r = list_folders(s->fds[QUOTA_SYNC_STORAGE], NULL, l);
 
         if (r >= 0)
-                r = list_folders(s->fds[QUOTA_SYNC_NOTEBOOKS], NULL, &teams, false);
+                r = list_folders(s->fds[QUOTA_SYNC_NOTEBOOKS], NULL, &teams);
         for (size_t i = 0; r >= 0 && i < teams.n; i++)
                 r = list_notebooks(s, teams.items[i].team, l);
         folder_list_done(&teams);

@@ -48,6 +48,10 @@ int quota_sync_team(struct quota_syncer *s, const char *team, struct quota_sync_
 int quota_sync_notebook(struct quota_syncer *s, const char *team, const char *notebook, struct quota_sync_stats *stats,
                         struct nb_error *err);
 
+/* Calls fn(userdata, name) for each folder in dir_fd (from its start; dir_fd is not consumed)
+ * whose name nbmount could have made (name_problem()), until fn fails; returns that, or 0. */
+int quota_each_folder(int dir_fd, int (*fn)(void *userdata, const char *name), void *userdata);
+
 /* The syncer's fds of NOTEBOOKS, STORAGE/CLUSTER and GRANTS, for the watch (quotawatch.h). */
 int quota_syncer_fd(const struct quota_syncer *s, int which);
 enum { QUOTA_SYNC_NOTEBOOKS, QUOTA_SYNC_STORAGE, QUOTA_SYNC_GRANTS };

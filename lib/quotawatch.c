@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "quotawatch.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -148,22 +147,13 @@ static int watch_team(struct watch *w, const char *team) {
         return 0;
 }
 
+static int watch_listed(void *userdata, const char *team) {
+        return watch_team(userdata, team);
+}
+
 /* A watch on every team folder under NOTEBOOKS, before the pass that lists them. */
 static int watch_teams(struct watch *w) {
-        int fd = fcntl(quota_syncer_fd(w->syncer, QUOTA_SYNC_NOTEBOOKS), F_DUPFD_CLOEXEC, 3), r = 0;
-        struct dirent *entry;
-        DIR *dir;
-
-        if (fd < 0 || !(dir = fdopendir(fd))) {
-                closep(&fd);
-                return -errno;
-        }
-        rewinddir(dir);
-        while (r >= 0 && (entry = readdir(dir)))
-                if ((entry->d_type == DT_DIR || entry->d_type == DT_UNKNOWN) && !name_problem(entry->d_name))
-                        r = watch_team(w, entry->d_name);
-        closedir(dir);
-        return r;
+        return quota_each_folder(quota_syncer_fd(w->syncer, QUOTA_SYNC_NOTEBOOKS), watch_listed, w);
 }
 
 static int watch_roots(struct watch *w, struct nb_error *err) {
