@@ -206,32 +206,43 @@ static bool team_of_grants_file(const char *name, nb_name ret) {
         return !name_problem(ret);
 }
 
+/* Syncs what an event names: a team whose grants changed, a new team folder, a new notebook
+ * folder; false when it names nothing of those. */
+static bool sync_for_event(struct watch *w, const struct inotify_event *e, char *what, size_t size,
+                           struct quota_sync_stats *stats, struct nb_error *problem) {
+        const char *team = team_of_watch(w, e->wd);
+        bool new_team = e->wd == w->wd[QUOTA_SYNC_NOTEBOOKS] || e->wd == w->wd[QUOTA_SYNC_STORAGE];
+        nb_name grants_team;
+
+        if (e->wd == w->wd[QUOTA_SYNC_GRANTS]) {
+                if (!team_of_grants_file(e->name, grants_team))
+                        return false;
+                (void) quota_sync_team(w->syncer, grants_team, stats, problem);
+                snprintf(what, size, "team %s: grants changed", grants_team);
+                return true;
+        }
+        if (!(e->mask & IN_ISDIR) || name_problem(e->name) || (!team && !new_team))
+                return false;
+        if (team) {
+                (void) quota_sync_notebook(w->syncer, team, e->name, stats, problem);
+                snprintf(what, size, "notebook %s/%s: new folder", team, e->name);
+                return true;
+        }
+        if (e->wd == w->wd[QUOTA_SYNC_NOTEBOOKS] && watch_team(w, e->name) < 0)
+                nb_fail(problem, EIO, "%s/%s: cannot watch it (inotify)", w->config->notebooks_root, e->name);
+        (void) quota_sync_team(w->syncer, e->name, stats, problem);
+        snprintf(what, size, "team %s: new folder", e->name);
+        return true;
+}
+
 static void on_event(struct watch *w, const struct inotify_event *e) {
         double start = now_seconds();
         struct quota_sync_stats stats = {};
         struct nb_error problem = {};
-        const char *team = team_of_watch(w, e->wd);
         char what[3 * NB_NAME_MAX + 32];
-        nb_name grants_team;
 
-        if (!e->len || ((e->mask & IN_ISDIR) == 0 && e->wd != w->wd[QUOTA_SYNC_GRANTS]))
+        if (!e->len || !sync_for_event(w, e, what, sizeof(what), &stats, &problem))
                 return;
-        if (e->wd == w->wd[QUOTA_SYNC_GRANTS] && team_of_grants_file(e->name, grants_team)) {
-                (void) quota_sync_team(w->syncer, grants_team, &stats, &problem);
-                snprintf(what, sizeof(what), "team %s: grants changed", grants_team);
-        } else if (name_problem(e->name)) {
-                return;
-        } else if (e->wd == w->wd[QUOTA_SYNC_NOTEBOOKS] || e->wd == w->wd[QUOTA_SYNC_STORAGE]) {
-                if (e->wd == w->wd[QUOTA_SYNC_NOTEBOOKS] && watch_team(w, e->name) < 0)
-                        nb_fail(&problem, EIO, "%s/%s: cannot watch it (inotify)", w->config->notebooks_root, e->name);
-                (void) quota_sync_team(w->syncer, e->name, &stats, &problem);
-                snprintf(what, sizeof(what), "team %s: new folder", e->name);
-        } else if (team) {
-                (void) quota_sync_notebook(w->syncer, team, e->name, &stats, &problem);
-                snprintf(what, sizeof(what), "notebook %s/%s: new folder", team, e->name);
-        } else {
-                return;
-        }
         snprintf(what + strlen(what), sizeof(what) - strlen(what), " (%.0f ms)", (now_seconds() - start) * 1000);
         report(w, what, &stats, &problem);
 }
