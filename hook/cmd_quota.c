@@ -295,7 +295,6 @@ static int quota_sync(const struct node_config *config, const struct quota_optio
                 return print_error("%s", err.msg), EXIT_INVALID;
         quota_sync_describe(&stats, counts, sizeof(counts));
         printf("nbmount quota sync: %s\n", counts);
-        (void) quota_sync_write_status(config, &stats, 0, 0, NULL);
         if (stats.failed)
                 return print_error("%s", err.msg), 1;
         return 0;

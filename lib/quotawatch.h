@@ -4,8 +4,8 @@
  * STORAGE/CLUSTER (a new team folder), on NOTEBOOKS (a new team) and on each NOTEBOOKS/TEAM (a new
  * notebook folder). SIGTERM and SIGINT end it between two steps.
  *
- * One sync at a time per storage server: it holds an OFD lock on STATE/quota-sync.lock, and writes
- * STATE/quota-sync.status after every full pass ("pid N", "pass_end UNIX_SECONDS", "interval
+ * One sync at a time per storage server: it holds an OFD lock on STATE/quota-sync.lock; the watch
+ * writes STATE/quota-sync.status after every full pass ("pid N", "pass_end UNIX_SECONDS", "interval
  * SECONDS", the pass's counts), which `nbmount check` reads. */
 #pragma once
 

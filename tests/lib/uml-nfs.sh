@@ -234,6 +234,31 @@ echo "# nfs: plan upgrade pro -> growth seen in a running container's stat -f af
 expect_eq "plan upgrade pro -> growth: a running container's df shows 40MB within 1 s" yes \
         "$(awk -v s="${seen:-99}" 'BEGIN { print (s < 1.0 ? "yes" : "no: " s " s") }')"
 
+log "grants changes: a card added, the team removed"
+# limits_are ID SOFT HARD: the server's limits of project ID are those (within a block)
+limits_are() {
+        local soft hard
+        read -r soft hard <<<"$(limits_of "$1")"
+        ((soft - $2 < BLOCK && $2 - soft < BLOCK && hard - $3 < BLOCK && $3 - hard < BLOCK))
+}
+# elapsed_until SECONDS CMD...: how long CMD took to hold (polled every 0.1 s), or "never"
+elapsed_until() {
+        local t0
+        t0=$(date +%s.%N)
+        if wait_until "$@"; then awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }'; else echo never; fi
+}
+uml_grant $CFG gamma pro false alice
+mkdir -p $EXPORT/notebooks/gamma/g1
+g1_took=$(elapsed_until 5 eval '[ -n "$(registry_id notebook.gamma/g1)" ] && limits_are "$(registry_id notebook.gamma/g1)" 10000000 10000000')
+g1_id=$(registry_id notebook.gamma/g1)
+uml_grant $CFG gamma pro true alice
+card_took=$(elapsed_until 5 limits_are "${g1_id:-x}" 10000000 15000000)
+rm $CFG/grants/gamma.json
+removed_took=$(elapsed_until 5 limits_are "${g1_id:-x}" 1024 1024)
+echo "# nfs: a new folder made on the server had its limits after $g1_took s; a card added: $card_took s; the team removed (frozen): $removed_took s"
+expect_eq "server: a card added (hard limit 10MB -> 15MB) and the team removed (frozen at 1 KiB) are applied within 1 s each" \
+        "yes yes" "$(awk -v a="$card_took" -v b="$removed_took" 'BEGIN { print (a != "never" && a < 1 ? "yes" : "no: " a), (b != "never" && b < 1 ? "yes" : "no: " b) }')"
+
 log "a brand-new notebook with the sync stopped"
 stop_sync
 start b acme nb4 "echo started"
