@@ -8,15 +8,15 @@
 #include <mntent.h>
 #include <stdlib.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/wait.h>
+#include <pthread.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "util.h"
 #include "values.h"
+
 
 #define AWAIT_STEP_MS 50
 
@@ -32,18 +32,6 @@ const char *netfs_type_name(long f_type) {
         default:
                 return NULL;
         }
-}
-
-static void probe_child(int out_fd, const char *const *paths, size_t n) {
-        for (size_t i = 0; i < n; i++) {
-                struct statfs sfs = {};
-                int result = statfs(paths[i], &sfs) < 0 ? errno : 0;
-
-                if (write(out_fd, &result, sizeof(result)) != sizeof(result) ||
-                    write(out_fd, &sfs, sizeof(sfs)) != sizeof(sfs))
-                        _exit(1);
-        }
-        _exit(0);
 }
 
 static long remaining_ms(const struct timespec *deadline) {
@@ -74,70 +62,84 @@ static void sleep_ms(unsigned ms) {
                 ;
 }
 
-/* Reads exactly size bytes before the deadline: 0, -ETIMEDOUT, or -EIO (the child died). */
-static int read_before(int fd, void *buf, size_t size, const struct timespec *deadline) {
-        size_t got = 0;
+/* What the probe's thread fills in: on the heap, since a thread stuck on a dead server outlives
+ * netfs_probe() (the process's exit ends it: NFS waits are killable). */
+struct probe {
+        const char *paths[NETFS_MAX_ROOTS];
+        struct statfs seen[NETFS_MAX_ROOTS];
+        size_t n;
+        int done_fd; /* a byte per path statfs'd */
+};
 
-        while (got < size) {
+static void *probe_thread(void *arg) {
+        struct probe *p = arg;
+
+        for (size_t i = 0; i < p->n; i++) {
+                char byte = 1;
+
+                if (statfs(p->paths[i], &p->seen[i]) < 0)
+                        p->seen[i] = (struct statfs) {};
+                if (write(p->done_fd, &byte, 1) != 1)
+                        break;
+        }
+        return NULL;
+}
+
+/* Waits for the thread's n bytes: 0, or -ETIMEDOUT with *ret_at the path it was on. */
+static int wait_for_thread(int fd, size_t n, unsigned timeout_ms, size_t *ret_at) {
+        const struct timespec deadline = deadline_after(timeout_ms);
+
+        for (*ret_at = 0; *ret_at < n;) {
                 struct pollfd p = { .fd = fd, .events = POLLIN };
-                long left = remaining_ms(deadline);
+                long left = remaining_ms(&deadline);
+                char bytes[NETFS_MAX_ROOTS];
                 ssize_t k;
 
                 if (left <= 0 || poll(&p, 1, (int) left) == 0)
                         return -ETIMEDOUT;
-                if ((k = read(fd, (char *) buf + got, size - got)) < 0 && errno == EINTR)
+                if ((k = read(fd, bytes, n - *ret_at)) < 0 && errno == EINTR)
                         continue;
                 if (k <= 0)
                         return -EIO;
-                got += (size_t) k;
-        }
-        return 0;
-}
-
-/* Reads the child's answers; *ret_at is the path it was on when it failed. */
-static int read_answers(int fd, size_t n, unsigned timeout_ms, struct statfs *ret, size_t *ret_at) {
-        const struct timespec deadline = deadline_after(timeout_ms);
-        int r;
-
-        for (*ret_at = 0; *ret_at < n; (*ret_at)++) {
-                int result;
-
-                if ((r = read_before(fd, &result, sizeof(result), &deadline)) < 0 ||
-                    (r = read_before(fd, &ret[*ret_at], sizeof(*ret), &deadline)) < 0)
-                        return r;
-                if (result != 0) /* not there: not the probe's to judge, the start says so where it opens it */
-                        ret[*ret_at] = (struct statfs) {};
+                *ret_at += (size_t) k;
         }
         return 0;
 }
 
 int netfs_probe(const char *const *paths, size_t n, unsigned timeout_ms, struct statfs *ret, struct nb_error *err) {
-        _cleanup_close_ int read_fd = -1, write_fd = -1;
-        int pipe_fds[2];
+        _cleanup_close_ int read_fd = -1;
+        struct probe *p = calloc(1, sizeof(*p));
+        int pipe_fds[2], r;
+        pthread_t thread;
         size_t at = 0;
-        pid_t child;
-        int r;
 
-        if (pipe2(pipe_fds, O_CLOEXEC) < 0)
-                return nb_fail(err, errno, "cannot make a pipe: %s", strerror(errno));
+        if (!p || n > NETFS_MAX_ROOTS || pipe2(pipe_fds, O_CLOEXEC) < 0) {
+                free(p);
+                return nb_fail(err, n > NETFS_MAX_ROOTS ? EINVAL : ENOMEM, "cannot probe the roots: %s",
+                               strerror(n > NETFS_MAX_ROOTS ? EINVAL : errno ? errno : ENOMEM));
+        }
         read_fd = pipe_fds[0];
-        write_fd = pipe_fds[1];
-        if ((child = fork()) < 0)
-                return nb_fail(err, errno, "cannot fork to statfs the roots: %s", strerror(errno));
-        if (child == 0)
-                probe_child(write_fd, paths, n);
-        closep(&write_fd);
-        r = read_answers(read_fd, n, timeout_ms, ret, &at);
-        if (r == -ETIMEDOUT)
-                (void) kill(child, SIGKILL); /* a task waiting on a hard mount dies of SIGKILL */
-        (void) waitpid(child, NULL, r == -ETIMEDOUT ? WNOHANG : 0);
-        if (r == -ETIMEDOUT)
+        p->done_fd = pipe_fds[1];
+        p->n = n;
+        memcpy(p->paths, paths, n * sizeof(*paths));
+        if ((r = pthread_create(&thread, NULL, probe_thread, p)) != 0) {
+                close(p->done_fd);
+                free(p);
+                return nb_fail(err, r, "cannot start the roots' probe: %s", strerror(r));
+        }
+        if ((r = wait_for_thread(read_fd, n, timeout_ms, &at)) == -ETIMEDOUT) {
+                (void) pthread_detach(thread); /* left waiting on the server: p and both pipe ends stay its,
+                                                  so that its late write meets no closed pipe (SIGPIPE) */
+                (void) TAKE_FD(read_fd);
                 return nb_fail(err, ETIMEDOUT,
                                "%s: no answer within %u ms (quota.remote_timeout): is its storage server down, or the network to it? the start is refused rather than left hanging",
                                paths[at], timeout_ms);
-        if (r < 0)
-                return nb_fail(err, r, "%s: cannot statfs: %s", at < n ? paths[at] : "?", strerror(-r));
-        return 0;
+        }
+        (void) pthread_join(thread, NULL);
+        close(p->done_fd);
+        memcpy(ret, p->seen, n * sizeof(*ret));
+        free(p);
+        return r < 0 ? nb_fail(err, r, "cannot probe the roots: %s", strerror(-r)) : 0;
 }
 
 static uint64_t plan_limit(const struct plan_quota *quota) {

@@ -19,10 +19,11 @@
 /* "nfs", "ceph", "smb" for a network filesystem's statfs f_type; NULL for any other. */
 const char *netfs_type_name(long f_type);
 
-/* The statfs of each of n paths, taken by a child process: one that does not answer within
- * timeout_ms (a hard-mounted export whose server is away) is killed and the call fails with
- * -ETIMEDOUT naming the path, so that the hook never hangs past the runtime's hook timeout. A path
- * that cannot be statfs'd (missing) gets an all-zero ret[i]: the caller says so where it opens it. */
+/* The statfs of each of n (at most NETFS_MAX_ROOTS) paths, taken by a thread: when one does not
+ * answer within timeout_ms (a hard-mounted export whose server is away) the call fails with
+ * -ETIMEDOUT naming the path, and the thread is left waiting (the process's exit ends it: an NFS
+ * wait is killable), so that the hook never hangs past the runtime's hook timeout. A path that
+ * cannot be statfs'd (missing) gets an all-zero ret[i]: the caller says so where it opens it. */
 int netfs_probe(const char *const *paths, size_t n, unsigned timeout_ms, struct statfs *ret, struct nb_error *err);
 
 /* Whether what statfs reports (seen) is the plan's limit: its soft limit (hard when it has no
