@@ -107,9 +107,8 @@ static int wait_for_thread(int fd, size_t n, unsigned timeout_ms, size_t *ret_at
 }
 
 int netfs_probe(const char *const *paths, size_t n, unsigned timeout_ms, struct statfs *ret, struct nb_error *err) {
-        _cleanup_close_ int read_fd = -1;
         struct probe *p = calloc(1, sizeof(*p));
-        int pipe_fds[2], r;
+        int pipe_fds[2], read_fd, r;
         pthread_t thread;
         size_t at = 0;
 
@@ -123,19 +122,21 @@ int netfs_probe(const char *const *paths, size_t n, unsigned timeout_ms, struct 
         p->n = n;
         memcpy(p->paths, paths, n * sizeof(*paths));
         if ((r = pthread_create(&thread, NULL, probe_thread, p)) != 0) {
+                close(read_fd);
                 close(p->done_fd);
                 free(p);
                 return nb_fail(err, r, "cannot start the roots' probe: %s", strerror(r));
         }
         if ((r = wait_for_thread(read_fd, n, timeout_ms, &at)) == -ETIMEDOUT) {
-                (void) pthread_detach(thread); /* left waiting on the server: p and both pipe ends stay its,
-                                                  so that its late write meets no closed pipe (SIGPIPE) */
-                (void) TAKE_FD(read_fd);
+                /* left waiting on the server: p and both pipe ends stay its, so that its late write
+                 * meets no closed pipe (SIGPIPE) */
+                (void) pthread_detach(thread);
                 return nb_fail(err, ETIMEDOUT,
                                "%s: no answer within %u ms (quota.remote_timeout): is its storage server down, or the network to it? the start is refused rather than left hanging",
                                paths[at], timeout_ms);
         }
         (void) pthread_join(thread, NULL);
+        close(read_fd);
         close(p->done_fd);
         memcpy(ret, p->seen, n * sizeof(*ret));
         free(p);
