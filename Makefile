@@ -240,6 +240,9 @@ install: all
 		-e 's| --fusermount /usr/lib/nbmount/| --fusermount $(PREFIX)/lib/nbmount/|' packaging/systemd/nbmountd.service \
 		>$(DESTDIR)$(SYSTEMDUNITDIR)/nbmountd.service
 	install -m 0644 packaging/systemd/nbmountd.socket $(DESTDIR)$(SYSTEMDUNITDIR)/nbmountd.socket
+	sed 's|^ExecStart=/usr/bin/nbmount |ExecStart=$(PREFIX)/bin/nbmount |' packaging/systemd/nbmount-quota-sync.service \
+		>$(DESTDIR)$(SYSTEMDUNITDIR)/nbmount-quota-sync.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/nbmount-quota-sync.service
 	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/nbmountd.service
 	install -D -m 0644 packaging/seccomp/nbmount-quota.json $(DESTDIR)$(DATADIR)/seccomp/nbmount-quota.json
 	install -d -m 0755 $(DESTDIR)$(DATADIR)/schemas $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
@@ -254,7 +257,8 @@ uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/nbmount $(DESTDIR)$(PREFIX)/sbin/nbmountd \
 		$(DESTDIR)$(PREFIX)/lib/nbmount/nbmount-fusermount \
 		$(DESTDIR)$(HOOKSDIR)/nbmount.json $(DESTDIR)$(SYSTEMDUNITDIR)/nbmountd.service \
-		$(DESTDIR)$(SYSTEMDUNITDIR)/nbmountd.socket $(DESTDIR)$(COMPLETIONDIR)/nbmount \
+		$(DESTDIR)$(SYSTEMDUNITDIR)/nbmountd.socket $(DESTDIR)$(SYSTEMDUNITDIR)/nbmount-quota-sync.service \
+		$(DESTDIR)$(COMPLETIONDIR)/nbmount \
 		$(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(wildcard man/*.5))) \
 		$(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(wildcard man/*.8)))
 	rm -rf $(DESTDIR)$(DATADIR) $(DESTDIR)$(DOCDIR)

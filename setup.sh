@@ -20,6 +20,7 @@ if [ "$profile" = all ]; then
         debian_packages+=(libcmocka-dev valgrind
                          crun podman  # the other real runtimes of the hook tests and benchmarks
                          user-mode-linux xfsprogs e2fsprogs quota kmod)  # a kernel with project quotas, for the quota tests
+        debian_packages+=(nfs-kernel-server)  # knfsd's tools (rpcbind, exportfs, rpc.mountd, rpc.nfsd) for the NFS tests in UML
         debian_packages+=(mandoc)  # tests/man-check.sh lints the man pages
         debian_packages+=(python3)  # tests/lib/mountd_peer.py, coredump.py: hand-made peers of nbmountd, core dumps
         debian_packages+=(iproute2)  # tests/s3-security-check.sh: a network namespace and veth pair

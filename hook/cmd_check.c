@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -27,7 +28,9 @@
 #include "inputs.h"
 #include "jsonfile.h"
 #include "mountproto.h"
+#include "netfs.h"
 #include "quota.h"
+#include "quotawatch.h"
 #include "safeopen.h"
 #include "textfile.h"
 #include "util.h"
@@ -64,6 +67,8 @@ struct doctor {
         const char *hooks_dir;            /* NULL: the runtimes' two folders */
         struct json_object *checks;       /* with --json; else each check is printed at once */
         unsigned counts[3];
+        bool roots_away;                  /* a root did not answer a statfs in time: nothing more reads it */
+        struct statfs roots[2];           /* the notebooks' and the storage's root, as the probe saw them */
 };
 
 struct check_options {
@@ -483,13 +488,71 @@ static void check_quota_root(struct doctor *d, const char *path) {
                        err.msg);
 }
 
+/* A root on a network filesystem: the mount (hard, not soft), and whether the storage server's
+ * limits show through statfs on the folders under it. */
+static void check_network_root(struct doctor *d, const char *root, const char *type, const char *folder_path) {
+        struct netfs_export e;
+        struct nb_error err = {};
+
+        if (netfs_describe(root, folder_path, &e, &err) < 0) {
+                report(d, CHECK_FAIL, "quota", "%s", err.msg);
+                return;
+        }
+        report(d, e.soft ? CHECK_WARN : CHECK_OK, "network root", "%s: %s from %s (%s)%s", root, type, e.source, e.options,
+               e.soft ? ": mounted soft, a slow storage server turns into I/O errors and lost writes; mount it hard (quota.remote_timeout keeps starts from hanging)" : "");
+        if (!folder_path)
+                report(d, CHECK_OK, "quota", "%s: quotas kept by the storage server (nbmount quota sync there)", root);
+        else if (e.folders == 0)
+                report(d, CHECK_OK, "quota", "%s: quotas kept by the storage server (nbmount quota sync there); no folder yet to see them through", root);
+        else if (e.limited == 0 && d->config->quota_enforce == QUOTA_REQUIRED)
+                report(d, CHECK_FAIL, "quota", "%s: none of its %zu folders shows a limit of its own through statfs: the storage server sets none (run nbmount quota sync --watch there, on XFS or ext4 with prjquota), or %s hides them; every container start is refused (quota.enforce is required)",
+                       folder_path, e.folders, type);
+        else
+                report(d, e.limited < e.folders ? CHECK_WARN : CHECK_OK, "quota",
+                       "%s: %zu of its %zu folders show the storage server's limit through statfs%s", folder_path, e.limited,
+                       e.folders, e.limited < e.folders ? " (the others: unlimited plans, or not synced yet)" : "");
+}
+
+/* On the storage server (where a sync has run: its status file is there), the sync that the nodes
+ * rely on still runs. A node with local roots has neither, and nothing is said. */
+static void check_sync(struct doctor *d) {
+        char status[sizeof(d->config->state_dir) + sizeof(QUOTA_SYNC_STATUS) + 1];
+        struct nb_error err = {};
+        int r = quota_sync_running(d->config, &err);
+
+        snprintf(status, sizeof(status), "%s/%s", d->config->state_dir, QUOTA_SYNC_STATUS);
+        if (r > 0)
+                report(d, CHECK_OK, "quota sync", "nbmount quota sync runs (it holds %s/%s; its last pass: %s)",
+                       d->config->state_dir, QUOTA_SYNC_LOCK, status);
+        else if (r < 0)
+                report(d, CHECK_WARN, "quota sync", "%s", err.msg);
+        else if (access(status, F_OK) == 0)
+                report(d, CHECK_FAIL, "quota sync", "%s is there but no nbmount quota sync runs: the nodes that mount this server's roots get no limits for new folders and no plan changes; systemctl enable --now nbmount-quota-sync",
+                       status);
+}
+
 static void check_quota(struct doctor *d) {
+        char cluster_folder[sizeof(d->config->storage_root) + NB_NAME_MAX + 2];
+        const char *type;
+        bool local = false;
+
         if (d->config->quota_enforce == QUOTA_OFF) {
                 report(d, CHECK_OK, "quota", "quotas off (quota.enforce: off)");
                 return;
         }
-        check_quota_root(d, d->config->notebooks_root);
-        check_quota_root(d, d->config->storage_root);
+        if (d->roots_away)
+                return;
+        snprintf(cluster_folder, sizeof(cluster_folder), "%s/%s", d->config->storage_root, d->config->cluster);
+        if ((type = netfs_type_name(d->roots[0].f_type)))
+                check_network_root(d, d->config->notebooks_root, type, NULL);
+        else
+                local = true, check_quota_root(d, d->config->notebooks_root);
+        if ((type = netfs_type_name(d->roots[1].f_type)))
+                check_network_root(d, d->config->storage_root, type, cluster_folder);
+        else
+                local = true, check_quota_root(d, d->config->storage_root);
+        if (local)
+                check_sync(d);
 }
 
 static void check_mountd(struct doctor *d) {
@@ -733,6 +796,16 @@ static void check_node(struct doctor *d) {
                 { "roots.datasets", offsetof(struct node_config, datasets_root), "a dataset" },
         };
 
+        const char *const paths[] = { d->config->notebooks_root, d->config->storage_root, d->config->datasets_root };
+        struct statfs seen[ARRAY_SIZE(paths)];
+        struct nb_error err = {};
+
+        if (netfs_probe(paths, ARRAY_SIZE(paths), d->config->quota_remote_timeout_ms, seen, &err) < 0) {
+                report(d, CHECK_FAIL, "roots", "%s", err.msg);
+                d->roots_away = true;
+                return;
+        }
+        memcpy(d->roots, seen, sizeof(d->roots));
         for (size_t i = 0; i < ARRAY_SIZE(roots); i++)
                 check_root_folder(d, roots[i].check, (const char *) d->config + roots[i].offset, roots[i].planted);
         check_grants(d);

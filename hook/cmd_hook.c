@@ -18,6 +18,7 @@
 #include "inputs.h"
 #include "mount.h"
 #include "mountstatus.h"
+#include "netfs.h"
 #include "ocistate.h"
 #include "quota.h"
 #include "safeopen.h"
@@ -60,6 +61,7 @@ struct hook_run {
         struct plan plan;
         char rootfs[2 * NB_PATH_MAX + 2];
         bool quota_guarded; /* the container cannot leave a quota project: decided before hardening */
+        bool notebooks_remote, storage_remote; /* the roots are on a network filesystem (netfs.h) */
         struct s3_result s3[PLAN_MAX_MOUNTS]; /* what nbmountd answered for plan.mounts[i] */
 };
 
@@ -185,23 +187,46 @@ static int quota_escape_problem(const struct hook_run *run, struct nb_error *ret
         return 0;
 }
 
+/* Through a network filesystem no one can change a project id: the storage server's filesystem
+ * keeps it, so a mount from a network root needs no guard. */
+static bool escape_possible(const struct hook_run *run, const struct plan_mount *m) {
+        return m->has_quota && !(m->kind == MOUNT_NOTEBOOK && run->notebooks_remote) &&
+               !(m->kind == MOUNT_STORAGE && run->storage_remote);
+}
+
 static int check_quota_escape(const struct hook_run *run, struct nb_error *err) {
         struct nb_error problem = {};
 
         if (run->config.quota_enforce != QUOTA_REQUIRED || quota_escape_problem(run, &problem) == 0)
                 return 0;
         for (size_t i = 0; i < run->plan.n_mounts; i++)
-                if (run->plan.mounts[i].has_quota)
+                if (escape_possible(run, &run->plan.mounts[i]))
                         return nb_fail(err, EPERM,
                                        "%s: the container could leave its quota project: %s; or run the container in a user namespace (quota.enforce is required)",
                                        run->plan.mounts[i].target, problem.msg);
         return 0;
 }
 
+/* The roots answer (a network root whose server is away fails here, within quota.remote_timeout,
+ * before anything reads from it), and which of them are network filesystems. */
+static int probe_roots(struct hook_run *run, struct nb_error *err) {
+        const char *const roots[] = { run->config.notebooks_root, run->config.storage_root, run->config.datasets_root };
+        struct statfs seen[ARRAY_SIZE(roots)];
+
+        if (netfs_probe(roots, ARRAY_SIZE(roots), run->config.quota_remote_timeout_ms, seen, err) < 0)
+                return -EIO;
+        run->notebooks_remote = netfs_type_name(seen[0].f_type);
+        run->storage_remote = netfs_type_name(seen[1].f_type);
+        return 0;
+}
+
 /* Reads the state, the bundle and every input, and decides. Returns EXIT_INVALID or EXIT_REFUSED on failure. */
 static int decide(struct hook_run *run, const struct hook_options *o, struct nb_error *err) {
-        if (node_config_load_path(o->config_path, &run->config, err) < 0 ||
-            oci_config_load_bundle(run->state.bundle, &run->bundle, err) < 0 || resolve_rootfs(run, err) < 0 ||
+        if (node_config_load_path(o->config_path, &run->config, err) < 0)
+                return EXIT_INVALID;
+        if (probe_roots(run, err) < 0)
+                return EXIT_REFUSED;
+        if (oci_config_load_bundle(run->state.bundle, &run->bundle, err) < 0 || resolve_rootfs(run, err) < 0 ||
             plan_from_files(&run->config, &run->bundle.identity, &run->inputs, &run->plan, err) < 0)
                 return EXIT_INVALID;
         if (container_host_ids(&run->container, run->bundle.uid, run->bundle.gid, &run->host_uid, &run->host_gid, err) < 0)

@@ -17,13 +17,16 @@
 #include "plan.h"
 #include "quota.h"
 #include "quotareport.h"
+#include "quotasync.h"
 #include "quotatree.h"
+#include "quotawatch.h"
 #include "safeopen.h"
 #include "util.h"
 
 static const char quota_usage[] =
         "Usage: nbmount quota [TEAM] [--notebooks] [--json] [--config FILE]\n"
         "       nbmount quota apply TEAM [--config FILE]\n"
+        "       nbmount quota sync [--watch [--interval MINUTES]] [--config FILE]\n"
         "\n"
         "Lists every project of this node's storage filesystem (and, with --notebooks, every\n"
         "notebook's): team, notebook, plan, card on file, project id, bytes used, files used and\n"
@@ -34,26 +37,46 @@ static const char quota_usage[] =
         "(otherwise a plan change takes effect at the next container start), walks each folder's\n"
         "whole tree, puts back in the project every folder and file that left it, prints what it\n"
         "repaired, and stamps the folder (the next start need not walk it).\n"
+        "`sync` runs on the storage server whose filesystem the nodes mount over NFS: every team\n"
+        "folder of the cluster and every notebook folder in its project with its plan's limits\n"
+        "from the grants folder (a team without a plan here is frozen at 1 KiB and 1 file). With\n"
+        "--watch it goes on: a new folder or a grants change is applied at once (inotify), and a\n"
+        "full pass runs every --interval minutes (default 10); it writes STATE/quota-sync.status.\n"
         "\n"
         "  --json  the rows as JSON (schemas/quota.schema.json)\n"
         "\n"
-        "Exit status: 0 done, 2 invalid input or config, or quotas not available here.\n";
+        "Exit status: 0 done, 1 sync: some folders could not be set (the last reason on stderr),\n"
+        "2 invalid input or config, or quotas not available here.\n";
 
 struct quota_options {
         const char *config_path, *team;
-        bool notebooks, json, apply;
+        bool notebooks, json, apply, sync, watch;
+        unsigned interval_minutes;
 };
+
+static int parse_interval(const char *text, unsigned *ret) {
+        char *end;
+        unsigned long minutes = strtoul(text, &end, 10);
+
+        if (end == text || *end || minutes < 1 || minutes > 1440) {
+                print_error("--interval \"%.32s\" must be a whole number of minutes from 1 to 1440", text);
+                return -EINVAL;
+        }
+        *ret = (unsigned) minutes;
+        return 0;
+}
 
 /* Returns 1 to go on, 0 after --help, -EINVAL on a usage error. */
 static int parse_options(int argc, char **argv, struct quota_options *o) {
         static const struct option options[] = {
                 { "config", required_argument, NULL, 'c' }, { "notebooks", no_argument, NULL, 'n' },
                 { "json", no_argument, NULL, 'j' },         { "help", no_argument, NULL, 'h' },
+                { "watch", no_argument, NULL, 'w' },        { "interval", required_argument, NULL, 'i' },
                 {},
         };
         int opt;
 
-        *o = (struct quota_options) { .config_path = NODE_CONFIG_DEFAULT_PATH };
+        *o = (struct quota_options) { .config_path = NODE_CONFIG_DEFAULT_PATH, .interval_minutes = 10 };
         while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
                 if (opt == 'h')
                         return fputs(quota_usage, stdout), 0;
@@ -63,12 +86,23 @@ static int parse_options(int argc, char **argv, struct quota_options *o) {
                         o->notebooks = true;
                 else if (opt == 'j')
                         o->json = true;
-                else
+                else if (opt == 'w')
+                        o->watch = true;
+                else if (opt == 'i' && parse_interval(optarg, &o->interval_minutes) < 0)
+                        return -EINVAL;
+                else if (opt != 'i')
                         return fputs(quota_usage, stderr), -EINVAL;
         }
         if (optind < argc && streq(argv[optind], "apply")) {
                 o->apply = true;
                 optind++;
+        } else if (optind < argc && streq(argv[optind], "sync")) {
+                o->sync = true;
+                optind++;
+                if (optind < argc) {
+                        print_error("quota sync takes no TEAM: it keeps every folder; see nbmount quota --help");
+                        return -EINVAL;
+                }
         }
         if (optind < argc)
                 o->team = argv[optind++];
@@ -98,7 +132,7 @@ static struct json_object *row_to_json(const struct quota_row *row) {
         json_object_object_add(o, "plan", json_string_or_null(row->plan));
         json_object_object_add(o, "card_on_file", json_object_new_boolean(row->card_on_file));
         json_object_object_add(o, "project", json_object_new_string(row->project));
-        json_object_object_add(o, "project_id", json_object_new_uint64(row->id));
+        json_object_object_add(o, "project_id", row->id ? json_object_new_uint64(row->id) : NULL);
         json_object_object_add(o, "used_bytes", json_object_new_uint64(row->used_bytes));
         json_object_object_add(o, "used_files", json_object_new_uint64(row->used_files));
         json_object_object_add(o, "file_limit", json_bytes_or_null(row->file_limit));
@@ -111,8 +145,11 @@ static struct json_object *row_to_json(const struct quota_row *row) {
 
 /* One row a line, each serialized and freed in turn: with 10,000 projects the whole tree would
  * cost more memory (and page faults) than the rest of the command. */
-static void print_json(const struct quota_row *rows, size_t n) {
-        fputs("{\"projects\": [", stdout);
+static void print_json(const struct quota_row *rows, size_t n, const char *network) {
+        if (network)
+                printf("{\"seen_through\": \"%s\", \"projects\": [", network);
+        else
+                fputs("{\"projects\": [", stdout);
         for (size_t i = 0; i < n; i++) {
                 struct json_object *row = row_to_json(&rows[i]);
 
@@ -131,8 +168,8 @@ static void format_files(const struct quota_row *r, char *buf, size_t size) {
                 snprintf(buf, size, "%llu/%llu", (unsigned long long) r->used_files, (unsigned long long) r->file_limit);
 }
 
-static void print_table(const struct quota_row *rows, size_t n) {
-        char used[32], allowance[32], hard[32], over[32], files[48];
+static void print_table(const struct quota_row *rows, size_t n, const char *network) {
+        char used[32], allowance[32], hard[32], over[32], files[48], id[16];
 
         printf("%-20s %-16s %-10s %-4s %10s %12s %20s %12s %12s %12s %10s\n", "TEAM", "NOTEBOOK", "PLAN", "CARD",
                "PROJECT", "USED", "FILES", "ALLOWANCE", "HARD", "OVER", "$/MONTH");
@@ -144,10 +181,14 @@ static void print_table(const struct quota_row *rows, size_t n) {
                 size_format(r->hard_bytes, hard, sizeof(hard));
                 size_format(r->over_bytes, over, sizeof(over));
                 format_files(r, files, sizeof(files));
-                printf("%-20s %-16s %-10s %-4s %10u %12s %20s %12s %12s %12s %10.2f\n", r->team,
+                snprintf(id, sizeof(id), "%u", r->id);
+                printf("%-20s %-16s %-10s %-4s %10s %12s %20s %12s %12s %12s %10.2f\n", r->team,
                        r->notebook[0] ? r->notebook : "-", r->plan[0] ? r->plan : "?", r->card_on_file ? "yes" : "no",
-                       r->id, used, files, allowance, hard, over, r->overage_per_month);
+                       r->id ? id : "-", used, files, allowance, hard, over, r->overage_per_month);
         }
+        if (network)
+                printf("Seen through %s from this node: use as the storage server's project quotas report it (statfs on each folder); its nbmount quota has the project ids.\n",
+                       network);
 }
 
 /* Sets the quota of ROOT/A/B to the plan, when that folder exists. */
@@ -230,11 +271,41 @@ static int apply_team(const struct node_config *config, const char *team, struct
         return r;
 }
 
+static void print_line(void *userdata, const char *line) {
+        (void) userdata;
+        printf("nbmount quota sync: %s\n", line);
+        fflush(stdout);
+}
+
+/* One pass, or the watch; the sync's lock keeps a second one from running beside it. */
+static int quota_sync(const struct node_config *config, const struct quota_options *o) {
+        _cleanup_(quota_syncer_freep) struct quota_syncer *syncer = NULL;
+        struct quota_sync_stats stats = {};
+        struct nb_error err = {};
+        int lock_fd = quota_sync_lock(config, &err);
+        char counts[160];
+
+        if (lock_fd < 0 || quota_syncer_open(config, lock_fd, &syncer, &err) < 0)
+                return print_error("%s", err.msg), EXIT_INVALID;
+        if (o->watch)
+                return quota_watch(syncer, config, o->interval_minutes * 60, print_line, NULL, &err) < 0
+                               ? (print_error("%s", err.msg), EXIT_INVALID)
+                               : 0;
+        if (quota_sync_all(syncer, &stats, &err) < 0)
+                return print_error("%s", err.msg), EXIT_INVALID;
+        quota_sync_describe(&stats, counts, sizeof(counts));
+        printf("nbmount quota sync: %s\n", counts);
+        if (stats.failed)
+                return print_error("%s", err.msg), 1;
+        return 0;
+}
+
 int cmd_quota(int argc, char **argv) {
         _cleanup_free_ struct node_config *config = NULL;
         _cleanup_free_ struct quota_row *rows = NULL;
         struct quota_options o;
         struct nb_error err = {};
+        const char *network = NULL;
         size_t n = 0;
         int r;
 
@@ -244,14 +315,16 @@ int cmd_quota(int argc, char **argv) {
                 return print_error("out of memory"), EXIT_INVALID;
         if (node_config_load_path(o.config_path, config, &err) < 0)
                 return print_error("%s", err.msg), EXIT_INVALID;
+        if (o.sync)
+                return quota_sync(config, &o);
         if (o.apply)
                 return apply_team(config, o.team, &err) < 0 ? (print_error("%s", err.msg), EXIT_INVALID) : 0;
-        if (quota_report(config, o.team, o.notebooks, &rows, &n, &err) < 0)
+        if (quota_report(config, o.team, o.notebooks, &rows, &n, &network, &err) < 0)
                 return print_error("%s", err.msg), EXIT_INVALID;
         setvbuf(stdout, NULL, _IOFBF, 1 << 16);
         if (o.json)
-                print_json(rows, n);
+                print_json(rows, n, network);
         else
-                print_table(rows, n);
+                print_table(rows, n, network);
         return 0;
 }

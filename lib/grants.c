@@ -2,12 +2,14 @@
 #include "grants.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "jsonfile.h"
+#include "safeopen.h"
 #include "textfile.h"
 #include "util.h"
 
@@ -145,6 +147,17 @@ int grants_load_fd(int fd, const char *file, const char *expected_team, struct t
         if ((r = text_read_fd(fd, file, GRANTS_MAX_BYTES, &text, &len, err)) < 0)
                 return r;
         return grants_parse(text, len, file, expected_team, ret, err);
+}
+
+int grants_load_at(int grants_fd, const char *team, struct team_grants *ret, struct nb_error *err) {
+        char name[NB_NAME_MAX + 8];
+        _cleanup_close_ int fd = -1;
+
+        snprintf(name, sizeof(name), "%s.json", team);
+        fd = openat_beneath(grants_fd, name, O_RDONLY | O_NONBLOCK, 0);
+        if (fd < 0)
+                return nb_fail(err, fd, "%s: cannot open: %s", name, strerror(-fd));
+        return grants_load_fd(fd, name, team, ret, err);
 }
 
 int public_grants_load_fd(int fd, const char *file, struct team_grants *ret, struct nb_error *err) {

@@ -36,6 +36,7 @@ static const int hook_plain_calls[] = {
         /* memory, exit, time, identity */
         SCMP_SYS(brk), SCMP_SYS(munmap), SCMP_SYS(mremap), SCMP_SYS(madvise), SCMP_SYS(exit), SCMP_SYS(exit_group),
         SCMP_SYS(rt_sigreturn), SCMP_SYS(restart_syscall), SCMP_SYS(clock_gettime), SCMP_SYS(gettimeofday),
+        SCMP_SYS(clock_nanosleep), /* netfs_await_limit(): the storage server's limit, asked every 50 ms */
         SCMP_SYS(getpid), SCMP_SYS(gettid), SCMP_SYS(getuid), SCMP_SYS(geteuid), SCMP_SYS(getgid), SCMP_SYS(getegid),
         SCMP_SYS(getrandom),
         /* files */

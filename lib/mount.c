@@ -15,6 +15,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "netfs.h"
 #include "quota.h"
 #include "quotatree.h"
 #include "safeopen.h"
@@ -316,13 +317,47 @@ static void note_walk(struct mount_run *run, const struct plan_mount *m, const s
         kept->repaired = walk->repaired_folders || walk->repaired_files;
 }
 
-static int apply_quota(struct mount_run *run, int source_fd, const struct plan_mount *m) {
+/* On a network filesystem the storage server sets the limit (`nbmount quota sync`): with
+ * quota.enforce required the start goes on only once statfs shows it, best-effort warns. */
+static int await_remote_quota(struct mount_run *run, int source_fd, const struct plan_mount *m,
+                              const struct node_config *config) {
+        struct nb_error problem = {};
+        int r;
+
+        if (run->req->quota_enforce == QUOTA_OFF)
+                return 0;
+        r = netfs_await_limit(source_fd, m->source, &m->quota, config->quota_remote_wait_ms, &problem);
+        trace(run, "%s: quota kept by the storage server: %s", m->target, r == 0 ? "its limit is in force" : problem.msg);
+        if (r == 0)
+                return 0;
+        if (run->req->quota_enforce == QUOTA_REQUIRED)
+                return nb_fail(run->err, r, "%s: %s", m->target, problem.msg);
+        if (!run->result->quota_warning) {
+                run->result->quota_warning = true;
+                nb_fail(&run->result->warning, 0, "%s: quota not verified (quota.enforce is best-effort): %s", m->target,
+                        problem.msg);
+        }
+        return 0;
+}
+
+static bool on_network_fs(int fd) {
+        struct statfs sfs;
+
+        return fstatfs(fd, &sfs) == 0 && netfs_type_name(sfs.f_type);
+}
+
+static int apply_quota(struct mount_run *run, int source_fd, const struct plan_mount *m,
+                       const struct node_config *config) {
         const struct quota_enforce_request req = { .enforce = run->req->quota_enforce,
                                                    .writer_has_cap_sys_resource = run->req->cap_sys_resource,
                                                    .guarded = run->req->quota_guarded };
         struct nb_error warning = {};
         struct quota_walk walk = {};
-        int r = quota_enforce_plan(source_fd, m->source, &m->quota, &req, &walk, &warning, run->err);
+        int r;
+
+        if (on_network_fs(source_fd))
+                return await_remote_quota(run, source_fd, m, config);
+        r = quota_enforce_plan(source_fd, m->source, &m->quota, &req, &walk, &warning, run->err);
 
         if (r < 0)
                 return nb_wrap(run->err, r, "%s: ", m->target);
@@ -357,9 +392,9 @@ static int prepare_job(struct mount_run *run, const struct plan *plan, const str
         if (source_fd < 0)
                 return nb_fail(run->err, source_fd, "%s: cannot use %s: %s", m->target, m->source,
                                source_problem(source_fd));
-        if (m->has_quota && (r = apply_quota(run, source_fd, m)) < 0)
+        if (m->has_quota && (r = apply_quota(run, source_fd, m, config)) < 0)
                 return r;
-        if (!m->has_quota && (m->kind == MOUNT_NOTEBOOK || m->kind == MOUNT_STORAGE))
+        if (!m->has_quota && (m->kind == MOUNT_NOTEBOOK || m->kind == MOUNT_STORAGE) && !on_network_fs(source_fd))
                 forget_quota(run, source_fd, m);
         if (run->no_new_api) {
                 job->source_root = source_location(plan, config, m, job->source_relative, sizeof(job->source_relative));

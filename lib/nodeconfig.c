@@ -46,6 +46,8 @@ static void set_defaults(struct node_config *c) {
         c->price_per_gb_month = 0.29;
         c->overage_cap_bytes = 1000ULL * 1000 * 1000 * 1000;
         c->quota_enforce = QUOTA_REQUIRED;
+        c->quota_remote_wait_ms = QUOTA_REMOTE_WAIT_DEFAULT_MS;
+        c->quota_remote_timeout_ms = QUOTA_REMOTE_TIMEOUT_DEFAULT_MS;
         c->settings_on_error = ON_ERROR_SKIP;
         c->s3_mount_timeout_s = S3_MOUNT_TIMEOUT_DEFAULT;
         c->s3_hang_timeout_s = S3_MOUNT_TIMEOUT_DEFAULT;
@@ -174,13 +176,32 @@ static const char *enforce_problem(const char *s) {
         return "is not one of required, best-effort, off";
 }
 
+/* Seconds (a fraction allowed, to the millisecond) from min_ms to max_s at key, into *ret_ms
+ * (unchanged when the key is absent). */
+static int get_seconds(const struct yctx *c, const struct ynode *map, const char *key, unsigned min_ms, unsigned max_s,
+                       unsigned *ret_ms) {
+        const struct ynode *node = ymap_get(map, key);
+        double seconds = 0;
+        int r = yget_number(c, map, key, &seconds);
+
+        if (r <= 0)
+                return r;
+        if (seconds * 1000 < min_ms || seconds > max_s)
+                return nb_fail_at(c->err, c->file, node->line, node->column,
+                                  "\"%s\" must be a number of seconds from %g to %u", key, min_ms / 1000.0, max_s);
+        *ret_ms = (unsigned) (seconds * 1000 + 0.5);
+        return 0;
+}
+
 static int parse_quota(const struct yctx *c, const struct ynode *quota, struct node_config *ret) {
-        static const char *const keys[] = { "enforce", NULL };
+        static const char *const keys[] = { "enforce", "remote_wait", "remote_timeout", NULL };
         char enforce[16] = "required";
         int r;
 
         if ((r = yexpect_map(c, quota, "\"quota\"")) < 0 || (r = ycheck_keys(c, quota, "\"quota\"", keys)) < 0 ||
-            (r = yget_string(c, quota, "enforce", enforce, sizeof(enforce), enforce_problem)) < 0)
+            (r = yget_string(c, quota, "enforce", enforce, sizeof(enforce), enforce_problem)) < 0 ||
+            (r = get_seconds(c, quota, "remote_wait", 0, QUOTA_REMOTE_WAIT_MAX_S, &ret->quota_remote_wait_ms)) < 0 ||
+            (r = get_seconds(c, quota, "remote_timeout", 100, QUOTA_REMOTE_TIMEOUT_MAX_S, &ret->quota_remote_timeout_ms)) < 0)
                 return r;
         ret->quota_enforce = streq(enforce, "required") ? QUOTA_REQUIRED
                              : streq(enforce, "off")    ? QUOTA_OFF

@@ -29,6 +29,10 @@
 #define S3_STAGING_PER_NODE_DEFAULT (32ULL << 30)   /* 32 GiB: 64 mounts at the default */
 #define S3_UID_BASE_DEFAULT 1879048192U             /* 0x70000000: unused by systemd's ranges */
 #define S3_UID_SLOTS 65536U                          /* uids uid_base .. uid_base + 65535 */
+#define QUOTA_REMOTE_WAIT_DEFAULT_MS 2000    /* how long a start waits for the storage server to set a limit */
+#define QUOTA_REMOTE_WAIT_MAX_S 30
+#define QUOTA_REMOTE_TIMEOUT_DEFAULT_MS 5000 /* how long a start waits for a network root to answer at all */
+#define QUOTA_REMOTE_TIMEOUT_MAX_S 60
 
 enum quota_enforce { QUOTA_REQUIRED, QUOTA_BEST_EFFORT, QUOTA_OFF };
 /* What a fault in what the notebook asked for (settings.yaml, its datasets and buckets) does. */
@@ -53,6 +57,9 @@ struct node_config {
         double price_per_gb_month;
         uint64_t overage_cap_bytes;
         enum quota_enforce quota_enforce;
+        unsigned quota_remote_wait_ms;    /* roots on a network filesystem: how long a start waits for the
+                                             storage server to apply a folder's limit */
+        unsigned quota_remote_timeout_ms; /* ... and for a network root to answer a statfs at all */
         bool s3_allow_http;
         bool s3_allow_private_endpoints;
         enum settings_on_error settings_on_error;

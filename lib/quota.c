@@ -50,6 +50,8 @@ static int project_quotactl(int fd, int cmd, uint32_t id, void *addr) {
 }
 
 static void mount_point_of(int fd, char *buf, size_t size);
+static uint64_t to_blocks(uint64_t bytes);
+static uint64_t to_limit(uint64_t count);
 
 /* Accounting alone (ext4 with the quota feature, mounted without prjquota) counts but never stops. */
 static bool limits_enforced(int dir_fd) {
@@ -184,9 +186,9 @@ int quota_registry_read(int dir_fd, const char *path, struct quota_project **ret
         return 0;
 }
 
-/* Writes the registry plus one new entry: a new file, synced, renamed over the old one. */
-static int append_registry(int root_fd, const struct quota_project *projects, size_t n, const char *name,
-                           uint32_t id) {
+/* Writes the registry plus the entries added: a new file, synced, renamed over the old one. */
+static int write_registry(int root_fd, const struct quota_project *projects, size_t n,
+                          const struct quota_project *added, size_t n_added) {
         static const char tmp_name[] = QUOTA_REGISTRY_NAME ".new";
         _cleanup_fclose_ FILE *f = NULL;
         int fd = openat(root_fd, tmp_name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
@@ -199,7 +201,8 @@ static int append_registry(int root_fd, const struct quota_project *projects, si
         }
         for (size_t i = 0; i < n; i++)
                 fprintf(f, "%s:%u\n", projects[i].name, projects[i].id);
-        fprintf(f, "%s:%u\n", name, id);
+        for (size_t i = 0; i < n_added; i++)
+                fprintf(f, "%s:%u\n", added[i].name, added[i].id);
         if (fflush(f) != 0 || fsync(fileno(f)) < 0)
                 return -errno;
         if (renameat(root_fd, tmp_name, root_fd, QUOTA_REGISTRY_NAME) < 0)
@@ -207,29 +210,7 @@ static int append_registry(int root_fd, const struct quota_project *projects, si
         return fsync(root_fd) < 0 && errno != EBADF && errno != EINVAL ? -errno : 0;
 }
 
-static int find_or_allocate(int root_fd, const char *name, uint32_t *ret_id) {
-        _cleanup_free_ struct quota_project *projects = NULL;
-        uint32_t next = QUOTA_FIRST_ID;
-        size_t n;
-        int r;
-
-        if ((r = read_registry_at(root_fd, &projects, &n)) < 0)
-                return r;
-        for (size_t i = 0; i < n; i++) {
-                if (streq(projects[i].name, name)) {
-                        *ret_id = projects[i].id;
-                        return 0;
-                }
-                if (projects[i].id >= next && projects[i].id < UINT32_MAX)
-                        next = projects[i].id + 1;
-        }
-        if (next > QUOTA_LAST_ID)
-                return -ENOSPC;
-        if ((r = append_registry(root_fd, projects, n, name, next)) < 0)
-                return r;
-        *ret_id = next;
-        return 0;
-}
+static int find_or_allocate_all(int root_fd, const char *const *names, size_t n_names, uint32_t *ret_ids);
 
 /* The root of the filesystem of dir_fd (O_RDONLY: fsync needs a real fd), and the registry's lock
  * file in it: created when `create`, else -1 when it does not exist. */
@@ -255,7 +236,7 @@ static int lookup_id(int root_fd, int lock_fd, const char *name, uint32_t *ret_i
 
         if (flock(lock_fd, LOCK_EX) < 0)
                 return nb_fail(err, errno, "project %s: cannot lock %s: %s", name, QUOTA_REGISTRY_LOCK, strerror(errno));
-        r = find_or_allocate(root_fd, name, ret_id);
+        r = find_or_allocate_all(root_fd, &name, 1, ret_id);
         (void) flock(lock_fd, LOCK_UN);
         if (r < 0)
                 return nb_fail(err, r, "project %s: cannot update the registry %s: %s", name, QUOTA_REGISTRY_NAME,
@@ -270,6 +251,85 @@ int quota_project_id(int dir_fd, const char *path, const char *name, uint32_t *r
         if ((r = open_registry(dir_fd, path, true, &root_fd, &lock_fd, err)) < 0)
                 return r;
         return lookup_id(root_fd, lock_fd, name, ret_id, err);
+}
+
+static int compare_names(const void *a, const void *b) {
+        return strcmp(((const struct quota_project *) a)->name, ((const struct quota_project *) b)->name);
+}
+
+/* The next id after every one of projects (sorted by name, so no order to rely on). */
+static uint32_t next_free_id(const struct quota_project *projects, size_t n) {
+        uint32_t next = QUOTA_FIRST_ID;
+
+        for (size_t i = 0; i < n; i++)
+                if (projects[i].id >= next && projects[i].id < UINT32_MAX)
+                        next = projects[i].id + 1;
+        return next;
+}
+
+/* Looks each name up in the registry, sorted once; the missing ones get ids of their own, all
+ * written in one new registry. */
+static int find_or_allocate_all(int root_fd, const char *const *names, size_t n_names, uint32_t *ret_ids) {
+        _cleanup_free_ struct quota_project *projects = NULL, *added = NULL;
+        size_t n, n_added = 0;
+        uint32_t next;
+        int r;
+
+        if ((r = read_registry_at(root_fd, &projects, &n)) < 0)
+                return r;
+        if (n > 0)
+                qsort(projects, n, sizeof(*projects), compare_names);
+        next = next_free_id(projects, n);
+        if (n_names > 0 && !(added = calloc(n_names, sizeof(*added))))
+                return -ENOMEM;
+        for (size_t i = 0; i < n_names; i++) {
+                struct quota_project key = {};
+                const struct quota_project *found;
+
+                snprintf(key.name, sizeof(key.name), "%s", names[i]);
+                found = n > 0 ? bsearch(&key, projects, n, sizeof(*projects), compare_names) : NULL;
+                for (size_t j = 0; !found && j < n_added; j++) /* a name twice in one call */
+                        if (streq(added[j].name, key.name))
+                                found = &added[j];
+                if (found) {
+                        ret_ids[i] = found->id;
+                        continue;
+                }
+                if (next > QUOTA_LAST_ID)
+                        return -ENOSPC;
+                key.id = ret_ids[i] = next++;
+                added[n_added++] = key;
+        }
+        return n_added > 0 ? write_registry(root_fd, projects, n, added, n_added) : 0;
+}
+
+int quota_project_ids(int dir_fd, const char *path, const char *const *names, size_t n, uint32_t *ret_ids,
+                      struct nb_error *err) {
+        _cleanup_close_ int root_fd = -1, lock_fd = -1;
+        int r;
+
+        if ((r = open_registry(dir_fd, path, true, &root_fd, &lock_fd, err)) < 0)
+                return r;
+        if (flock(lock_fd, LOCK_EX) < 0)
+                return nb_fail(err, errno, "%s: cannot lock %s: %s", path, QUOTA_REGISTRY_LOCK, strerror(errno));
+        r = find_or_allocate_all(root_fd, names, n, ret_ids);
+        (void) flock(lock_fd, LOCK_UN);
+        if (r < 0)
+                return nb_fail(err, r, "%s: cannot update the registry %s: %s", path, QUOTA_REGISTRY_NAME,
+                               r == -ENOSPC ? "no project id is left below 2^31" : strerror(-r));
+        return 0;
+}
+
+/* XFS keeps a limit in its own blocks, rounded up: 64 KiB covers every block size it has. */
+static bool near_bytes(uint64_t reported, uint64_t bytes) {
+        uint64_t wanted = to_blocks(bytes) * QUOTA_BLOCK;
+
+        return reported == wanted || (wanted > 0 && reported > wanted && reported - wanted < 65536);
+}
+
+bool quota_limits_equal(const struct quota_usage *usage, uint64_t soft_bytes, uint64_t hard_bytes, uint64_t files) {
+        return near_bytes(usage->soft_bytes, soft_bytes) && near_bytes(usage->hard_bytes, hard_bytes) &&
+               usage->soft_files == to_limit(files) && usage->hard_files == to_limit(files);
 }
 
 int quota_open_lock(int dir_fd, const char *path, bool create, struct nb_error *err) {

@@ -27,6 +27,11 @@ int quota_probe(int dir_fd, const char *path, struct nb_error *err);
  * never reused for another name. */
 int quota_project_id(int dir_fd, const char *path, const char *name, uint32_t *ret_id, struct nb_error *err);
 
+/* The ids of n projects at once (a sync pass over every folder): one lock, one read of the
+ * registry, and one write for all the names it did not have. */
+int quota_project_ids(int dir_fd, const char *path, const char *const *names, size_t n, uint32_t *ret_ids,
+                      struct nb_error *err);
+
 /* The registry's lock file at the root of the filesystem of dir_fd, opened for writing (created when
  * `create`); quotatree.c locks a byte of it per tree. -ENOENT when it does not exist and !create. */
 int quota_open_lock(int dir_fd, const char *path, bool create, struct nb_error *err);
@@ -43,6 +48,10 @@ struct quota_usage {
         uint64_t soft_bytes, hard_bytes; /* 0: none */
         uint64_t soft_files, hard_files; /* 0: none */
 };
+
+/* Whether the limits quota_get() reported are those quota_set_limits() would set (XFS rounds a
+ * limit up to its blocks). */
+bool quota_limits_equal(const struct quota_usage *usage, uint64_t soft_bytes, uint64_t hard_bytes, uint64_t files);
 
 /* The usage and limits of one project (all 0 when the kernel has no record of it). */
 int quota_get(int dir_fd, uint32_t id, struct quota_usage *ret);

@@ -1,15 +1,18 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "quotareport.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include "grants.h"
+#include "netfs.h"
 #include "inputs.h"
 #include "plan.h"
 #include "quota.h"
@@ -106,17 +109,6 @@ static int compare_rows(const void *a, const void *b) {
         return by_team ? by_team : strcmp(x->notebook, y->notebook);
 }
 
-/* GRANTS/TEAM.json through an fd of GRANTS opened once: with thousands of teams, every system
- * call per team counts. openat2 still follows no symlink; O_NONBLOCK keeps a FIFO from blocking. */
-static bool load_grants_at(int grants_fd, const char *team, struct team_grants *ret) {
-        char name[NB_NAME_MAX + 8];
-        _cleanup_close_ int fd = -1;
-
-        snprintf(name, sizeof(name), "%s.json", team);
-        fd = openat_beneath(grants_fd, name, O_RDONLY | O_NONBLOCK, 0);
-        return fd >= 0 && grants_load_fd(fd, name, team, ret, NULL) == 0;
-}
-
 /* Grants of the rows' teams, loaded once per team (rows come sorted by team). */
 static void add_costs(struct quota_row *rows, size_t n, const struct node_config *config) {
         _cleanup_close_ int grants_fd = open(config->grants_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -126,7 +118,7 @@ static void add_costs(struct quota_row *rows, size_t n, const struct node_config
         for (size_t i = 0; i < n; i++) {
                 if (i == 0 || !streq(rows[i].team, rows[i - 1].team)) {
                         team_grants_done(&grants);
-                        loaded = grants_fd >= 0 && load_grants_at(grants_fd, rows[i].team, &grants);
+                        loaded = grants_fd >= 0 && grants_load_at(grants_fd, rows[i].team, &grants, NULL) == 0;
                 }
                 quota_row_costs(&rows[i], config, loaded ? &grants : NULL);
         }
@@ -161,14 +153,123 @@ static bool same_filesystem(const char *a, const char *b) {
         return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev;
 }
 
+/* A row of what statfs on a folder of a network root shows: the project's use and its limit. */
+static int add_seen_row(int parent_fd, const char *name, const char *team, const char *notebook, struct quota_row **rows,
+                        size_t *n) {
+        _cleanup_close_ int fd = openat_beneath(parent_fd, name, O_RDONLY | O_DIRECTORY, RESOLVE_NO_XDEV);
+        struct quota_row row = {};
+        struct quota_row *grown;
+        struct statfs sfs;
+
+        if (fd < 0 || fstatfs(fd, &sfs) < 0)
+                return 0; /* gone meanwhile, or not a folder */
+        name_copy(row.team, team);
+        name_copy(row.notebook, notebook);
+        if (notebook[0])
+                snprintf(row.project, sizeof(row.project), "notebook.%s/%s", team, notebook);
+        else
+                snprintf(row.project, sizeof(row.project), "team.%s", team);
+        row.used_bytes = (uint64_t) (sfs.f_blocks - sfs.f_bfree) * (uint64_t) sfs.f_bsize;
+        row.used_files = (uint64_t) (sfs.f_files - sfs.f_ffree);
+        if (!(grown = reallocarray(*rows, *n + 1, sizeof(**rows))))
+                return -ENOMEM;
+        *rows = grown;
+        (*rows)[(*n)++] = row;
+        return 0;
+}
+
+/* Each folder under dir_fd whose name nbmount could have made: a team's storage (team NULL) or a
+ * notebook of team. */
+static int collect_seen(int dir_fd, const char *team, const char *only_team, struct quota_row **rows, size_t *n) {
+        DIR *dir = fdopendir(dir_fd);
+        struct dirent *entry;
+        int r = 0;
+
+        if (!dir)
+                return close(dir_fd), -errno;
+        while (r >= 0 && (entry = readdir(dir)))
+                if (!name_problem(entry->d_name) && (team || !only_team || streq(only_team, entry->d_name)))
+                        r = add_seen_row(dirfd(dir), entry->d_name, team ? team : entry->d_name, team ? entry->d_name : "",
+                                         rows, n);
+        closedir(dir);
+        return r;
+}
+
+static int collect_seen_notebooks(const char *root, const char *only_team, struct quota_row **rows, size_t *n) {
+        DIR *dir = opendir(root);
+        struct dirent *entry;
+        int r = 0;
+
+        if (!dir)
+                return -errno;
+        while (r >= 0 && (entry = readdir(dir))) {
+                int team_fd;
+
+                if (name_problem(entry->d_name) || (only_team && !streq(only_team, entry->d_name)))
+                        continue;
+                team_fd = openat_beneath(dirfd(dir), entry->d_name, O_RDONLY | O_DIRECTORY, RESOLVE_NO_XDEV);
+                if (team_fd >= 0)
+                        r = collect_seen(team_fd, entry->d_name, NULL, rows, n);
+        }
+        closedir(dir);
+        return r;
+}
+
+static int report_seen(const struct node_config *config, const char *team, bool notebooks, struct quota_row **rows,
+                       size_t *n, struct nb_error *err) {
+        char cluster_folder[sizeof(config->storage_root) + NB_NAME_MAX + 2];
+        int fd, r = 0;
+
+        snprintf(cluster_folder, sizeof(cluster_folder), "%s/%s", config->storage_root, config->cluster);
+        if ((fd = open(cluster_folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0)
+                r = collect_seen(fd, NULL, team, rows, n);
+        if (r >= 0 && notebooks)
+                r = collect_seen_notebooks(config->notebooks_root, team, rows, n);
+        if (r < 0)
+                return nb_fail(err, r, "%s: cannot read its folders: %s", config->storage_root, strerror(-r));
+        return 0;
+}
+
+/* The storage root's filesystem, when it is a network one, from a probe that gives up after
+ * quota.remote_timeout. */
+static int network_type(const struct node_config *config, const char **ret, struct nb_error *err) {
+        const char *const roots[] = { config->storage_root };
+        struct statfs seen;
+        int r = netfs_probe(roots, 1, config->quota_remote_timeout_ms, &seen, err);
+
+        if (r < 0)
+                return r;
+        *ret = netfs_type_name(seen.f_type);
+        return 0;
+}
+
+static void finish_rows(const struct node_config *config, struct quota_row *rows, size_t n) {
+        if (n > 0) /* qsort() wants a non-null array even for no rows */
+                qsort(rows, n, sizeof(*rows), compare_rows);
+        add_costs(rows, n, config);
+}
+
 int quota_report(const struct node_config *config, const char *team, bool notebooks, struct quota_row **ret,
-                 size_t *ret_n, struct nb_error *err) {
+                 size_t *ret_n, const char **ret_network, struct nb_error *err) {
         struct fs_quotas storage = {}, notebook_fs = {};
+        const char *network = NULL;
         bool separate = notebooks && !same_filesystem(config->storage_root, config->notebooks_root);
         _cleanup_free_ struct quota_row *rows = NULL;
         size_t n = 0;
         int r;
 
+        if ((r = network_type(config, &network, err)) < 0)
+                return r;
+        if (ret_network)
+                *ret_network = network;
+        if (network) {
+                if ((r = report_seen(config, team, notebooks, &rows, &n, err)) < 0)
+                        return r;
+                finish_rows(config, rows, n);
+                *ret = TAKE_PTR(rows);
+                *ret_n = n;
+                return 0;
+        }
         r = read_fs(config->storage_root, &storage, err);
         if (r >= 0 && separate)
                 r = read_fs(config->notebooks_root, &notebook_fs, err);
@@ -179,9 +280,7 @@ int quota_report(const struct node_config *config, const char *team, bool notebo
         fs_quotas_done(&notebook_fs);
         if (r < 0)
                 return r;
-        if (n > 0) /* qsort() wants a non-null array even for no rows */
-                qsort(rows, n, sizeof(*rows), compare_rows);
-        add_costs(rows, n, config);
+        finish_rows(config, rows, n);
         *ret = TAKE_PTR(rows);
         *ret_n = n;
         return 0;

@@ -17,7 +17,7 @@ struct quota_row {
         nb_name plan;     /* "" when the team has no grants on this node */
         bool card_on_file;
         char project[160];
-        uint32_t id;
+        uint32_t id;      /* 0 when seen through a network filesystem: the registry is the server's */
         uint64_t used_bytes, used_files;
         uint64_t allowance_bytes, hard_bytes; /* NB_SIZE_UNLIMITED: none; both so when the plan is unknown */
         uint64_t file_limit;                  /* the plan's files (soft = hard); NB_SIZE_UNLIMITED: none */
@@ -26,9 +26,12 @@ struct quota_row {
 };
 
 /* One Q_GETNEXTQUOTA pass per filesystem, joined with its registry and the teams' grants; sorted
- * by team, then notebook. team may be NULL (every team). *ret is malloc'd. */
+ * by team, then notebook. team may be NULL (every team). *ret is malloc'd. Roots on a network
+ * filesystem (netfs.h) are read through statfs on each folder instead: the use and size that the
+ * storage server's project quota reports there; *ret_network (may be NULL) is then its type
+ * ("nfs"), else NULL. */
 int quota_report(const struct node_config *config, const char *team, bool notebooks, struct quota_row **ret,
-                 size_t *ret_n, struct nb_error *err);
+                 size_t *ret_n, const char **ret_network, struct nb_error *err);
 
 /* Fills a row's plan, allowance, hard limit, file limit, bytes over and monthly cost from the team's grants
  * (NULL: unknown plan) and row->used_bytes. */

@@ -159,15 +159,12 @@ static int visit_entry(const struct pass *p, int dir_fd, const char *name, unsig
 /* Lists the folder from its start (a pass before may have read the same open file to its end).
  * NOLINTNEXTLINE(misc-no-recursion): visit_folder() stops at WALK_MAX_DEPTH (256) */
 static int list_folder(const struct pass *p, int fd, unsigned depth) {
-        int dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3), r = 0;
+        DIR *dir = opendir_again(fd);
         struct dirent *entry;
-        DIR *dir;
+        int r = 0;
 
-        if (dup_fd < 0 || !(dir = fdopendir(dup_fd))) {
-                closep(&dup_fd);
+        if (!dir)
                 return -errno;
-        }
-        rewinddir(dir);
         for (errno = 0; r >= 0 && (entry = readdir(dir)); errno = 0)
                 if (!streq(entry->d_name, ".") && !streq(entry->d_name, ".."))
                         r = visit_entry(p, dirfd(dir), entry->d_name, entry->d_type, depth);

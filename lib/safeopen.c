@@ -155,3 +155,15 @@ int reopen_fd(int fd, int flags) {
         reopened = open(magic_link, flags | O_CLOEXEC | O_NOCTTY);
         return reopened < 0 ? -errno : reopened;
 }
+
+DIR *opendir_again(int fd) {
+        int dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        DIR *dir;
+
+        if (dup_fd < 0 || !(dir = fdopendir(dup_fd))) {
+                closep(&dup_fd);
+                return NULL;
+        }
+        rewinddir(dir);
+        return dir;
+}

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <linux/openat2.h>
+#include <dirent.h>
 #include <stdint.h>
 
 #include "error.h"
@@ -29,3 +30,7 @@ int open_regular_beneath(const char *root_dir, const char *relative, struct nb_e
 /* The file behind fd (often an O_PATH fd, already checked) opened again with flags, through
  * /proc/self/fd: the same inode, whatever happened to its path meanwhile. Returns the fd or -errno. */
 int reopen_fd(int fd, int flags);
+
+/* The folder fd listed from its start (a listing before may have read the same open file to its
+ * end), through a fd of its own: fd stays open. NULL with errno set on failure. */
+DIR *opendir_again(int fd);

@@ -19,7 +19,9 @@
 # (BUILD/test-mode/nbmount, `make test-mode`), and /usr/share/containers/seccomp.json
 # (containers-common) to build default-deny seccomp profiles from. Details of each UML run:
 # build/test-logs/quota-FS.log and quota-tree-FS.log (and *.console.log, the kernel's console).
-# QUOTA_FS="xfs" (or "ext4") runs one file system only, QUOTA_HOST=0 skips the host part.
+# QUOTA_FS="xfs" (or "ext4") runs one file system only, QUOTA_HOST=0 skips the host part,
+# QUOTA_NFS=0 the NFS boot (tests/lib/uml-nfs.sh: roots on NFS, the storage server's quota sync;
+# its log build/test-logs/quota-nfs.log).
 set -u
 cd "$(dirname "$0")/.."
 NBMOUNT=${1:-build/nbmount}
@@ -101,6 +103,26 @@ for fs in ${QUOTA_FS:-xfs ext4}; do
                 rm -f "$UML_WORK/$fs-t.img"
         ) &
 done
+
+# Roots on NFS (tests/lib/uml-nfs.sh): one more boot, the storage server and two nodes, beside the
+# others (about 80 s in UML; skipped without knfsd's tools, package nfs-kernel-server).
+nfs_suite=0
+if [ -n "$uml_nbmount" ] && [ "${QUOTA_NFS:-1}" = 1 ]; then
+        if command -v rpc.nfsd >/dev/null && command -v exportfs >/dev/null && command -v rpcbind >/dev/null &&
+                command -v mount.nfs >/dev/null; then
+                nfs_suite=1
+                (
+                        uml_disk "$UML_WORK/nfs.img" 512M
+                        UML_EXTRA_DISKS="" uml_run "$UML_WORK/nfs.img" tests/lib/uml-nfs.sh "$uml_nbmount" "$fsx" \
+                                >"$work/uml-nfs.out" 2>"$logs/quota-nfs.log"
+                        echo "$? $uml_boot_seconds" >"$work/uml-nfs.rc"
+                        cp "$uml_last/console.log" "$logs/quota-nfs.console.log" 2>/dev/null
+                        rm -f "$UML_WORK/nfs.img"
+                ) &
+        else
+                not_ok "nfs: prerequisites" "rpc.nfsd, exportfs, rpcbind or mount.nfs is missing (package nfs-kernel-server; make setup installs it)"
+        fi
+fi
 
 # The harness's own check (see the end): a UML run of a guest script that does not exist.
 if [ -n "$uml_nbmount" ]; then
@@ -235,6 +257,13 @@ for fs in ${QUOTA_FS:-xfs ext4}; do
                 not_ok "$fs: nbmount quota --notebooks --json validates against quota.schema.json" "$schema_result"
         fi
 done
+if [ "$nfs_suite" = 1 ]; then
+        rc="" seconds=""
+        read -r rc seconds <"$work/uml-nfs.rc"
+        remote_results "nfs: tests/lib/uml-nfs.sh in User-Mode Linux" "$rc" "$work/uml-nfs.out" \
+                "$logs/quota-nfs.log" "$logs/quota-nfs.console.log"
+        echo "# quota nfs: User-Mode Linux boot and tests in ${seconds:-?}s"
+fi
 # The harness itself: the broken run above (a guest script that is missing, as a checkout the guest
 # cannot see) must come out as a failure with its cause. Its report is shown once, as a comment;
 # that it was made is the test.

@@ -187,6 +187,24 @@ static void partial_sections_keep_defaults(void **state) {
         free(c);
 }
 
+/* quota.remote_wait and quota.remote_timeout: seconds, to the millisecond, within their bounds. */
+static void quota_remote_waits(void **state) {
+        struct node_config *c = parse_ok("cluster: c1\n");
+        struct nb_error err = {};
+
+        assert_int_equal(c->quota_remote_wait_ms, 2000);
+        assert_int_equal(c->quota_remote_timeout_ms, 5000);
+        free(c);
+        c = parse_ok("cluster: c1\nquota: {enforce: required, remote_wait: 0.25, remote_timeout: 12}\n");
+        assert_int_equal(c->quota_remote_wait_ms, 250);
+        assert_int_equal(c->quota_remote_timeout_ms, 12000);
+        assert_int_not_equal(node_config_parse("cluster: c1\nquota: {remote_wait: 31}\n", 37, "node.yaml", c, &err), 0);
+        assert_string_equal(err.msg, "node.yaml:2:22: \"remote_wait\" must be a number of seconds from 0 to 30");
+        assert_int_not_equal(node_config_parse("cluster: c1\nquota: {remote_timeout: 0}\n", 39, "node.yaml", c, &err), 0);
+        assert_string_equal(err.msg, "node.yaml:2:25: \"remote_timeout\" must be a number of seconds from 0.1 to 60");
+        free(c);
+}
+
 static void plans_replace_default_table(void **state) {
         struct node_config *c = parse_ok("cluster: c1\nplans:\n  basic: {storage: 1GB, notebook: 500MB}\n"
                                          "  big:\n    storage: 1.5 TiB\n    notebook: unlimited\n");
@@ -444,7 +462,7 @@ static void quota_and_s3_errors(void **state) {
         assert_node_error("cluster: c1\nquota:\n  enforce: false\n",
                           "node.yaml:3:12: \"enforce\" must be a string, not a boolean; put it in quotes");
         assert_node_error("cluster: c1\nquota:\n  mode: off\n",
-                          "node.yaml:3:3: unknown key \"mode\" in \"quota\" (allowed: enforce)");
+                          "node.yaml:3:3: unknown key \"mode\" in \"quota\" (allowed: enforce, remote_wait, remote_timeout)");
         assert_node_error("cluster: c1\ns3:\n  allow_http: yes\n",
                           "node.yaml:3:15: \"allow_http\" must be true or false, not a string");
         assert_node_error("cluster: c1\ns3:\n  allow_private_endpoints: 1\n",
@@ -572,6 +590,7 @@ int main(void) {
                 cmocka_unit_test(mountd_socket_length),
                 cmocka_unit_test(output_untouched_on_error),
                 cmocka_unit_test(load_fd_size_cap),
+                cmocka_unit_test(quota_remote_waits),
         };
 
         setvbuf(stdout, NULL, _IONBF, 0); /* keep cmocka's stdout and stderr lines in order in one log */

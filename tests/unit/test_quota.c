@@ -9,6 +9,9 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <linux/magic.h>
+
+#include "netfs.h"
 #include "quotareport.h"
 #include "quotatree.h"
 
@@ -137,6 +140,40 @@ static void walk_lines(void **state) {
         assert_string_equal(line, "walked 12");
 }
 
+/* What a node sees of the storage server's limit through statfs (netfs.h). */
+static void network_limits(void **state) {
+        struct plan_quota quota = { .project = "team.acme", .soft_bytes = 20 * 1000 * 1000, .hard_bytes = 25 * 1000 * 1000 };
+        /* XFS rounds 20 MB down to its 4 KiB blocks, the NFS client to its own 4 KiB */
+        struct statfs seen = { .f_type = NFS_SUPER_MAGIC, .f_bsize = 4096, .f_blocks = 20000000 / 1024 * 1024 / 4096 };
+
+        assert_string_equal(netfs_type_name(NFS_SUPER_MAGIC), "nfs");
+        assert_string_equal(netfs_type_name(0x00c36400), "ceph");
+        assert_null(netfs_type_name(XFS_SUPER_MAGIC));
+        assert_true(netfs_limit_met(&seen, &quota));
+        seen.f_blocks = 512 * 1024 * 1024 / 4096; /* the whole export: no project limit yet */
+        assert_false(netfs_limit_met(&seen, &quota));
+        seen.f_blocks = 4 * 1000 * 1000 / 4096; /* a smaller plan's limit: not this one */
+        assert_false(netfs_limit_met(&seen, &quota));
+        quota.soft_bytes = NB_SIZE_UNLIMITED; /* no allowance: the hard limit is what statfs shows */
+        seen.f_blocks = 25000000 / 1024 * 1024 / 4096;
+        assert_true(netfs_limit_met(&seen, &quota));
+        quota.hard_bytes = NB_SIZE_UNLIMITED;
+        assert_true(netfs_limit_met(&seen, &quota));
+}
+
+/* The roots' probe (a child's statfs): a root that is there, one that is not (all zero: not the
+ * probe's to judge). */
+static void probe_roots(void **state) {
+        const char *const paths[] = { "/", "/nonexistent-nbmount-root" };
+        struct statfs seen[2];
+        struct nb_error err = {};
+
+        memset(seen, 0xff, sizeof(seen));
+        assert_int_equal(netfs_probe(paths, 2, 5000, seen, &err), 0);
+        assert_true(seen[0].f_type != 0 && seen[0].f_blocks > 0);
+        assert_true(seen[1].f_type == 0 && seen[1].f_blocks == 0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(seed_example),
@@ -146,6 +183,8 @@ int main(void) {
                 cmocka_unit_test(explicit_file_limits),
                 cmocka_unit_test(stamp_text),
                 cmocka_unit_test(walk_lines),
+                cmocka_unit_test(network_limits),
+                cmocka_unit_test(probe_roots),
         };
 
         setvbuf(stdout, NULL, _IONBF, 0);
