@@ -667,6 +667,8 @@ void registry_pending_end(struct mountd *d, struct pending *p, bool attached) {
                 save(d);
         }
         collect_unused(d, &stopping);
+        if (stopping)
+                save(d);
         pthread_cond_broadcast(&d->changed);
         pthread_mutex_unlock(&d->lock);
         closep(&p->tree_fd);
@@ -884,6 +886,7 @@ static bool apply(struct mountd *d, const struct sweep *s, struct shared_mount *
 void registry_sweep(struct mountd *d) {
         struct shared_mount *stopping = NULL, *dead = NULL;
         struct sweep s = {};
+        bool changed;
         int r;
 
         pthread_mutex_lock(&d->lock);
@@ -895,9 +898,10 @@ void registry_sweep(struct mountd *d) {
                 return;
         }
         pthread_mutex_lock(&d->lock);
-        if (apply(d, &s, &dead))
-                save(d);
+        changed = apply(d, &s, &dead);
         collect_unused(d, &stopping);
+        if (changed || stopping) /* after the collection: a mount it takes out must not stay listed */
+                save(d);
         pthread_mutex_unlock(&d->lock);
         sweep_free(&s);
         stop_all(d, dead, "s3fs died");
