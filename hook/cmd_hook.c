@@ -18,6 +18,7 @@
 #include "inputs.h"
 #include "mount.h"
 #include "mountstatus.h"
+#include "mountinfo.h"
 #include "netfs.h"
 #include "ocistate.h"
 #include "quota.h"
@@ -433,6 +434,15 @@ static int create_runtime(struct hook_run *run, const struct hook_options *o) {
         return 0;
 }
 
+/* Whether root is on a network filesystem, by the mount table: the storage server keeps its
+ * projects there (no stamps), and a hard mount whose server is away would hold any question put
+ * to it, past the runtime's timeout for this hook. */
+static bool root_is_remote(const char *root) {
+        char fstype[64];
+
+        return mountinfo_fstype_of(root, fstype, sizeof(fstype)) == 0 && netfs_fstype_name(fstype);
+}
+
 /* A container that could leave its quota projects may have taken files out of them until it
  * stopped, also after another start walked its folders and stamped them: the stamps go, so that the
  * next guarded start walks again (quotatree.h). */
@@ -450,6 +460,8 @@ static void forget_quota_trees(const struct hook_run *run, bool debug) {
                 _cleanup_close_ int fd = -1;
                 struct nb_error err = {};
 
+                if (root_is_remote(trees[i].root))
+                        continue;
                 snprintf(relative, sizeof(relative), "%s/%s", trees[i].a, trees[i].b);
                 snprintf(path, sizeof(path), "%s/%s", trees[i].root, relative);
                 if ((fd = open_beneath(trees[i].root, relative, O_PATH | O_DIRECTORY, NULL)) < 0)

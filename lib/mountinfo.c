@@ -50,7 +50,7 @@ static int parse_number(const char *text, char end, unsigned long long *ret) {
 }
 
 int mountinfo_parse_line(char *line, struct mountinfo_entry *ret) {
-        char *cursor = line, *id, *devno, *root, *target, *field, *source;
+        char *cursor = line, *id, *devno, *root, *target, *field, *fstype, *source;
         unsigned long long mount_id, major, minor;
 
         if (!(id = next_field(&cursor)) || !next_field(&cursor) || !(devno = next_field(&cursor)) ||
@@ -58,7 +58,7 @@ int mountinfo_parse_line(char *line, struct mountinfo_entry *ret) {
                 return -EINVAL;
         while ((field = next_field(&cursor)) && !streq(field, "-"))
                 ; /* optional fields (shared:N, master:N, ...) up to the separator */
-        if (!field || !next_field(&cursor) || !(source = next_field(&cursor)))
+        if (!field || !(fstype = next_field(&cursor)) || !(source = next_field(&cursor)))
                 return -EINVAL;
         if (parse_number(id, '\0', &mount_id) < 0 || parse_number(devno, ':', &major) < 0 ||
             parse_number(strchr(devno, ':') + 1, '\0', &minor) < 0 || major > UINT_MAX || minor > UINT_MAX)
@@ -67,7 +67,7 @@ int mountinfo_parse_line(char *line, struct mountinfo_entry *ret) {
         unescape(target);
         unescape(source);
         *ret = (struct mountinfo_entry) { .id = mount_id, .devno = makedev(major, minor), .root = root,
-                                          .target = target, .source = source };
+                                          .target = target, .fstype = fstype, .source = source };
         return 0;
 }
 
@@ -118,4 +118,40 @@ int mountinfo_by_id(uint64_t id, struct mountinfo_mount *ret) {
 
 int mountinfo_whole_fs(dev_t devno, struct mountinfo_mount *ret) {
         return find(&(struct mountinfo_query) { .devno = devno, .whole_fs = true }, ret);
+}
+
+/* Whether path is target or below it, by name. */
+static bool path_under(const char *path, const char *target) {
+        size_t n = strlen(target);
+
+        if (streq(target, "/"))
+                return true;
+        return strncmp(path, target, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+int mountinfo_fstype_of(const char *path, char *ret, size_t size) {
+        _cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+        _cleanup_free_ char *line = NULL;
+        size_t line_size = 0, best = 0;
+        ssize_t n;
+        bool found = false;
+
+        if (!f)
+                return -errno;
+        while ((n = getline(&line, &line_size, f)) > 0) {
+                struct mountinfo_entry e;
+
+                if (line[n - 1] == '\n')
+                        line[n - 1] = '\0';
+                /* the longest target wins; of equal ones the later, mounted on top */
+                if (mountinfo_parse_line(line, &e) < 0 || !path_under(path, e.target) || strlen(e.target) < best)
+                        continue;
+                if (snprintf(ret, size, "%s", e.fstype) >= (int) size)
+                        return -ENAMETOOLONG;
+                best = strlen(e.target);
+                found = true;
+        }
+        if (ferror(f))
+                return -EIO;
+        return found ? 0 : -ENOENT;
 }

@@ -15,6 +15,7 @@ struct mountinfo_entry {
         dev_t devno;
         const char *root;   /* the folder of the filesystem that is mounted, "/" for all of it */
         const char *target; /* where it is mounted */
+        const char *fstype; /* e.g. xfs, nfs4 */
         const char *source; /* the mount source, e.g. /dev/vda */
 };
 
@@ -36,3 +37,8 @@ int mountinfo_by_id(uint64_t id, struct mountinfo_mount *ret);
 
 /* The first mount of the filesystem devno from its root folder: 0, -ENOENT, or -errno. */
 int mountinfo_whole_fs(dev_t devno, struct mountinfo_mount *ret);
+
+/* The filesystem type of the mount that path (absolute, without symlinks) is on, by the mount table
+ * alone: nothing on that filesystem is asked, so a network server that is away cannot hold it up.
+ * 0, -ENOENT, or -errno. */
+int mountinfo_fstype_of(const char *path, char *ret, size_t size);

@@ -34,6 +34,17 @@ const char *netfs_type_name(long f_type) {
         }
 }
 
+const char *netfs_fstype_name(const char *fstype) {
+        static const struct {
+                const char *fstype, *name;
+        } types[] = { { "nfs", "nfs" }, { "nfs4", "nfs" }, { "ceph", "ceph" }, { "cifs", "smb" }, { "smb3", "smb" } };
+
+        for (size_t i = 0; i < ARRAY_SIZE(types); i++)
+                if (streq(fstype, types[i].fstype))
+                        return types[i].name;
+        return NULL;
+}
+
 static long remaining_ms(const struct timespec *deadline) {
         struct timespec now;
 

@@ -18,6 +18,8 @@
 
 /* "nfs", "ceph", "smb" for a network filesystem's statfs f_type; NULL for any other. */
 const char *netfs_type_name(long f_type);
+/* The same by a mount table's type name (mountinfo.h): "nfs" for nfs and nfs4, ...; NULL for others. */
+const char *netfs_fstype_name(const char *fstype);
 
 /* The statfs of each of n (at most NETFS_MAX_ROOTS) paths, taken by a thread: when one does not
  * answer within timeout_ms (a hard-mounted export whose server is away) the call fails with

@@ -302,6 +302,11 @@ expect_has "a third pass changes nothing" "$(cat /tmp/pass3.out)" "0 limits set,
 start_sync
 
 log "the server unreachable"
+# a container (unguarded: its poststop would remove quota stamps on a local root) that ends while
+# the server is away: its poststop must not ask the export anything
+rm -f $BB_WORK/out/away.*
+start_bg_on away a acme nb1 "echo ready; sleep 4"
+for ((i = 0; i < 100; i++)); do in_container away && break; sleep 0.1; done
 rpc.nfsd 0 >/dev/null 2>&1
 t0=$(date +%s.%N)
 start a acme nb1 "echo started"
@@ -309,6 +314,8 @@ t=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
 echo "# nfs: a start with the server away ended after $t s" >&2
 expect_eq "server away: the start is refused within the 2 s remote_timeout (+ runc), naming the root" "not started|yes|yes" \
         "$(started && echo started || echo 'not started')|$(grep -q "/run/na/notebooks: no answer within 2000 ms (quota.remote_timeout)" <<<"$hook_err" && echo yes || echo "no: $hook_err")|$(awk -v t="$t" 'BEGIN { print (t < 10 ? "yes" : "no: " t " s") }')"
+away_rc=$(BB_WAIT=20 wait_rc away)
+expect_eq "server away: a container that ends meanwhile stops (its poststop asks the export nothing)" "0" "$away_rc"
 rpc.nfsd -N 4 -N 4.1 -N 4.2 4 >/dev/null 2>&1
 stop_sync
 echo "# the server's sync log:" >&2

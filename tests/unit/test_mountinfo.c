@@ -18,6 +18,7 @@ static void parses_proc5s_example(void **state) {
         assert_true(e.devno == makedev(98, 0));
         assert_string_equal(e.root, "/mnt1");
         assert_string_equal(e.target, "/mnt/parent");
+        assert_string_equal(e.fstype, "ext3");
         assert_string_equal(e.source, "/dev/root");
 }
 
@@ -72,12 +73,28 @@ static void finds_the_root_mount(void **state) {
         assert_int_equal(mountinfo_by_id(UINT64_MAX, &m), -ENOENT);
 }
 
+/* The covering mount by name: /proc is proc, a file below /proc/self is still proc (the longest
+ * target wins over "/"), and a name that only starts like a mount point is not under it. */
+static void finds_a_paths_filesystem_type(void **state) {
+        char type[64];
+
+        (void) state;
+        assert_int_equal(mountinfo_fstype_of("/proc", type, sizeof(type)), 0);
+        assert_string_equal(type, "proc");
+        assert_int_equal(mountinfo_fstype_of("/proc/self/mountinfo", type, sizeof(type)), 0);
+        assert_string_equal(type, "proc");
+        assert_int_equal(mountinfo_fstype_of("/procx", type, sizeof(type)), 0);
+        assert_string_not_equal(type, "proc");
+        assert_int_equal(mountinfo_fstype_of("/proc", type, 2), -ENAMETOOLONG);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(parses_proc5s_example),
                 cmocka_unit_test(no_optional_fields_and_escapes),
                 cmocka_unit_test(refuses_short_lines),
                 cmocka_unit_test(finds_the_root_mount),
+                cmocka_unit_test(finds_a_paths_filesystem_type),
         };
 
         setvbuf(stdout, NULL, _IONBF, 0); /* keep cmocka's stdout and stderr lines in order in one log */
