@@ -93,11 +93,14 @@ static int copy_out(const struct mountinfo_entry *e, struct mountinfo_mount *ret
         return 0;
 }
 
-static int find(const struct mountinfo_query *q, struct mountinfo_mount *ret) {
+/* Calls visit with each parsable line of the mount table, in order, until it returns non-zero:
+ * that value, 0 after the last line, or -errno. */
+static int each_mount(int (*visit)(const struct mountinfo_entry *e, void *data), void *data) {
         _cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
         _cleanup_free_ char *line = NULL;
         size_t size = 0;
         ssize_t n;
+        int r;
 
         if (!f)
                 return -errno;
@@ -106,10 +109,29 @@ static int find(const struct mountinfo_query *q, struct mountinfo_mount *ret) {
 
                 if (line[n - 1] == '\n')
                         line[n - 1] = '\0';
-                if (mountinfo_parse_line(line, &e) == 0 && matches(&e, q))
-                        return copy_out(&e, ret);
+                if (mountinfo_parse_line(line, &e) == 0 && (r = visit(&e, data)) != 0)
+                        return r;
         }
-        return ferror(f) ? -EIO : -ENOENT;
+        return ferror(f) ? -EIO : 0;
+}
+
+struct found_mount {
+        const struct mountinfo_query *query;
+        struct mountinfo_mount *ret;
+};
+
+static int visit_match(const struct mountinfo_entry *e, void *data) {
+        struct found_mount *f = data;
+
+        if (!matches(e, f->query))
+                return 0;
+        return copy_out(e, f->ret) < 0 ? -ENAMETOOLONG : 1;
+}
+
+static int find(const struct mountinfo_query *q, struct mountinfo_mount *ret) {
+        int r = each_mount(visit_match, &(struct found_mount) { .query = q, .ret = ret });
+
+        return r == 1 ? 0 : r == 0 ? -ENOENT : r;
 }
 
 int mountinfo_by_id(uint64_t id, struct mountinfo_mount *ret) {
@@ -129,29 +151,33 @@ static bool path_under(const char *path, const char *target) {
         return strncmp(path, target, n) == 0 && (path[n] == '\0' || path[n] == '/');
 }
 
+struct covering_mount {
+        const char *path;
+        char fstype[64];
+        size_t best;
+        bool found;
+};
+
+/* The longest target wins; of equal ones the later, mounted on top. */
+static int visit_covering(const struct mountinfo_entry *e, void *data) {
+        struct covering_mount *c = data;
+
+        if (!path_under(c->path, e->target) || strlen(e->target) < c->best)
+                return 0;
+        if (snprintf(c->fstype, sizeof(c->fstype), "%s", e->fstype) >= (int) sizeof(c->fstype))
+                return -ENAMETOOLONG;
+        c->best = strlen(e->target);
+        c->found = true;
+        return 0;
+}
+
 int mountinfo_fstype_of(const char *path, char *ret, size_t size) {
-        _cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
-        _cleanup_free_ char *line = NULL;
-        size_t line_size = 0, best = 0;
-        ssize_t n;
-        bool found = false;
+        struct covering_mount c = { .path = path };
+        int r = each_mount(visit_covering, &c);
 
-        if (!f)
-                return -errno;
-        while ((n = getline(&line, &line_size, f)) > 0) {
-                struct mountinfo_entry e;
-
-                if (line[n - 1] == '\n')
-                        line[n - 1] = '\0';
-                /* the longest target wins; of equal ones the later, mounted on top */
-                if (mountinfo_parse_line(line, &e) < 0 || !path_under(path, e.target) || strlen(e.target) < best)
-                        continue;
-                if (snprintf(ret, size, "%s", e.fstype) >= (int) size)
-                        return -ENAMETOOLONG;
-                best = strlen(e.target);
-                found = true;
-        }
-        if (ferror(f))
-                return -EIO;
-        return found ? 0 : -ENOENT;
+        if (r < 0)
+                return r;
+        if (!c.found)
+                return -ENOENT;
+        return snprintf(ret, size, "%s", c.fstype) < (int) size ? 0 : -ENAMETOOLONG;
 }
