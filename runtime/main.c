@@ -29,7 +29,7 @@
  * in the format --log-format asks for, as runc writes it. */
 static void log_to_runtime_log(const struct runtime_args *args, const char *message) {
         _cleanup_close_ int fd = -1;
-        char when[64], line[NB_ERROR_MAX + 256];
+        char when[64], line[NB_ERROR_MAX + 256], prefixed[NB_ERROR_MAX + 96];
         struct tm tm;
         time_t now = time(NULL);
         int len;
@@ -39,16 +39,17 @@ static void log_to_runtime_log(const struct runtime_args *args, const char *mess
         fd = open(args->log_path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
         if (fd < 0)
                 return;
+        snprintf(prefixed, sizeof(prefixed), "nbmount-runtime: %s", message);
         strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
         if (args->log_json) {
                 _cleanup_(json_object_putp) struct json_object *o = json_object_new_object();
 
                 json_object_object_add(o, "level", json_object_new_string("error"));
-                json_object_object_add(o, "msg", json_object_new_string(message));
+                json_object_object_add(o, "msg", json_object_new_string(prefixed));
                 json_object_object_add(o, "time", json_object_new_string(when));
                 len = snprintf(line, sizeof(line), "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
         } else {
-                len = snprintf(line, sizeof(line), "time=\"%s\" level=error msg=\"%s\"\n", when, message);
+                len = snprintf(line, sizeof(line), "time=\"%s\" level=error msg=\"%s\"\n", when, prefixed);
         }
         if (len > 0 && write(fd, line, MIN((size_t) len, sizeof(line) - 1)) < 0)
                 return;
