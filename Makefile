@@ -259,6 +259,13 @@ install: all
 	install -m 0644 man/*.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 man/*.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 README.md docs/FORMATS.md $(DESTDIR)$(DOCDIR)/
+	install -d -m 0755 $(DESTDIR)$(DOCDIR)/examples
+	sed 's|"/usr/bin/nbmount-runtime"|"$(PREFIX)/bin/nbmount-runtime"|' packaging/containerd/nbmount.toml \
+		>$(DESTDIR)$(DOCDIR)/examples/containerd-nbmount.toml
+	sed 's|"/usr/bin/nbmount-runtime"|"$(PREFIX)/bin/nbmount-runtime"|' packaging/docker/daemon.json \
+		>$(DESTDIR)$(DOCDIR)/examples/daemon.json
+	chmod 0644 $(DESTDIR)$(DOCDIR)/examples/containerd-nbmount.toml $(DESTDIR)$(DOCDIR)/examples/daemon.json
+	install -m 0644 packaging/kubernetes/*.yaml $(DESTDIR)$(DOCDIR)/examples/
 	install -m 0644 packaging/bash-completion/nbmount $(DESTDIR)$(COMPLETIONDIR)/nbmount
 
 uninstall:

@@ -796,7 +796,7 @@ static void check_containerd_runtime(struct doctor *d, const char *file, const s
 
 static void check_containerd(struct doctor *d) {
         const char *file = d->containerd_config ? d->containerd_config : CONTAINERD_CONFIG_DEFAULT_PATH;
-        _cleanup_free_ struct containerd_config *config = malloc(sizeof(*config));
+        struct containerd_config config;
         _cleanup_close_ int fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         _cleanup_free_ char *text = NULL;
         const struct containerd_runtime *runtime;
@@ -805,12 +805,16 @@ static void check_containerd(struct doctor *d) {
 
         if (fd < 0 && errno == ENOENT && !d->containerd_config)
                 return; /* no containerd here: nothing to say */
-        if (fd < 0 || !config || text_read_fd(fd, file, CONTAINERD_CONFIG_MAX_BYTES, &text, &len, &err) < 0) {
-                report(d, CHECK_FAIL, "containerd", "%s", fd < 0 ? strerror(errno) : err.msg[0] ? err.msg : "out of memory");
+        if (fd < 0) {
+                report(d, CHECK_FAIL, "containerd", "%s: cannot open: %s", file, strerror(errno));
                 return;
         }
-        containerd_config_read(text, config);
-        runtime = containerd_find_binary(config, "nbmount-runtime");
+        if (text_read_fd(fd, file, CONTAINERD_CONFIG_MAX_BYTES, &text, &len, &err) < 0) {
+                report(d, CHECK_FAIL, "containerd", "%s", err.msg);
+                return;
+        }
+        containerd_config_read(text, &config);
+        runtime = containerd_find_binary(&config, "nbmount-runtime");
         if (!runtime)
                 report(d, CHECK_WARN, "containerd", "%s names no runtime handler with BinaryName nbmount-runtime: Kubernetes pods cannot get nbmount's mounts; add packaging/containerd/nbmount.toml (nbmount-runtime(8))",
                        file);

@@ -172,14 +172,14 @@ static struct json_object *new_hook(const char *stage, const struct bundle_hooks
 }
 
 /* hooks.STAGE gets nbmount's entry unless it has one: 1 when added, 0 when there, or -errno. */
-static int add_stage(const struct jctx *c, struct json_object *all, const char *stage, const struct bundle_hooks *hooks) {
+static int add_stage(const struct jctx *c, struct json_object *stages, const char *stage, const struct bundle_hooks *hooks) {
         struct json_object *list;
         char pointer[64];
 
         snprintf(pointer, sizeof(pointer), "/hooks/%s", stage);
-        if (!json_object_object_get_ex(all, stage, &list)) {
+        if (!json_object_object_get_ex(stages, stage, &list)) {
                 list = json_object_new_array();
-                json_object_object_add(all, stage, list);
+                json_object_object_add(stages, stage, list);
         }
         if (!json_object_is_type(list, json_type_array))
                 return jfail(c, pointer, "\"hooks.%s\" must be an array, not %s", stage, json_type_phrase(list));

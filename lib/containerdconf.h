@@ -12,12 +12,12 @@
 
 #define CONTAINERD_CONFIG_DEFAULT_PATH "/etc/containerd/config.toml"
 #define CONTAINERD_CONFIG_MAX_BYTES ((size_t) 1024 * 1024)
-#define CONTAINERD_MAX_RUNTIMES 32
+#define CONTAINERD_MAX_RUNTIMES 16
 
 struct containerd_runtime {
         char handler[NB_NAME_MAX + 1];
         char runtime_type[128];
-        char binary_name[NB_PATH_MAX + 1];
+        char binary_name[512];
         bool passes_annotations; /* pod_annotations holds "io.nbmount.*" (or a pattern that matches it) */
 };
 

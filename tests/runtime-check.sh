@@ -135,10 +135,10 @@ expect_eq "containerd: other containers still run after a refusal" "0 still" "$r
 s3_server_start "$work/s3" acme-data >"$work/s3.err" 2>&1 || { not_ok "harness: s3rver" "$(cat "$work/s3.err")"; }
 printf 'S3RVER\n' >"$node/secrets/acme/s3key" && chmod 600 "$node/secrets/acme/s3key"
 cat >>"$settings" <<EOT
-bucket: {type: s3, url: s3://acme-data/nb, accessKeyId: S3RVER, secretAccessKey: secret:s3key, endpoint: "$S3_ENDPOINT"}
+bucket: {type: s3, url: s3://acme-data/nb, accessKeyId: S3RVER, secretAccessKey: secret:s3key, endpoint: "$S3_ENDPOINT", readOnly: false}
 EOT
-held() { "$NBMOUNT" mounts --json --config "$config" | jq -r '[.mounts[].containers[]] | length'; }
-no_mounts() { [ "$("$NBMOUNT" mounts --json --config "$config" | jq '.mounts | length')" = 0 ]; }
+held() { "$NBMOUNT" mounts --json --config "$config" | jq -r '[.[].containers[]] | length'; }
+no_mounts() { [ "$("$NBMOUNT" mounts --json --config "$config" | jq 'length')" = 0 ]; }
 if mountd_start "$config" --sweep-interval 1 2>"$work/mountd.err"; then
         # shellcheck disable=SC2046
         ctr_run nb-s3 $(identity acme alice) -- \
@@ -214,7 +214,7 @@ for bad in "io.nbmount.team=a b" "io.nbmount.user=" "io.nbmount.colour=red"; do
         direct bad --identity acme nb1 alice --annotation "$bad"
         before=$(sum "$bundle/config.json")
         create_with bad "$bundle"
-        expect_match "bad input: annotation $bad is refused, naming it" "^1 nbmount-runtime: $bundle/config.json:1:[0-9]+: .*${bad%%=*}" \
+        expect_match "bad input: annotation $bad is refused, naming it" "^1 nbmount-runtime: $bundle/config.json:[0-9]+:[0-9]+: .*${bad%%=*}" \
                 "$rc $err"
         expect_eq "bad input: ... nothing written" "$before 0" "$(sum "$bundle/config.json") $(leftovers "$bundle")"
 done
@@ -263,3 +263,25 @@ new_bundle --identity acme nb1 alice
 NBMOUNT_CONFIG=$work/broken.yaml BB_RUNC=$RUNTIME run_runc "$bundle"
 expect_match "real runtime: ... and refuses a notebook, naming the node config" "^1 nbmount-runtime: .*$work/broken.yaml:" \
         "$run_rc $run_err"
+
+# --- the shipped containerd snippet: containerd loads it; nbmount check reads it ---
+{ echo 'version = 2'; cat packaging/containerd/nbmount.toml; } >"$work/containerd.toml"
+dump=$(containerd --config "$work/containerd.toml" config dump 2>&1)
+expect_eq "containerd config dump with the shipped snippet shows the runtime nbmount, its type, BinaryName and pod_annotations" \
+        'pod_annotations = ["io.nbmount.*"]|runtime_type = "io.containerd.runc.v2"|BinaryName = "/usr/bin/nbmount-runtime"' \
+        "$(awk '/^ *\[plugins\."io\.containerd\.grpc\.v1\.cri"\.containerd\.runtimes\.nbmount\]/ { on = 1; next }
+                on && /^ *\[/ && !/runtimes\.nbmount\.options\]/ { on = 0 }
+                on && /runtime_type|pod_annotations|BinaryName/ { sub(/^ */, ""); print }' <<<"$dump" | tr '\n' '|' | sed 's/|$//')"
+sed "s|/usr/bin/nbmount-runtime|$RUNTIME|" "$work/containerd.toml" >"$work/containerd-here.toml"
+check_line() { "$NBMOUNT" check --config "$config" --containerd-config "$1" | grep '^[a-z]* *containerd:'; }
+expect_eq "nbmount check: the snippet (BinaryName this nbmount-runtime) is ok" \
+        "ok    containerd: $work/containerd-here.toml: runtime handler nbmount runs $RUNTIME and passes the io.nbmount.* annotations (RuntimeClass handler: nbmount)" \
+        "$(check_line "$work/containerd-here.toml")"
+grep -v pod_annotations "$work/containerd-here.toml" >"$work/no-annotations.toml"
+expect_eq "nbmount check: without pod_annotations it fails, with the fix" \
+        "fail  containerd: $work/no-annotations.toml: runtime nbmount does not pass the pods' io.nbmount.* annotations; add pod_annotations = [\"io.nbmount.*\"]" \
+        "$(check_line "$work/no-annotations.toml")"
+echo 'version = 2' >"$work/bare.toml"
+expect_match "nbmount check: a config without the runtime warns, naming the snippet" \
+        "^warn  containerd: $work/bare.toml names no runtime handler with BinaryName nbmount-runtime: .*packaging/containerd/nbmount.toml" \
+        "$(check_line "$work/bare.toml")"
