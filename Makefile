@@ -43,13 +43,15 @@ endif
 LIB_SRC := $(wildcard lib/*.c)
 HOOK_SRC := $(wildcard hook/*.c)
 MOUNTD_SRC := $(wildcard mountd/*.c)
+RUNTIME_SRC := $(wildcard runtime/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 HOOK_OBJ := $(HOOK_SRC:%.c=$(BUILD)/%.o)
 MOUNTD_OBJ := $(MOUNTD_SRC:%.c=$(BUILD)/%.o)
+RUNTIME_OBJ := $(RUNTIME_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-all: $(BUILD)/nbmount $(BUILD)/nbmountd $(BUILD)/nbmount-fusermount
+all: $(BUILD)/nbmount $(BUILD)/nbmountd $(BUILD)/nbmount-fusermount $(BUILD)/nbmount-runtime
 
 # The hook's and the settings parser's seccomp filters, compiled by libseccomp here, once, so that
 # neither compiles them at every start (lib/hookfilters.h).
@@ -81,6 +83,11 @@ $(BUILD)/nbmount: $(HOOK_OBJ) $(BUILD)/libnbmount.a
 $(BUILD)/nbmountd: $(MOUNTD_OBJ) $(BUILD)/libnbmount.a
 	@echo "  LD $@"
 	@$(CC) $(LDFLAGS) -pthread -o $@ $^ $(LDLIBS)
+
+# The runc-compatible runtime for containerd and Docker (runtime/main.c, nbmount-runtime(8)).
+$(BUILD)/nbmount-runtime: $(RUNTIME_OBJ) $(BUILD)/libnbmount.a
+	@echo "  LD $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # fusermount inside an s3fs's sandbox (mountd/helper/fusermount.c, nbmountd(8)): libc only.
 $(BUILD)/nbmount-fusermount: $(BUILD)/mountd/helper/fusermount.o
@@ -226,6 +233,7 @@ COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
 install: all
 	install -D -m 0755 $(BUILD)/nbmount $(DESTDIR)$(PREFIX)/bin/nbmount
 	install -D -m 0755 $(BUILD)/nbmountd $(DESTDIR)$(PREFIX)/sbin/nbmountd
+	install -D -m 0755 $(BUILD)/nbmount-runtime $(DESTDIR)$(PREFIX)/bin/nbmount-runtime
 	install -D -m 0755 $(BUILD)/nbmount-fusermount $(DESTDIR)$(PREFIX)/lib/nbmount/nbmount-fusermount
 	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/nbmount
 	test -e $(DESTDIR)$(SYSCONFDIR)/nbmount/node.yaml || \
@@ -251,10 +259,17 @@ install: all
 	install -m 0644 man/*.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 man/*.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 README.md docs/FORMATS.md $(DESTDIR)$(DOCDIR)/
+	install -d -m 0755 $(DESTDIR)$(DOCDIR)/examples
+	sed 's|"/usr/bin/nbmount-runtime"|"$(PREFIX)/bin/nbmount-runtime"|' packaging/containerd/nbmount.toml \
+		>$(DESTDIR)$(DOCDIR)/examples/containerd-nbmount.toml
+	sed 's|"/usr/bin/nbmount-runtime"|"$(PREFIX)/bin/nbmount-runtime"|' packaging/docker/daemon.json \
+		>$(DESTDIR)$(DOCDIR)/examples/daemon.json
+	chmod 0644 $(DESTDIR)$(DOCDIR)/examples/containerd-nbmount.toml $(DESTDIR)$(DOCDIR)/examples/daemon.json
+	install -m 0644 packaging/kubernetes/*.yaml $(DESTDIR)$(DOCDIR)/examples/
 	install -m 0644 packaging/bash-completion/nbmount $(DESTDIR)$(COMPLETIONDIR)/nbmount
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/nbmount $(DESTDIR)$(PREFIX)/sbin/nbmountd \
+	rm -f $(DESTDIR)$(PREFIX)/bin/nbmount $(DESTDIR)$(PREFIX)/sbin/nbmountd $(DESTDIR)$(PREFIX)/bin/nbmount-runtime \
 		$(DESTDIR)$(PREFIX)/lib/nbmount/nbmount-fusermount \
 		$(DESTDIR)$(HOOKSDIR)/nbmount.json $(DESTDIR)$(SYSTEMDUNITDIR)/nbmountd.service \
 		$(DESTDIR)$(SYSTEMDUNITDIR)/nbmountd.socket $(DESTDIR)$(SYSTEMDUNITDIR)/nbmount-quota-sync.service \

@@ -24,6 +24,7 @@ if [ "$profile" = all ]; then
         debian_packages+=(mandoc)  # tests/man-check.sh lints the man pages
         debian_packages+=(python3)  # tests/lib/mountd_peer.py, coredump.py: hand-made peers of nbmountd, core dumps
         debian_packages+=(iproute2)  # tests/s3-security-check.sh: a network namespace and veth pair
+        debian_packages+=(containerd)  # tests/runtime-check.sh: nbmount-runtime under a real containerd (ctr)
         debian_packages+=(clang libclang-rt-14-dev)  # make fuzz-check (in make check) and SANITIZE=1 builds
         debian_packages+=(clang-tidy cppcheck)  # tests/lint-check.sh (in make check)
         debian_packages+=(dpkg-dev debhelper lintian)  # tests/package-check.sh builds, lints and installs the .deb

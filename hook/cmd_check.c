@@ -24,6 +24,7 @@
 
 #include "checks.h"
 #include "commands.h"
+#include "containerdconf.h"
 #include "grants.h"
 #include "inputs.h"
 #include "jsonfile.h"
@@ -42,18 +43,20 @@
 #define HOOKS_FILE_NAME "nbmount.json"
 
 static const char check_usage[] =
-        "Usage: nbmount check [--config FILE] [--hooks-dir DIR] [--json]\n"
+        "Usage: nbmount check [--config FILE] [--hooks-dir DIR] [--containerd-config FILE] [--json]\n"
         "\n"
         "Checks this node, one line per check (ok, warn, or fail with the fix), then a summary:\n"
         "the node config; the roots, grants, secrets and state folders (they exist, their owners\n"
         "and modes: grants root-only, secrets 0700 with files 0600 or 0400); the kernel features\n"
         "the hook needs (openat2, open_tree, move_mount, mount_setattr, quotactl_fd; file_setattr);\n"
         "project quotas on the notebooks and storage filesystems; nbmountd; s3fs; and the hooks.d\n"
-        "file that makes podman and CRI-O call nbmount, and its program's version.\n"
+        "file that makes podman and CRI-O call nbmount, and its program's version; containerd's\n"
+        "runtime handler for nbmount-runtime and the annotations it passes.\n"
         "\n"
         "  --config FILE    the node config (default " NODE_CONFIG_DEFAULT_PATH ")\n"
         "  --hooks-dir DIR  look for DIR/" HOOKS_FILE_NAME " (as podman --hooks-dir DIR) instead of\n"
         "                   /etc/containers/oci/hooks.d and /usr/share/containers/oci/hooks.d\n"
+        "  --containerd-config FILE  containerd's config (default " CONTAINERD_CONFIG_DEFAULT_PATH ")\n"
         "  --json           {\"checks\": [{\"check\", \"status\", \"message\"}], \"ok\", \"warnings\", \"failures\"}\n"
         "\n"
         "Exit status: 0 no check failed, 1 a check failed, 2 the node config is invalid or a usage error.\n";
@@ -65,6 +68,7 @@ static const char *const status_words[] = { "ok", "warn", "fail" };
 struct doctor {
         const struct node_config *config; /* NULL when it cannot be read */
         const char *hooks_dir;            /* NULL: the runtimes' two folders */
+        const char *containerd_config;    /* NULL: the default, which need not exist */
         struct json_object *checks;       /* with --json; else each check is printed at once */
         unsigned counts[3];
         bool roots_away;                  /* a root did not answer a statfs in time: nothing more reads it */
@@ -72,7 +76,7 @@ struct doctor {
 };
 
 struct check_options {
-        const char *config_path, *hooks_dir;
+        const char *config_path, *hooks_dir, *containerd_config;
         bool json;
 };
 
@@ -80,6 +84,7 @@ static int parse_options(int argc, char **argv, struct check_options *o) {
         static const struct option options[] = {
                 { "config", required_argument, NULL, 'c' }, { "hooks-dir", required_argument, NULL, 'd' },
                 { "json", no_argument, NULL, 'j' },         { "help", no_argument, NULL, 'h' },
+                { "containerd-config", required_argument, NULL, 'C' },
                 {},
         };
         int opt;
@@ -94,6 +99,8 @@ static int parse_options(int argc, char **argv, struct check_options *o) {
                         o->hooks_dir = optarg;
                 else if (opt == 'j')
                         o->json = true;
+                else if (opt == 'C')
+                        o->containerd_config = optarg;
                 else
                         return fputs(check_usage, stderr), -EINVAL;
         }
@@ -771,6 +778,50 @@ static void check_hooks_dir(struct doctor *d) {
                d->hooks_dir ? "" : runtime_dirs[1]);
 }
 
+/* containerd's runtime handler for nbmount-runtime: named, of type runc.v2, passing io.nbmount.*. */
+static void check_containerd_runtime(struct doctor *d, const char *file, const struct containerd_runtime *r) {
+        if (!streq(r->runtime_type, "io.containerd.runc.v2"))
+                report(d, CHECK_FAIL, "containerd", "%s: runtime %s has runtime_type \"%s\"; set \"io.containerd.runc.v2\" (its BinaryName is runc's stand-in)",
+                       file, r->handler, r->runtime_type);
+        else if (!r->passes_annotations)
+                report(d, CHECK_FAIL, "containerd", "%s: runtime %s does not pass the pods' io.nbmount.* annotations; add pod_annotations = [\"io.nbmount.*\"]",
+                       file, r->handler);
+        else if (access(r->binary_name, X_OK) < 0)
+                report(d, CHECK_FAIL, "containerd", "%s: runtime %s: BinaryName %s: %s; install nbmount-runtime there or fix the path",
+                       file, r->handler, r->binary_name, strerror(errno));
+        else
+                report(d, CHECK_OK, "containerd", "%s: runtime handler %s runs %s and passes the io.nbmount.* annotations (RuntimeClass handler: %s)",
+                       file, r->handler, r->binary_name, r->handler);
+}
+
+static void check_containerd(struct doctor *d) {
+        const char *file = d->containerd_config ? d->containerd_config : CONTAINERD_CONFIG_DEFAULT_PATH;
+        struct containerd_config config;
+        _cleanup_close_ int fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        _cleanup_free_ char *text = NULL;
+        const struct containerd_runtime *runtime;
+        struct nb_error err = {};
+        size_t len;
+
+        if (fd < 0 && errno == ENOENT && !d->containerd_config)
+                return; /* no containerd here: nothing to say */
+        if (fd < 0) {
+                report(d, CHECK_FAIL, "containerd", "%s: cannot open: %s", file, strerror(errno));
+                return;
+        }
+        if (text_read_fd(fd, file, CONTAINERD_CONFIG_MAX_BYTES, &text, &len, &err) < 0) {
+                report(d, CHECK_FAIL, "containerd", "%s", err.msg);
+                return;
+        }
+        containerd_config_read(text, &config);
+        runtime = containerd_find_binary(&config, "nbmount-runtime");
+        if (!runtime)
+                report(d, CHECK_WARN, "containerd", "%s names no runtime handler with BinaryName nbmount-runtime: Kubernetes pods cannot get nbmount's mounts; add packaging/containerd/nbmount.toml (nbmount-runtime(8))",
+                       file);
+        else
+                check_containerd_runtime(d, file, runtime);
+}
+
 /* ---- the command -------------------------------------------------------------------------------- */
 
 /* What a notebook's own fault does to its start: said, so that no one is surprised at 3 a.m. */
@@ -849,6 +900,7 @@ int cmd_check(int argc, char **argv) {
                 checks = json_object_new_array();
         d.checks = checks;
         d.hooks_dir = o.hooks_dir;
+        d.containerd_config = o.containerd_config;
         if (geteuid() != 0)
                 report(&d, CHECK_WARN, "privileges", "running as uid %u: folders, secrets, quotas and open_tree may be out of reach; run nbmount check as root",
                        (unsigned) geteuid());
@@ -867,6 +919,7 @@ int cmd_check(int argc, char **argv) {
         }
         check_s3fs(&d);
         check_hooks_dir(&d);
+        check_containerd(&d);
         print_summary(&d);
         if (!d.config)
                 return EXIT_INVALID;

@@ -13,15 +13,6 @@
 #include "sandbox.h"
 #include "util.h"
 
-int node_config_load_path(const char *path, struct node_config *ret, struct nb_error *err) {
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-
-        if (fd < 0)
-                return nb_fail(err, errno, "%s: cannot open the node config: %s%s", path, strerror(errno),
-                               errno == ENOENT ? "; write one (see nbmount-node.yaml(5)) or pass --config FILE" : "");
-        return node_config_load_fd(fd, path, ret, err);
-}
-
 int oci_config_load_bundle(const char *bundle, struct oci_config *ret, struct nb_error *err) {
         _cleanup_close_ int bundle_fd = open(bundle, O_PATH | O_DIRECTORY | O_CLOEXEC), fd = -1;
         char file[sizeof(nb_path) + 16];

@@ -20,7 +20,6 @@ struct gathered_inputs {
         bool notebook_has_checkpoints;
 };
 
-int node_config_load_path(const char *path, struct node_config *ret, struct nb_error *err);
 int oci_config_load_bundle(const char *bundle, struct oci_config *ret, struct nb_error *err);
 
 /* GRANTS/TEAM.json, opened without following symlinks. */

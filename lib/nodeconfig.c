@@ -2,6 +2,7 @@
 #include "nodeconfig.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -329,6 +330,16 @@ static const char *socket_path_problem(const char *s) {
         return problem;
 }
 
+static int parse_runtime(const struct yctx *c, const struct ynode *runtime, struct node_config *ret) {
+        static const char *const keys[] = { "binary", NULL };
+        int r;
+
+        if ((r = yexpect_map(c, runtime, "\"runtime\"")) < 0 || (r = ycheck_keys(c, runtime, "\"runtime\"", keys)) < 0 ||
+            (r = yget_string(c, runtime, "binary", ret->runtime_binary, sizeof(nb_path), path_problem)) < 0)
+                return r;
+        return 0;
+}
+
 static int parse_sections(const struct yctx *c, const struct ynode *root, struct node_config *ret) {
         const struct ynode *section;
         int r;
@@ -345,12 +356,14 @@ static int parse_sections(const struct yctx *c, const struct ynode *root, struct
                 return r;
         if ((section = ymap_get(root, "settings")) && (r = parse_settings(c, section, ret)) < 0)
                 return r;
+        if ((section = ymap_get(root, "runtime")) && (r = parse_runtime(c, section, ret)) < 0)
+                return r;
         return 0;
 }
 
 static int parse_root(const struct yctx *c, const struct ynode *root, struct node_config *ret) {
         static const char *const keys[] = { "cluster", "roots", "grants", "secrets", "state", "mountd_socket",
-                                            "plans", "billing", "quota", "s3", "settings", NULL };
+                                            "plans", "billing", "quota", "s3", "settings", "runtime", NULL };
         int r;
 
         if ((r = yexpect_map(c, root, "the node config")) < 0 ||
@@ -394,6 +407,15 @@ int node_config_load_fd(int fd, const char *file, struct node_config *ret, struc
         if ((r = text_read_fd(fd, file, NODE_CONFIG_MAX_BYTES, &text, &len, err)) < 0)
                 return r;
         return node_config_parse(text, len, file, ret, err);
+}
+
+int node_config_load_path(const char *path, struct node_config *ret, struct nb_error *err) {
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+
+        if (fd < 0)
+                return nb_fail(err, errno, "%s: cannot open the node config: %s%s", path, strerror(errno),
+                               errno == ENOENT ? "; write one (see nbmount-node.yaml(5)) or pass --config FILE" : "");
+        return node_config_load_fd(fd, path, ret, err);
 }
 
 const struct plan_allowance *node_config_find_plan(const struct node_config *config, const char *name) {

@@ -71,11 +71,13 @@ struct node_config {
         uint64_t s3_staging_per_mount; /* bytes of each s3fs's /tmp (a tmpfs) */
         uint64_t s3_staging_per_node;  /* bytes of all of them together */
         uint32_t s3_uid_base;          /* each s3fs runs as a uid (and gid) of its own from here */
+        nb_path runtime_binary;        /* nbmount-runtime's real runtime; "" when it searches for runc, crun */
 };
 
 int node_config_parse(const char *text, size_t len, const char *file, struct node_config *ret,
                       struct nb_error *err);
 int node_config_load_fd(int fd, const char *file, struct node_config *ret, struct nb_error *err);
+int node_config_load_path(const char *path, struct node_config *ret, struct nb_error *err);
 
 /* The file limit a plan without an explicit one gets for an allowance of `bytes`. */
 uint64_t node_default_files(uint64_t bytes);

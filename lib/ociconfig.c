@@ -18,7 +18,7 @@ static int check_our_annotations(const struct jctx *c, struct json_object *annot
                 bool known = false;
 
                 (void) value;
-                if (strncmp(key, "io.nbmount.", 11) != 0)
+                if (strncmp(key, ANNOTATION_PREFIX, strlen(ANNOTATION_PREFIX)) != 0)
                         continue;
                 for (size_t i = 0; ours[i] && !known; i++)
                         known = streq(ours[i], key);
@@ -360,18 +360,26 @@ int oci_config_parse(const char *text, size_t len, const char *file, struct oci_
         return 0;
 }
 
-int oci_identity_parse(const char *text, size_t len, const char *file, struct container_identity *ret,
-                       struct nb_error *err) {
-        _cleanup_(json_object_putp) struct json_object *root = NULL;
+int oci_identity_read(struct json_object *root, const char *text, const char *file, struct container_identity *ret,
+                      struct nb_error *err) {
         const struct jctx c = { .file = file, .text = text, .err = err };
         struct container_identity identity = {};
         int r;
 
-        if ((r = json_parse_strict(text, len, file, &root, err)) < 0 ||
-            (r = jexpect_object(&c, root, "", "config.json")) < 0 || (r = parse_annotations(&c, root, &identity)) < 0)
+        if ((r = jexpect_object(&c, root, "", "config.json")) < 0 || (r = parse_annotations(&c, root, &identity)) < 0)
                 return r;
         *ret = identity;
         return 0;
+}
+
+int oci_identity_parse(const char *text, size_t len, const char *file, struct container_identity *ret,
+                       struct nb_error *err) {
+        _cleanup_(json_object_putp) struct json_object *root = NULL;
+        int r;
+
+        if ((r = json_parse_strict(text, len, file, &root, err)) < 0)
+                return r;
+        return oci_identity_read(root, text, file, ret, err);
 }
 
 int oci_config_load_fd(int fd, const char *file, struct oci_config *ret, struct nb_error *err) {

@@ -15,6 +15,7 @@ struct json_object;
 
 #define OCI_CONFIG_MAX_BYTES ((size_t) 4 * 1024 * 1024)
 
+#define ANNOTATION_PREFIX "io.nbmount."
 #define ANNOTATION_TEAM "io.nbmount.team"
 #define ANNOTATION_NOTEBOOK "io.nbmount.notebook"
 #define ANNOTATION_USER "io.nbmount.user"
@@ -44,3 +45,6 @@ int oci_seccomp_read(struct json_object *seccomp, struct seccomp_profile *ret);
 /* Only the identity, for callers that need nothing else. */
 int oci_identity_parse(const char *text, size_t len, const char *file, struct container_identity *ret,
                        struct nb_error *err);
+/* The same from config.json already parsed (root) from text. */
+int oci_identity_read(struct json_object *root, const char *text, const char *file, struct container_identity *ret,
+                      struct nb_error *err);

@@ -80,6 +80,20 @@ int text_read_fd_any(int fd, const char *file, size_t cap, char **ret_text, size
         return read_capped(fd, file, cap, false, ret_text, ret_len, err);
 }
 
+int text_write_fd(int fd, const char *text, size_t len) {
+        while (len > 0) {
+                ssize_t n = write(fd, text, len);
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        return n < 0 ? -errno : -EIO;
+                text += n;
+                len -= (size_t) n;
+        }
+        return 0;
+}
+
 void text_position(const char *text, size_t offset, unsigned *ret_line, unsigned *ret_column) {
         unsigned line = 1, column = 1;
 

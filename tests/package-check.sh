@@ -153,6 +153,10 @@ fi
 expect_eq "dpkg: installed" "install ok installed" "$(pkg_status)"
 expect_mode "/usr/bin/nbmount" /usr/bin/nbmount f 755
 expect_mode "/usr/sbin/nbmountd" /usr/sbin/nbmountd f 755
+expect_mode "/usr/bin/nbmount-runtime" /usr/bin/nbmount-runtime f 755
+expect_eq "the containerd snippet, the Kubernetes and Docker examples are in /usr/share/doc/nbmount/examples" \
+        "admission-policy.yaml containerd-nbmount.toml daemon.json pod.yaml runtimeclass.yaml" \
+        "$(ls /usr/share/doc/nbmount/examples 2>&1 | tr '\n' ' ' | sed 's/ $//')"
 expect_mode "/etc/nbmount/node.yaml" /etc/nbmount/node.yaml f 644
 expect_eq "/etc/nbmount/node.yaml is the commented template packaging/node.yaml" \
         "$(cat packaging/node.yaml)" "$(cat /etc/nbmount/node.yaml)"

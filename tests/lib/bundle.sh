@@ -4,7 +4,8 @@
 #
 #   bundle_start NAME NBMOUNT     bundle_init in a fresh $work, cleaned up at exit
 #   make_bundle DIR [options]     a runc-spec-shaped bundle with its own copy of the busybox rootfs
-#   run_runc DIR / run_crun DIR   run it to the end (BB_TIMEOUT seconds at most, default 60); sets
+#   run_runc DIR / run_crun DIR   run it to the end (BB_TIMEOUT seconds at most, default 60) with
+#                                 runc (BB_RUNC, default runc) or crun (BB_CRUN, default crun); sets
 #                                 run_id, run_rc (124: timed out), run_out, run_err (and
 #                                 run_hook_err for crun, see below)
 #   podman_init / run_podman      podman with a private storage under WORK_DIR
@@ -148,7 +149,7 @@ _run_end() {
 #   ... error running hook #0: error running hook: exit status 1, stdout: , stderr: nbmount: ...\n"
 run_runc() {
         _run_begin "${2:-}"
-        timeout -k 5 "${BB_TIMEOUT:-60}" runc --root "$BB_WORK/state/runc" run --bundle "$1" "$run_id" \
+        timeout -k 5 "${BB_TIMEOUT:-60}" "${BB_RUNC:-runc}" --root "$BB_WORK/state/runc" run --bundle "$1" "$run_id" \
                 </dev/null >"$run_out_file" 2>"$run_err_file"
         run_rc=$?
         runc --root "$BB_WORK/state/runc" delete -f "$run_id" >/dev/null 2>&1
@@ -165,8 +166,8 @@ run_crun() {
         run_hook_err_file=$(_crun_hook_err_file "$1")
         rm -f "$run_hook_err_file"
         timeout -k 5 "${BB_TIMEOUT:-60}" unshare -m --propagation private sh -c \
-                'umount -R /sys/fs/cgroup && mount -t cgroup2 none /sys/fs/cgroup && exec crun --root "$1" run --bundle "$2" "$3"' \
-                sh "$BB_WORK/state/crun" "$1" "$run_id" </dev/null >"$run_out_file" 2>"$run_err_file"
+                'umount -R /sys/fs/cgroup && mount -t cgroup2 none /sys/fs/cgroup && exec "$4" --root "$1" run --bundle "$2" "$3"' \
+                sh "$BB_WORK/state/crun" "$1" "$run_id" "${BB_CRUN:-crun}" </dev/null >"$run_out_file" 2>"$run_err_file"
         run_rc=$?
         crun --root "$BB_WORK/state/crun" delete -f "$run_id" >/dev/null 2>&1
         _run_end
