@@ -99,7 +99,13 @@ $(BUILD)/bench/sweep: bench/sweep.c $(filter-out $(BUILD)/mountd/main.o,$(MOUNTD
 	@$(CC) $(CFLAGS) -Imountd $(LDFLAGS) -Wl,--wrap=pthread_mutex_lock,--wrap=pthread_mutex_unlock -pthread \
 		-o $@ $^ $(LDLIBS)
 
-unit: $(UNIT_BIN) $(BUILD)/bench/sweep
+# bench/ledger-gen.c: ledger batches through lib/ledger.h's writer (tests/meter-check.sh, bench/meter.sh).
+$(BUILD)/bench/ledger-gen: bench/ledger-gen.c $(BUILD)/libnbmount.a
+	@mkdir -p $(dir $@)
+	@echo "  LD $@"
+	@$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+unit: $(UNIT_BIN) $(BUILD)/bench/sweep $(BUILD)/bench/ledger-gen
 
 setup:
 	@./setup.sh $(setup_profile)

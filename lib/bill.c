@@ -301,39 +301,31 @@ void bill_done(struct bill *bill) {
         bill->n_lines = 0;
 }
 
-static void append_range(const struct bill *bill, unsigned first, unsigned last, char *buf, size_t size, size_t *used) {
+time_t bill_hour_start(const struct bill *bill, unsigned hour) {
         struct tm start_tm = { .tm_year = bill->year - 1900, .tm_mon = bill->month - 1, .tm_mday = 1 };
-        time_t start = timegm(&start_tm);
-        char a[32], b[32];
 
-        if (*used >= size)
-                return;
-        ledger_hour_text(start + (time_t) first * 3600, a);
-        ledger_hour_text(start + (time_t) last * 3600, b);
-        a[13] = b[13] = '\0'; /* "2026-12-05T00" */
-        if (first == last)
-                *used += (size_t) snprintf(buf + *used, size - *used, "%s%sZ (1 h)", *used ? ", " : "", a);
-        else
-                *used += (size_t) snprintf(buf + *used, size - *used, "%s%sZ..%sZ (%u h)", *used ? ", " : "", a, b,
-                                           last - first + 1);
+        return timegm(&start_tm) + (time_t) hour * 3600;
 }
 
-unsigned bill_missing(const struct bill *bill, const struct bill_line *line, char *buf, size_t size) {
+unsigned bill_missing(const struct bill *bill, const struct bill_line *line, struct bill_range **ret, size_t *ret_n) {
         unsigned missing = 0, first = 0;
         bool in_range = false;
-        size_t used = 0;
+        struct bill_range *ranges = NULL, *grown;
+        size_t n = 0;
 
-        if (size > 0)
-                buf[0] = '\0';
         for (unsigned hour = 0; hour <= bill->hours_due; hour++) {
                 bool absent = hour < bill->hours_due && !bit(line->sampled, hour);
 
                 if (absent && !in_range)
                         first = hour;
-                if (!absent && in_range)
-                        append_range(bill, first, hour - 1, buf, size, &used);
+                if (!absent && in_range && (grown = reallocarray(ranges, n + 1, sizeof(*ranges)))) {
+                        ranges = grown;
+                        ranges[n++] = (struct bill_range) { first, hour - 1 };
+                }
                 in_range = absent;
                 missing += absent;
         }
+        *ret = ranges;
+        *ret_n = n;
         return missing;
 }

@@ -53,6 +53,13 @@ int bill_read_month(const char *state_dir, int year, int month, const char *team
                     struct bill *ret, struct nb_error *err);
 void bill_done(struct bill *bill);
 
-/* The hours of line not sampled among the hours due, as ranges: "2026-12-05T00Z..2026-12-05T23Z
- * (24 h), ..." cut to fit size; "" when none. Returns how many hours are missing. */
-unsigned bill_missing(const struct bill *bill, const struct bill_line *line, char *buf, size_t size);
+struct bill_range {
+        unsigned first, last; /* hours of the month, both included */
+};
+
+/* The hours of line not sampled among the hours due, as ranges (*ret malloc'd; NULL and 0 when
+ * none, or when out of memory: the count stays right). Returns how many hours are missing. */
+unsigned bill_missing(const struct bill *bill, const struct bill_line *line, struct bill_range **ret, size_t *ret_n);
+
+/* The start of an hour of the bill's month (seconds since the epoch). */
+time_t bill_hour_start(const struct bill *bill, unsigned hour);
