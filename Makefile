@@ -249,6 +249,10 @@ install: all
 	sed 's|^ExecStart=/usr/bin/nbmount |ExecStart=$(PREFIX)/bin/nbmount |' packaging/systemd/nbmount-quota-sync.service \
 		>$(DESTDIR)$(SYSTEMDUNITDIR)/nbmount-quota-sync.service
 	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/nbmount-quota-sync.service
+	sed 's|^ExecStart=/usr/bin/nbmount |ExecStart=$(PREFIX)/bin/nbmount |' packaging/systemd/nbmount-meter.service \
+		>$(DESTDIR)$(SYSTEMDUNITDIR)/nbmount-meter.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/nbmount-meter.service
+	install -m 0644 packaging/systemd/nbmount-meter.timer $(DESTDIR)$(SYSTEMDUNITDIR)/nbmount-meter.timer
 	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/nbmountd.service
 	install -D -m 0644 packaging/seccomp/nbmount-quota.json $(DESTDIR)$(DATADIR)/seccomp/nbmount-quota.json
 	install -d -m 0755 $(DESTDIR)$(DATADIR)/schemas $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
@@ -264,6 +268,7 @@ uninstall:
 		$(DESTDIR)$(PREFIX)/lib/nbmount/nbmount-fusermount \
 		$(DESTDIR)$(HOOKSDIR)/nbmount.json $(DESTDIR)$(SYSTEMDUNITDIR)/nbmountd.service \
 		$(DESTDIR)$(SYSTEMDUNITDIR)/nbmountd.socket $(DESTDIR)$(SYSTEMDUNITDIR)/nbmount-quota-sync.service \
+		$(DESTDIR)$(SYSTEMDUNITDIR)/nbmount-meter.service $(DESTDIR)$(SYSTEMDUNITDIR)/nbmount-meter.timer \
 		$(DESTDIR)$(COMPLETIONDIR)/nbmount \
 		$(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(wildcard man/*.5))) \
 		$(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(wildcard man/*.8)))

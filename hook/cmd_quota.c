@@ -75,6 +75,27 @@ static int parse_interval(const char *text, unsigned *ret) {
         return 0;
 }
 
+/* One option's value into *o; -EINVAL for an unknown option or a bad value. */
+static int set_option(struct quota_options *o, int opt, const char *value) {
+        if (opt == 'c')
+                o->config_path = value;
+        else if (opt == 'n')
+                o->notebooks = true;
+        else if (opt == 'j')
+                o->json = true;
+        else if (opt == 'w')
+                o->watch = true;
+        else if (opt == 'm')
+                o->month = value;
+        else if (opt == 'N')
+                o->now = value;
+        else if (opt == 'i')
+                return parse_interval(value, &o->interval_minutes);
+        else
+                return fputs(quota_usage, stderr), -EINVAL;
+        return 0;
+}
+
 /* Returns 1 to go on, 0 after --help, -EINVAL on a usage error. */
 static int parse_options(int argc, char **argv, struct quota_options *o) {
         static const struct option options[] = {
@@ -90,22 +111,8 @@ static int parse_options(int argc, char **argv, struct quota_options *o) {
         while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
                 if (opt == 'h')
                         return fputs(quota_usage, stdout), 0;
-                if (opt == 'c')
-                        o->config_path = optarg;
-                else if (opt == 'n')
-                        o->notebooks = true;
-                else if (opt == 'j')
-                        o->json = true;
-                else if (opt == 'w')
-                        o->watch = true;
-                else if (opt == 'm')
-                        o->month = optarg;
-                else if (opt == 'N')
-                        o->now = optarg;
-                else if (opt == 'i' && parse_interval(optarg, &o->interval_minutes) < 0)
+                if (set_option(o, opt, optarg) < 0)
                         return -EINVAL;
-                else if (opt != 'i')
-                        return fputs(quota_usage, stderr), -EINVAL;
         }
         if (optind < argc && streq(argv[optind], "apply")) {
                 o->apply = true;
