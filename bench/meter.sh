@@ -35,8 +35,9 @@ cat "$work/bill.md"
 [ "${METER_BENCH_UML:-1}" = 1 ] || exit 0
 . tests/lib/uml.sh
 export UML_WORK=$work/uml
-mkdir -p "$UML_WORK/src/bench" "$UML_WORK/src/tests"
+mkdir -p "$UML_WORK/src/bench/lib" "$UML_WORK/src/tests"
 cp -a tests/lib "$UML_WORK/src/tests/lib"
+cp bench/lib/quota-node.sh "$UML_WORK/src/bench/lib/"
 cp bench/meter-inside.sh "$UML_WORK/src/bench/"
 cp build/nbmount "$UML_WORK/nbmount"
 cc -O2 -static -o "$UML_WORK/quota-fill" bench/quota-fill.c

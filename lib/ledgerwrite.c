@@ -11,6 +11,7 @@
 
 #include "ledger.h"
 #include "util.h"
+#include "writeall.h"
 
 /* Where the valid part of a ledger ends: just after its last valid commit. */
 struct ledger_tail {
@@ -116,21 +117,6 @@ static int open_locked(const char *state_dir, int year, int month, struct ledger
         return TAKE_FD(fd);
 }
 
-static int write_all(int fd, const char *buf, size_t len, uint64_t offset) {
-        while (len > 0) {
-                ssize_t n = pwrite(fd, buf, len, (off_t) offset);
-
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0)
-                        return n < 0 ? -errno : -EIO;
-                buf += n;
-                len -= (size_t) n;
-                offset += (uint64_t) n;
-        }
-        return 0;
-}
-
 /* The batch's lines and its commit in one buffer. */
 static char *format_batch(time_t hour, const struct ledger_record *records, size_t n, size_t *ret_len) {
         char *buf = malloc((n + 1) * LEDGER_LINE_MAX);
@@ -175,7 +161,7 @@ int ledger_append_hour(const char *state_dir, time_t hour, const struct ledger_r
         }
         if (!(batch = format_batch(hour, records, n, &len)))
                 return nb_fail(err, ENOMEM, "out of memory");
-        if ((r = write_all(fd, batch, len, tail.end)) < 0 || (r = fdatasync(fd) < 0 ? -errno : 0) < 0)
+        if ((r = write_all_at(fd, batch, len, (int64_t) tail.end)) < 0 || (r = fdatasync(fd) < 0 ? -errno : 0) < 0)
                 return nb_fail(err, r, "%s: cannot append the hour's %zu records: %s", ret->path, n, strerror(-r));
         ret->appended = n;
         return 0;

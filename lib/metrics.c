@@ -11,6 +11,7 @@
 
 #include "mountlist.h"
 #include "util.h"
+#include "writeall.h"
 
 static void header(FILE *f, const char *name, const char *type, const char *help) {
         fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
@@ -118,20 +119,6 @@ static void write_mounts(FILE *f, struct json_object *mounts) {
         }
 }
 
-static int write_all(int fd, const char *text, size_t len) {
-        while (len > 0) {
-                ssize_t n = write(fd, text, len);
-
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0)
-                        return n < 0 ? -errno : -EIO;
-                text += n;
-                len -= (size_t) n;
-        }
-        return 0;
-}
-
 /* DIR/nbmount.prom replaced by text: DIR/nbmount.prom.PID (not *.prom: the collector skips it),
  * synced, renamed. */
 static int replace_file(const char *dir, const char *text, size_t len, struct nb_error *err) {
@@ -145,7 +132,7 @@ static int replace_file(const char *dir, const char *text, size_t len, struct nb
         unlinkat(dir_fd, tmp, 0);
         if ((fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644)) < 0)
                 return nb_fail(err, errno, "%s/%s: cannot create: %s", dir, tmp, strerror(errno));
-        if ((r = write_all(fd, text, len)) < 0 || (r = fsync(fd) < 0 ? -errno : 0) < 0 ||
+        if ((r = write_all_at(fd, text, len, -1)) < 0 || (r = fsync(fd) < 0 ? -errno : 0) < 0 ||
             (r = renameat(dir_fd, tmp, dir_fd, METRICS_FILE) < 0 ? -errno : 0) < 0) {
                 unlinkat(dir_fd, tmp, 0);
                 return nb_fail(err, r, "%s/" METRICS_FILE ": cannot write: %s", dir, strerror(-r));
