@@ -73,19 +73,26 @@ static int grow_slots(struct reader *r) {
         return 0;
 }
 
+/* Room for one more item in *array of n items (doubling *capacity, at least first). */
+static int make_room(void *array, size_t n, size_t *capacity, size_t item_size, size_t first) {
+        void **items = array, *grown;
+        size_t wanted = *capacity ? *capacity * 2 : first;
+
+        if (n < *capacity)
+                return 0;
+        if (!(grown = reallocarray(*items, wanted, item_size)))
+                return -ENOMEM;
+        *items = grown;
+        *capacity = wanted;
+        return 0;
+}
+
 static int add_line(struct reader *r, const char *team, size_t len, bool bucket, size_t *ret) {
         struct bill *b = r->bill;
         struct bill_line *line;
 
-        if (b->n_lines == r->lines_capacity) {
-                size_t capacity = r->lines_capacity ? r->lines_capacity * 2 : 256;
-                struct bill_line *lines = reallocarray(b->lines, capacity, sizeof(*lines));
-
-                if (!lines)
-                        return -ENOMEM;
-                b->lines = lines;
-                r->lines_capacity = capacity;
-        }
+        if (make_room(&b->lines, b->n_lines, &r->lines_capacity, sizeof(*b->lines), 256) < 0)
+                return -ENOMEM;
         line = &b->lines[b->n_lines];
         *line = (struct bill_line) { .bucket = bucket };
         memcpy(line->team, team, len);
@@ -128,15 +135,8 @@ static int add_record(struct reader *r, const struct ledger_view *v) {
                 r->batch_broken = true;
         if (r->only_team && !(strncmp(r->only_team, v->team, v->team_len) == 0 && r->only_team[v->team_len] == '\0'))
                 return 0;
-        if (r->n_pending == r->pending_capacity) {
-                size_t capacity = r->pending_capacity ? r->pending_capacity * 2 : 1024;
-                struct pending *grown = reallocarray(r->pending, capacity, sizeof(*grown));
-
-                if (!grown)
-                        return -ENOMEM;
-                r->pending = grown;
-                r->pending_capacity = capacity;
-        }
+        if (make_room(&r->pending, r->n_pending, &r->pending_capacity, sizeof(*r->pending), 1024) < 0)
+                return -ENOMEM;
         p = &r->pending[r->n_pending];
         if (r->n_pending > 0 && v->team_len == strlen(r->bill->lines[p[-1].line].team) &&
             r->bill->lines[p[-1].line].bucket == (v->kind == LEDGER_BUCKET) &&
