@@ -131,6 +131,10 @@ static int parse_options(int argc, char **argv, struct quota_options *o) {
                 print_error("quota takes at most one TEAM (apply needs one); see nbmount quota --help");
                 return -EINVAL;
         }
+        if (o->now && !o->month) {
+                print_error("--now (tests only) goes with --month; see nbmount quota --help");
+                return -EINVAL;
+        }
         if (o->month && (o->apply || o->sync || o->notebooks)) {
                 print_error("--month takes no apply, sync or --notebooks; see nbmount quota --help");
                 return -EINVAL;
