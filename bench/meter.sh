@@ -6,7 +6,7 @@
 # cost per line (bench/ledger-jsonc.c); (2) one `nbmount meter` pass over N projects on XFS in
 # User-Mode Linux beside `xfs_quota -x -c 'report -p -n'` and `repquota -P -n` (bench/meter-inside.sh,
 # the same filesystem and registry as bench/quota.sh). Usage: bench/meter.sh [N] [RUNS]
-# (METER_BENCH_UML=0 skips part 2.) Take /tmp/nbmount-heavy.lock around it when others test.
+# (METER_BENCH_MONTH=0 skips part 1, METER_BENCH_UML=0 part 2.) Take /tmp/nbmount-heavy.lock around it when others test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-10000} runs=${2:-5}
@@ -16,6 +16,7 @@ work=$(mktemp -d /tmp/nbmount-bench-meter.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
 # --- (1) the bill of a month ------------------------------------------------------------------------
+if [ "${METER_BENCH_MONTH:-1}" = 1 ]; then
 mkdir -p "$work/state"
 printf 'cluster: east-1\nstate: %s\n' "$work/state" >"$work/state/node.yaml"
 start=$(date +%s.%N)
@@ -30,6 +31,7 @@ hyperfine -N --warmup 1 --runs "$runs" --export-markdown "$work/bill.md" \
         -n "nbmount quota --month 2026-12 (744 h x $n projects)" \
         "$PWD/build/nbmount quota --month 2026-12 --json --now 2027-01-01T00:00:00Z --config $work/state/node.yaml" >&2
 cat "$work/bill.md"
+fi
 
 # --- (2) one meter pass in User-Mode Linux -----------------------------------------------------------
 [ "${METER_BENCH_UML:-1}" = 1 ] || exit 0

@@ -7,11 +7,11 @@ quota_bench_node() {
         local n=$1 filler=$2 i
         . tests/lib/uml-lib.sh
         uml_quota_fs xfs /dev/ubda /run/q >/dev/null
-        mkdir -p /run/q/storage/east-1 /tmp/node/grants /tmp/node/notebooks /tmp/node/datasets /tmp/node/state
+        mkdir -p /run/q/storage/east-1 /run/q/notebooks /tmp/node/grants /tmp/node/datasets /tmp/node/state
         "$filler" /run/q/storage/east-1 "$n"
         for i in $(seq 0 $((n - 1))); do echo "team.t$i:$((10000 + i))"; done >/run/q/.nbmount-projid
         for i in $(seq 0 $((n - 1))); do
                 printf '{"team": "t%d", "plan": "pro", "card_on_file": false, "private_workspace": false, "members": ["u"], "storage_clusters": ["east-1"], "datasets": []}\n' "$i" >"/tmp/node/grants/t$i.json"
         done
-        printf 'cluster: east-1\nroots: {storage: /run/q/storage, notebooks: /tmp/node/notebooks, datasets: /tmp/node/datasets}\ngrants: /tmp/node/grants\nstate: /tmp/node/state\nmountd_socket: /tmp/node/none.sock\n' >/tmp/node/node.yaml
+        printf 'cluster: east-1\nroots: {storage: /run/q/storage, notebooks: /run/q/notebooks, datasets: /tmp/node/datasets}\ngrants: /tmp/node/grants\nstate: /tmp/node/state\nmountd_socket: /tmp/node/none.sock\n' >/tmp/node/node.yaml
 }
