@@ -106,7 +106,13 @@ $(BUILD)/bench/sweep: bench/sweep.c $(filter-out $(BUILD)/mountd/main.o,$(MOUNTD
 	@$(CC) $(CFLAGS) -Imountd $(LDFLAGS) -Wl,--wrap=pthread_mutex_lock,--wrap=pthread_mutex_unlock -pthread \
 		-o $@ $^ $(LDLIBS)
 
-unit: $(UNIT_BIN) $(BUILD)/bench/sweep
+# bench/ledger-gen.c: ledger batches through lib/ledger.h's writer (tests/meter-check.sh, bench/meter.sh).
+$(BUILD)/bench/ledger-gen: bench/ledger-gen.c $(BUILD)/libnbmount.a
+	@mkdir -p $(dir $@)
+	@echo "  LD $@"
+	@$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+unit: $(UNIT_BIN) $(BUILD)/bench/sweep $(BUILD)/bench/ledger-gen
 
 setup:
 	@./setup.sh $(setup_profile)
@@ -251,6 +257,10 @@ install: all
 	sed 's|^ExecStart=/usr/bin/nbmount |ExecStart=$(PREFIX)/bin/nbmount |' packaging/systemd/nbmount-quota-sync.service \
 		>$(DESTDIR)$(SYSTEMDUNITDIR)/nbmount-quota-sync.service
 	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/nbmount-quota-sync.service
+	sed 's|^ExecStart=/usr/bin/nbmount |ExecStart=$(PREFIX)/bin/nbmount |' packaging/systemd/nbmount-meter.service \
+		>$(DESTDIR)$(SYSTEMDUNITDIR)/nbmount-meter.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/nbmount-meter.service
+	install -m 0644 packaging/systemd/nbmount-meter.timer $(DESTDIR)$(SYSTEMDUNITDIR)/nbmount-meter.timer
 	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/nbmountd.service
 	install -D -m 0644 packaging/seccomp/nbmount-quota.json $(DESTDIR)$(DATADIR)/seccomp/nbmount-quota.json
 	install -d -m 0755 $(DESTDIR)$(DATADIR)/schemas $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
@@ -273,6 +283,7 @@ uninstall:
 		$(DESTDIR)$(PREFIX)/lib/nbmount/nbmount-fusermount \
 		$(DESTDIR)$(HOOKSDIR)/nbmount.json $(DESTDIR)$(SYSTEMDUNITDIR)/nbmountd.service \
 		$(DESTDIR)$(SYSTEMDUNITDIR)/nbmountd.socket $(DESTDIR)$(SYSTEMDUNITDIR)/nbmount-quota-sync.service \
+		$(DESTDIR)$(SYSTEMDUNITDIR)/nbmount-meter.service $(DESTDIR)$(SYSTEMDUNITDIR)/nbmount-meter.timer \
 		$(DESTDIR)$(COMPLETIONDIR)/nbmount \
 		$(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(wildcard man/*.5))) \
 		$(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(wildcard man/*.8)))

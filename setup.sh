@@ -29,6 +29,7 @@ if [ "$profile" = all ]; then
         debian_packages+=(clang-tidy cppcheck)  # tests/lint-check.sh (in make check)
         debian_packages+=(dpkg-dev debhelper lintian)  # tests/package-check.sh builds, lints and installs the .deb
         debian_packages+=(mmdebstrap git)  # tests/fresh-check.sh: a fresh Debian root and a clean clone in it
+        debian_packages+=(prometheus-node-exporter prometheus)  # tests/meter-check.sh: a textfile scrape, promtool check metrics
 fi
 
 missing=()

@@ -14,8 +14,9 @@ UML_WORK=$(mktemp -d /tmp/nbmount-bench-quota.XXXXXX)
 trap 'rm -rf "$UML_WORK"' EXIT
 # The guest sees UML_WORK but not the rest of the host's /tmp, where this checkout may be: what it
 # runs is copied there, and it runs from there.
-mkdir -p "$UML_WORK/src/bench" "$UML_WORK/src/tests"
+mkdir -p "$UML_WORK/src/bench/lib" "$UML_WORK/src/tests"
 cp -a tests/lib "$UML_WORK/src/tests/lib"
+cp bench/lib/quota-node.sh "$UML_WORK/src/bench/lib/"
 cp bench/quota-inside.sh "$UML_WORK/src/bench/"
 cp build/nbmount "$UML_WORK/nbmount"
 cc -O2 -static -o "$UML_WORK/quota-fill" bench/quota-fill.c

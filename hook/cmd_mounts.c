@@ -9,10 +9,9 @@
 
 #include "commands.h"
 #include "inputs.h"
+#include "mountlist.h"
 #include "mountproto.h"
 #include "util.h"
-
-#define LIST_TIMEOUT_S 10
 
 static const char mounts_usage[] =
         "Usage: nbmount mounts [--json] [--config FILE]\n"
@@ -61,40 +60,18 @@ static int parse_options(int argc, char **argv, struct mounts_options *o) {
         return 1;
 }
 
-static const char *member(struct json_object *o, const char *key) {
-        struct json_object *value;
-
-        return json_object_object_get_ex(o, key, &value) ? json_object_get_string(value) : "";
-}
-
-static bool flag(struct json_object *o, const char *key) {
-        struct json_object *value;
-
-        return json_object_object_get_ex(o, key, &value) && json_object_get_boolean(value);
-}
-
-static const char *health(struct json_object *mount) {
-        if (streq(member(mount, "state"), "dead"))
-                return "healing";
-        if (!streq(member(mount, "state"), "ready"))
-                return member(mount, "state");
-        if (!flag(mount, "s3fs_alive"))
-                return "s3fs-dead";
-        return flag(mount, "mounted") ? "ok" : "not-mounted";
-}
-
 static void print_last_failure(struct json_object *mount) {
         struct json_object *at;
         char when[32] = "";
         time_t seconds;
         struct tm tm;
 
-        if (!member(mount, "last_failure")[0])
+        if (!mount_member(mount, "last_failure")[0])
                 return;
         if (json_object_object_get_ex(mount, "last_failure_at", &at) && (seconds = (time_t) json_object_get_int64(at)) > 0 &&
             gmtime_r(&seconds, &tm))
                 strftime(when, sizeof(when), " %Y-%m-%dT%H:%M:%SZ", &tm);
-        printf("    last failure%s: %s\n", when, member(mount, "last_failure"));
+        printf("    last failure%s: %s\n", when, mount_member(mount, "last_failure"));
 }
 
 static void print_row(struct json_object *mount) {
@@ -104,36 +81,32 @@ static void print_row(struct json_object *mount) {
 
         json_object_object_get_ex(mount, "spec", &spec);
         json_object_object_get_ex(mount, "containers", &containers);
-        snprintf(url, sizeof(url), "s3://%s%s%s", member(spec, "bucket"), member(spec, "prefix")[0] ? "/" : "",
-                 member(spec, "prefix"));
+        snprintf(url, sizeof(url), "s3://%s%s%s", mount_member(spec, "bucket"), mount_member(spec, "prefix")[0] ? "/" : "",
+                 mount_member(spec, "prefix"));
         for (size_t i = 0; i < json_object_array_length(containers) && used + 2 < sizeof(holders); i++)
                 used += (size_t) snprintf(holders + used, sizeof(holders) - used, "%s%s", i ? "," : "",
-                                          member(json_object_array_get_idx(containers, i), "id"));
-        printf("%-25s %-12s %-32s %-28s %-2s %-8s %-11s %-8s %-3s %s\n", member(mount, "name"), member(spec, "team"), url,
-               member(spec, "endpoint")[0] ? member(spec, "endpoint") : "(aws)", flag(spec, "read_only") ? "ro" : "rw",
-               member(mount, "s3fs_pid"), health(mount), member(mount, "restarts"), member(mount, "key_generation"),
+                                          mount_member(json_object_array_get_idx(containers, i), "id"));
+        printf("%-25s %-12s %-32s %-28s %-2s %-8s %-11s %-8s %-3s %s\n", mount_member(mount, "name"), mount_member(spec, "team"), url,
+               mount_member(spec, "endpoint")[0] ? mount_member(spec, "endpoint") : "(aws)", mount_flag(spec, "read_only") ? "ro" : "rw",
+               mount_member(mount, "s3fs_pid"), mount_health(mount), mount_member(mount, "restarts"), mount_member(mount, "key_generation"),
                holders[0] ? holders : "-");
         print_last_failure(mount);
 }
 
 int cmd_mounts(int argc, char **argv) {
         _cleanup_(json_object_putp) struct json_object *reply = NULL;
-        struct mountd_request req = { .op = MOUNTD_LIST };
         struct mounts_options o;
         struct node_config config;
         struct nb_error err = {};
         struct json_object *mounts;
-        _cleanup_close_ int fd = -1;
         int r;
 
         if ((r = parse_options(argc, argv, &o)) <= 0)
                 return r < 0 ? EXIT_INVALID : 0;
         if (node_config_load_path(o.config_path, &config, &err) < 0)
                 return print_error("%s", err.msg), EXIT_INVALID;
-        if (mountd_call(config.mountd_socket, &req, LIST_TIMEOUT_S, &reply, &fd, &err) < 0)
+        if (mount_list_fetch(config.mountd_socket, &reply, &mounts, &err) < 0)
                 return print_error("%s", err.msg), EXIT_REFUSED;
-        if (!json_object_object_get_ex(reply, "mounts", &mounts) || !json_object_is_type(mounts, json_type_array))
-                return print_error("nbmountd's answer has no mount list; is it the same version as nbmount?"), EXIT_REFUSED;
         if (o.json) {
                 puts(json_object_to_json_string_ext(mounts, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED));
                 return 0;

@@ -21,10 +21,12 @@
 #include "quotatree.h"
 #include "quotawatch.h"
 #include "safeopen.h"
+#include "testclock.h"
 #include "util.h"
 
 static const char quota_usage[] =
         "Usage: nbmount quota [TEAM] [--notebooks] [--json] [--config FILE]\n"
+        "       nbmount quota --month YYYY-MM [TEAM] [--json] [--config FILE]\n"
         "       nbmount quota apply TEAM [--config FILE]\n"
         "       nbmount quota sync [--watch [--interval MINUTES]] [--config FILE]\n"
         "\n"
@@ -42,14 +44,21 @@ static const char quota_usage[] =
         "from the grants folder (a team without a plan here is frozen at 1 KiB and 1 file). With\n"
         "--watch it goes on: a new folder or a grants change is applied at once (inotify), and a\n"
         "full pass runs every --interval minutes (default 10); it writes STATE/quota-sync.status.\n"
+        "`--month YYYY-MM` bills a month from the ledger that `nbmount meter` keeps: per team (its\n"
+        "volumes: the team's storage and each notebook against its own allowance, summed; its\n"
+        "buckets on a line of their own) the hours sampled, the hours missing (named, never filled\n"
+        "in), the hours over, GB-hours above the allowance and the charge: the sum over sampled\n"
+        "hours of what each project used above its allowance in GB, times the price, divided by\n"
+        "the hours of the month (UTC), with the plan and card of each hour. A team without a card\n"
+        "is capped: those hours accrue nothing.\n"
         "\n"
-        "  --json  the rows as JSON (schemas/quota.schema.json)\n"
+        "  --json  the rows as JSON (schemas/quota.schema.json; with --month schemas/bill.schema.json)\n"
         "\n"
         "Exit status: 0 done, 1 sync: some folders could not be set (the last reason on stderr),\n"
         "2 invalid input or config, or quotas not available here.\n";
 
 struct quota_options {
-        const char *config_path, *team;
+        const char *config_path, *team, *month, *now;
         bool notebooks, json, apply, sync, watch;
         unsigned interval_minutes;
 };
@@ -66,12 +75,34 @@ static int parse_interval(const char *text, unsigned *ret) {
         return 0;
 }
 
+/* One option's value into *o; -EINVAL for an unknown option or a bad value. */
+static int set_option(struct quota_options *o, int opt, const char *value) {
+        if (opt == 'c')
+                o->config_path = value;
+        else if (opt == 'n')
+                o->notebooks = true;
+        else if (opt == 'j')
+                o->json = true;
+        else if (opt == 'w')
+                o->watch = true;
+        else if (opt == 'm')
+                o->month = value;
+        else if (opt == 'N')
+                o->now = value;
+        else if (opt == 'i')
+                return parse_interval(value, &o->interval_minutes);
+        else
+                return fputs(quota_usage, stderr), -EINVAL;
+        return 0;
+}
+
 /* Returns 1 to go on, 0 after --help, -EINVAL on a usage error. */
 static int parse_options(int argc, char **argv, struct quota_options *o) {
         static const struct option options[] = {
                 { "config", required_argument, NULL, 'c' }, { "notebooks", no_argument, NULL, 'n' },
                 { "json", no_argument, NULL, 'j' },         { "help", no_argument, NULL, 'h' },
                 { "watch", no_argument, NULL, 'w' },        { "interval", required_argument, NULL, 'i' },
+                { "month", required_argument, NULL, 'm' },  { "now", required_argument, NULL, 'N' },
                 {},
         };
         int opt;
@@ -80,18 +111,8 @@ static int parse_options(int argc, char **argv, struct quota_options *o) {
         while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
                 if (opt == 'h')
                         return fputs(quota_usage, stdout), 0;
-                if (opt == 'c')
-                        o->config_path = optarg;
-                else if (opt == 'n')
-                        o->notebooks = true;
-                else if (opt == 'j')
-                        o->json = true;
-                else if (opt == 'w')
-                        o->watch = true;
-                else if (opt == 'i' && parse_interval(optarg, &o->interval_minutes) < 0)
+                if (set_option(o, opt, optarg) < 0)
                         return -EINVAL;
-                else if (opt != 'i')
-                        return fputs(quota_usage, stderr), -EINVAL;
         }
         if (optind < argc && streq(argv[optind], "apply")) {
                 o->apply = true;
@@ -108,6 +129,14 @@ static int parse_options(int argc, char **argv, struct quota_options *o) {
                 o->team = argv[optind++];
         if (optind < argc || (o->apply && !o->team)) {
                 print_error("quota takes at most one TEAM (apply needs one); see nbmount quota --help");
+                return -EINVAL;
+        }
+        if (o->now && !o->month) {
+                print_error("--now (tests only) goes with --month; see nbmount quota --help");
+                return -EINVAL;
+        }
+        if (o->month && (o->apply || o->sync || o->notebooks)) {
+                print_error("--month takes no apply, sync or --notebooks; see nbmount quota --help");
                 return -EINVAL;
         }
         if (o->team && name_problem(o->team)) {
@@ -317,6 +346,13 @@ int cmd_quota(int argc, char **argv) {
                 return print_error("%s", err.msg), EXIT_INVALID;
         if (o.sync)
                 return quota_sync(config, &o);
+        if (o.month) {
+                time_t now;
+
+                if (testclock_now(o.now, &now, &err) < 0)
+                        return print_error("%s", err.msg), EXIT_INVALID;
+                return quota_month(config, o.month, o.team, o.json, now);
+        }
         if (o.apply)
                 return apply_team(config, o.team, &err) < 0 ? (print_error("%s", err.msg), EXIT_INVALID) : 0;
         if (quota_report(config, o.team, o.notebooks, &rows, &n, &network, &err) < 0)

@@ -12,6 +12,15 @@ int cmd_mounts(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
 int cmd_seccomp(int argc, char **argv);
+int cmd_meter(int argc, char **argv);
+
+#include <stdbool.h>
+#include <time.h>
+
+#include "nodeconfig.h"
+
+/* nbmount quota --month (cmd_quota_month.c): the bill of month "YYYY-MM", of every team or one. */
+int quota_month(const struct node_config *config, const char *month, const char *team, bool json, time_t now);
 
 /* Prints "nbmount: MESSAGE" on stderr. */
 void print_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

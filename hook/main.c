@@ -21,6 +21,7 @@ static const char usage_text[] =
         "  hook       the OCI hook: mount a notebook container's storage (runtimes call it)\n"
         "  plan       show what a notebook container would mount, and why not\n"
         "  quota      show every team's use, plan and overage; apply a plan change at once\n"
+        "  meter      record this hour's use of every project in the ledger (quota --month bills it)\n"
         "  mounts     list the S3 mounts nbmountd shares, their containers and health\n"
         "  validate   check a node config, grants, settings.yaml or config.json file\n"
         "  check      check this node's setup: folders, kernel, quotas, nbmountd, hooks.d\n"
@@ -39,6 +40,7 @@ static const struct command {
         { "hook", cmd_hook },
         { "plan", cmd_plan },
         { "quota", cmd_quota },
+        { "meter", cmd_meter },
         { "mounts", cmd_mounts },
         { "validate", cmd_validate },
         { "check", cmd_check },

@@ -15,6 +15,7 @@
 #include "safeopen.h"
 #include "textfile.h"
 #include "util.h"
+#include "writeall.h"
 
 #define HEADER_PREFIX "# nbmount: the mounts of container "
 #define TARGET_WIDTH 24

@@ -58,6 +58,7 @@ static void set_defaults(struct node_config *c) {
         c->s3_staging_per_mount = S3_STAGING_PER_MOUNT_DEFAULT;
         c->s3_staging_per_node = S3_STAGING_PER_NODE_DEFAULT;
         c->s3_uid_base = S3_UID_BASE_DEFAULT;
+        c->bucket_free_bytes = BUCKET_FREE_DEFAULT;
 }
 
 static int get_size(const struct yctx *c, const struct ynode *map, const char *key, uint64_t *out) {
@@ -322,6 +323,17 @@ static int parse_s3(const struct yctx *c, const struct ynode *s3, struct node_co
         return 0;
 }
 
+static int parse_bucket_storage(const struct yctx *c, const struct ynode *section, struct node_config *ret) {
+        static const char *const keys[] = { "free", NULL };
+        int r;
+
+        if ((r = yexpect_map(c, section, "\"bucket_storage\"")) < 0 ||
+            (r = ycheck_keys(c, section, "\"bucket_storage\"", keys)) < 0 ||
+            (r = get_size(c, section, "free", &ret->bucket_free_bytes)) < 0)
+                return r;
+        return 0;
+}
+
 static const char *socket_path_problem(const char *s) {
         const char *problem = path_problem(s);
 
@@ -358,12 +370,15 @@ static int parse_sections(const struct yctx *c, const struct ynode *root, struct
                 return r;
         if ((section = ymap_get(root, "runtime")) && (r = parse_runtime(c, section, ret)) < 0)
                 return r;
+        if ((section = ymap_get(root, "bucket_storage")) && (r = parse_bucket_storage(c, section, ret)) < 0)
+                return r;
         return 0;
 }
 
 static int parse_root(const struct yctx *c, const struct ynode *root, struct node_config *ret) {
         static const char *const keys[] = { "cluster", "roots", "grants", "secrets", "state", "mountd_socket",
-                                            "plans", "billing", "quota", "s3", "settings", "runtime", NULL };
+                                            "plans", "billing", "quota", "s3", "settings", "runtime",
+                                            "bucket_storage", NULL };
         int r;
 
         if ((r = yexpect_map(c, root, "the node config")) < 0 ||

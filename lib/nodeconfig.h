@@ -33,6 +33,7 @@
 #define QUOTA_REMOTE_WAIT_MAX_S 30
 #define QUOTA_REMOTE_TIMEOUT_DEFAULT_MS 5000 /* how long a start waits for a network root to answer at all */
 #define QUOTA_REMOTE_TIMEOUT_MAX_S 60
+#define BUCKET_FREE_DEFAULT 2000000000ULL /* 2 GB, in the plans' unit (10^9 bytes) */
 
 enum quota_enforce { QUOTA_REQUIRED, QUOTA_BEST_EFFORT, QUOTA_OFF };
 /* What a fault in what the notebook asked for (settings.yaml, its datasets and buckets) does. */
@@ -72,6 +73,7 @@ struct node_config {
         uint64_t s3_staging_per_node;  /* bytes of all of them together */
         uint32_t s3_uid_base;          /* each s3fs runs as a uid (and gid) of its own from here */
         nb_path runtime_binary;        /* nbmount-runtime's real runtime; "" when it searches for runc, crun */
+        uint64_t bucket_free_bytes;    /* bucket_storage.free: a team's bucket bytes not billed */
 };
 
 int node_config_parse(const char *text, size_t len, const char *file, struct node_config *ret,

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "util.h"
+#include "writeall.h"
 
 /* Reads up to limit bytes into *buf, which holds *size bytes now and grows (to limit + 1 at most)
  * when a file turns out longer than its size said. A regular file is done at its size (expected,
@@ -81,17 +82,7 @@ int text_read_fd_any(int fd, const char *file, size_t cap, char **ret_text, size
 }
 
 int text_write_fd(int fd, const char *text, size_t len) {
-        while (len > 0) {
-                ssize_t n = write(fd, text, len);
-
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0)
-                        return n < 0 ? -errno : -EIO;
-                text += n;
-                len -= (size_t) n;
-        }
-        return 0;
+        return write_all_at(fd, text, len, -1);
 }
 
 void text_position(const char *text, size_t offset, unsigned *ret_line, unsigned *ret_column) {

@@ -172,7 +172,7 @@ expect_eq "$hooks_file is packaging/hooks.d/nbmount.json (path /usr/bin/nbmount)
 expect_mode "seccomp rule" /usr/share/nbmount/seccomp/nbmount-quota.json f 644
 expect_eq "seccomp rule is packaging/seccomp/nbmount-quota.json" \
         "$(jq -S . packaging/seccomp/nbmount-quota.json)" "$(jq -S . /usr/share/nbmount/seccomp/nbmount-quota.json 2>&1)"
-for unit in nbmountd.service nbmountd.socket nbmount-quota-sync.service; do
+for unit in nbmountd.service nbmountd.socket nbmount-quota-sync.service nbmount-meter.service nbmount-meter.timer; do
         expect_mode "systemd: $unit" /lib/systemd/system/$unit f 644
         expect_eq "systemd: $unit is packaging's" "$(cat packaging/systemd/$unit)" "$(cat /lib/systemd/system/$unit 2>&1)"
 done
@@ -181,6 +181,9 @@ expect_eq "systemd: nbmountd.service runs /usr/sbin/nbmountd" "/usr/sbin/nbmount
 expect_eq "systemd: nbmount-quota-sync.service runs nbmount quota sync --watch, and is not enabled (storage servers only)" \
         "/usr/bin/nbmount quota sync --watch|" \
         "$(sed -n 's/^ExecStart=\([^ ]* [^ ]* [^ ]* [^ ]*\).*/\1/p' /lib/systemd/system/nbmount-quota-sync.service)|$(readlink /etc/systemd/system/multi-user.target.wants/nbmount-quota-sync.service)"
+expect_eq "systemd: nbmount-meter.timer is enabled, hourly and persistent; its service runs nbmount meter --textfile for node_exporter" \
+        "/lib/systemd/system/nbmount-meter.timer|hourly|true|/usr/bin/nbmount meter --textfile /var/lib/prometheus/node-exporter" \
+        "$(readlink /etc/systemd/system/timers.target.wants/nbmount-meter.timer)|$(sed -n 's/^OnCalendar=//p' /lib/systemd/system/nbmount-meter.timer)|$(sed -n 's/^Persistent=//p' /lib/systemd/system/nbmount-meter.timer)|$(sed -n 's/^ExecStart=\([^ ]* [^ ]* [^ ]* [^ ]*\).*/\1/p' /lib/systemd/system/nbmount-meter.service)"
 expect_eq "systemd: the units are enabled (deb-systemd-helper, for the next boot with systemd)" \
         "/lib/systemd/system/nbmountd.service /lib/systemd/system/nbmountd.socket" \
         "$(readlink /etc/systemd/system/multi-user.target.wants/nbmountd.service) $(readlink /etc/systemd/system/sockets.target.wants/nbmountd.socket)"

@@ -98,7 +98,7 @@ suites "" "$NBMOUNT" unit_tests "tests/fixtures-check.sh NBMOUNT" tests/schema-c
         "tests/sandbox-check.sh NBMOUNT" \
         "tests/valgrind-check.sh NBMOUNT" \
         "tests/attack-check.sh NBMOUNT" \
-        "tests/quota-check.sh NBMOUNT" "tests/s3-check.sh NBMOUNT" "tests/s3-security-check.sh NBMOUNT" \
+        "tests/quota-check.sh NBMOUNT" "tests/meter-check.sh NBMOUNT" "tests/s3-check.sh NBMOUNT" "tests/s3-security-check.sh NBMOUNT" \
         "tests/s3-pending-check.sh NBMOUNT" "tests/s3-heal-check.sh NBMOUNT" "tests/check-check.sh NBMOUNT" \
         "tests/s3-upgrade-check.sh NBMOUNT" "tests/runtime-check.sh NBMOUNT" \
         "tests/man-check.sh NBMOUNT" \
@@ -112,7 +112,8 @@ if [ -n "${ASAN_NBMOUNT:-}" ]; then
                 "tests/skip-check.sh NBMOUNT" \
                 "tests/sandbox-check.sh NBMOUNT" "tests/attack-check.sh NBMOUNT" "tests/s3-check.sh NBMOUNT" \
                 "tests/s3-security-check.sh NBMOUNT" "tests/s3-pending-check.sh NBMOUNT" "tests/s3-heal-check.sh NBMOUNT" \
-                "tests/check-check.sh NBMOUNT" "tests/s3-upgrade-check.sh NBMOUNT" "tests/runtime-check.sh NBMOUNT"
+                "tests/check-check.sh NBMOUNT" "tests/s3-upgrade-check.sh NBMOUNT" "tests/runtime-check.sh NBMOUNT" \
+                "tests/meter-check.sh NBMOUNT"
 fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -2,7 +2,7 @@
 /* nodeconfig.c: /etc/nbmount/node.yaml (docs/FORMATS.md §1). */
 #include "testutil.h"
 
-#define NODE_KEYS "cluster, roots, grants, secrets, state, mountd_socket, plans, billing, quota, s3, settings, runtime"
+#define NODE_KEYS "cluster, roots, grants, secrets, state, mountd_socket, plans, billing, quota, s3, settings, runtime, bucket_storage"
 #define SIZE_SYNTAX "is not a size like 15GB, 1.5 TiB or unlimited (units: B, kB, MB, GB, TB, KiB, MiB, GiB, TiB)"
 
 static struct node_config *parse_ok(const char *text) {
