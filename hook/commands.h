@@ -9,6 +9,7 @@ int cmd_hook(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
 int cmd_quota(int argc, char **argv);
 int cmd_mounts(int argc, char **argv);
+int cmd_offline(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
 int cmd_seccomp(int argc, char **argv);

@@ -22,6 +22,7 @@ static const char usage_text[] =
         "  plan       show what a notebook container would mount, and why not\n"
         "  quota      show every team's use, plan and overage; apply a plan change at once\n"
         "  mounts     list the S3 mounts nbmountd shares, their containers and health\n"
+        "  offline    list a notebook's offline copy in the platform's bucket, what was left out\n"
         "  validate   check a node config, grants, settings.yaml or config.json file\n"
         "  check      check this node's setup: folders, kernel, quotas, nbmountd, hooks.d\n"
         "  seccomp    print a seccomp profile that keeps containers in their quota projects\n"
@@ -40,6 +41,7 @@ static const struct command {
         { "plan", cmd_plan },
         { "quota", cmd_quota },
         { "mounts", cmd_mounts },
+        { "offline", cmd_offline },
         { "validate", cmd_validate },
         { "check", cmd_check },
         { "seccomp", cmd_seccomp },

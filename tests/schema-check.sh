@@ -34,7 +34,7 @@ schema_of() {
 . tests/lib/testlib.sh
 testlib_init schema
 
-for format in node grants public settings config plan; do
+for format in node grants public settings config plan offline; do
         dir=tests/fixtures/$format
         schema=schemas/$(schema_of "$format")
 
