@@ -58,14 +58,12 @@ static bool skipped_name(const char *name, size_t depth) {
 
 /* One folder: its regular files, then its subfolders (same file system only), depth first. */
 static int walk_folder(struct walk *w, int dir_fd, char *path, size_t len, size_t depth) {
-        _cleanup_close_ int own = dup(dir_fd);
-        DIR *dir = own >= 0 ? fdopendir(own) : NULL;
+        DIR *dir = opendir_again(dir_fd);
         struct dirent *e;
         struct stat st;
 
         if (!dir)
                 return -errno;
-        own = -1;
         if (fstatat(dir_fd, ".git", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
                 say(w->sock, "R %.*s", (int) len, path);
         while ((e = readdir(dir))) {
