@@ -118,8 +118,10 @@ static int send_file(struct copy *c, const struct candidate *k, struct nb_error 
         struct stat st;
         int r;
 
-        if (fd < 0 || fstat(fd, &st) < 0)
-                return fd < 0 ? -ENOENT : -errno;
+        if (fd < 0) /* -ENOENT: the walk refused it (left out); anything else: the walk is gone */
+                return fd;
+        if (fstat(fd, &st) < 0)
+                return nb_fail(err, errno, "%s: %s", k->e->path, strerror(errno));
         f.size = (uint64_t) st.st_size;
         f.mtime_ns = (int64_t) st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
         object_key(c, k->e->path, key, sizeof(key));

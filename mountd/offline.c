@@ -151,9 +151,14 @@ static void wait_for_job(struct offline_queue *q, int64_t wait_ms) {
         pthread_cond_timedwait(&q->wakeup, &q->lock, &until);
 }
 
-/* Under the lock, after a copy: asked again meanwhile, or failed: queued again. */
-static void after_copy(struct offline_queue *q, struct offline_job *j, int r) {
+static int mark_pending(struct mountd *d, const char *team, const char *notebook, struct nb_error *err);
+
+/* Under the lock, after a copy: asked again meanwhile (pending again, so a restart redoes it too), or
+ * failed: queued again. */
+static void after_copy(struct mountd *d, struct offline_job *j, int r) {
+        struct offline_queue *q = &d->offline;
         bool again = q->again;
+        struct nb_error err = {};
 
         q->again = false;
         q->running_team[0] = q->running_notebook[0] = '\0';
@@ -163,6 +168,8 @@ static void after_copy(struct offline_queue *q, struct offline_job *j, int r) {
                 enqueue(q, j->team, j->notebook, monotonic_ms() + MIN(delay, RETRY_MAX_MS));
                 find_job(q, j->team, j->notebook)->failures = j->failures;
         } else if (again) {
+                if (mark_pending(d, j->team, j->notebook, &err) < 0)
+                        mountd_log(LOG_WARNING, "offline copy of %s/%s: %s, ignoring", j->team, j->notebook, err.msg);
                 enqueue(q, j->team, j->notebook, 0);
         }
         free(j);
@@ -190,7 +197,7 @@ static void *copy_forever(void *arg) {
                         mountd_log(LOG_WARNING, "offline copy of %s/%s: %s; tried again later", j->team, j->notebook,
                                    err.msg);
                 pthread_mutex_lock(&q->lock);
-                after_copy(q, j, r);
+                after_copy(d, j, r);
         }
         pthread_mutex_unlock(&q->lock);
         return NULL;

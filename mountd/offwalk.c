@@ -124,11 +124,12 @@ static __attribute__((noreturn)) void child_main(int sock, int notebook_fd, uid_
         struct stat st;
         int r;
 
-        prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
         if ((r = become_owner(uid, gid)) < 0) {
                 say(sock, "X cannot become uid %u: %s", (unsigned) uid, strerror(-r));
                 _exit(1);
         }
+        /* after the change of uid, which clears it; nbmountd gone meanwhile closes the socket anyway */
+        prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
         root_fd = openat(notebook_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (root_fd < 0 || fstat(root_fd, &st) < 0) {
                 say(sock, "X the notebook folder, as uid %u: %s", (unsigned) uid, strerror(errno));
@@ -226,7 +227,7 @@ int walker_open(struct walker *w, const char *path, struct nb_error *err) {
                 return nb_fail(err, errno, "%s: the notebook's walk is gone: %s", path, strerror(errno));
         if ((r = mountd_receive(w->sock, buf, sizeof(buf), &n, &fd)) < 0)
                 return nb_fail(err, r, "%s: no answer from the notebook's walk", path);
-        if (fd < 0)
+        if (fd < 0) /* the child's refusal: gone, a symlink, not a regular file */
                 return nb_fail(err, ENOENT, "%s: %s", path, buf);
         return fd;
 }
