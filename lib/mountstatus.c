@@ -82,20 +82,6 @@ static int open_folder(const struct status_place *place, int *ret_notebook_fd, s
         return TAKE_FD(fd);
 }
 
-static int write_all(int fd, const char *text, size_t len) {
-        while (len > 0) {
-                ssize_t n = write(fd, text, len);
-
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0)
-                        return n < 0 ? -errno : -EIO;
-                text += n;
-                len -= (size_t) n;
-        }
-        return 0;
-}
-
 /* text into a new file under a temporary name in folder_fd, owned by the user, renamed over the
  * status file's name: whatever was planted at that name (a symlink, a hard link to another file, a
  * FIFO) is replaced, never opened or written through; a folder there stays, and the write fails. */
@@ -112,7 +98,7 @@ static int replace_file(int folder_fd, const struct status_place *place, const c
         fd = openat(folder_fd, temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
         if (fd < 0)
                 return -errno;
-        r = write_all(fd, text, len);
+        r = text_write_all(fd, text, len);
         if (r == 0 && fchown(fd, place->uid, place->gid) < 0)
                 r = -errno;
         if (r == 0 && renameat(folder_fd, temporary, folder_fd, name) < 0)

@@ -59,6 +59,15 @@ static int64_t parse_time(const char *s) {
         return end && !*end ? (int64_t) timegm(&tm) : 0;
 }
 
+bool offline_manifest_name(const char *file_name, nb_name ret_notebook) {
+        size_t n = strlen(file_name);
+
+        if (n <= 5 || n - 5 > NB_NAME_MAX || !streq(file_name + n - 5, ".json"))
+                return false;
+        snprintf(ret_notebook, sizeof(nb_name), "%.*s", (int) (n - 5), file_name);
+        return !name_problem(ret_notebook);
+}
+
 void offline_manifest_path(const char *state_dir, const char *team, const char *notebook, char *buf, size_t size) {
         snprintf(buf, size, "%s/offline/notebooks/%s/%s.json", state_dir, team, notebook);
 }
@@ -208,20 +217,6 @@ int offline_manifest_load(const char *state_dir, const char *team, const char *n
         return offline_manifest_parse(text, len, path, ret, err);
 }
 
-static int write_all(int fd, const char *text, size_t len) {
-        while (len > 0) {
-                ssize_t n = write(fd, text, len);
-
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0)
-                        return n < 0 ? -errno : -EIO;
-                text += n;
-                len -= (size_t) n;
-        }
-        return 0;
-}
-
 int offline_json_replace(const char *path, struct json_object *obj, struct nb_error *err) {
         size_t len;
         const char *text = json_object_to_json_string_length(obj, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED, &len);
@@ -235,7 +230,7 @@ int offline_json_replace(const char *path, struct json_object *obj, struct nb_er
         snprintf(tmp, sizeof(tmp), "%s.%016llx", path, (unsigned long long) nonce);
         if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
                 return nb_fail(err, errno, "%s: cannot create: %s", tmp, strerror(errno));
-        if ((r = write_all(fd, text, len)) < 0 || (r = write_all(fd, "\n", 1)) < 0 || (fsync(fd) < 0 && (r = -errno)) ||
+        if ((r = text_write_all(fd, text, len)) < 0 || (r = text_write_all(fd, "\n", 1)) < 0 || (fsync(fd) < 0 && (r = -errno)) ||
             (rename(tmp, path) < 0 && (r = -errno))) {
                 unlink(tmp);
                 return nb_fail(err, r, "%s: cannot write: %s", path, strerror(-r));

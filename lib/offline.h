@@ -50,6 +50,9 @@ const char *offline_state_name(enum offline_state state);
 void offline_manifest_done(struct offline_manifest *m);
 uint64_t offline_manifest_bytes(const struct offline_manifest *m);
 
+/* The notebook a file of STATE/offline/notebooks/TEAM/ is the manifest of ("NOTEBOOK.json"), or
+ * false (a temporary file, anything else). */
+bool offline_manifest_name(const char *file_name, nb_name ret_notebook);
 /* STATE/offline/notebooks/TEAM/NOTEBOOK.json; -ENOENT when there is none. */
 void offline_manifest_path(const char *state_dir, const char *team, const char *notebook, char *buf, size_t size);
 int offline_manifest_load(const char *state_dir, const char *team, const char *notebook, struct offline_manifest *ret,

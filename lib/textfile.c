@@ -138,3 +138,17 @@ int text_check_utf8(const char *text, size_t len, const char *file, struct nb_er
         }
         return 0;
 }
+
+int text_write_all(int fd, const char *text, size_t len) {
+        while (len > 0) {
+                ssize_t n = write(fd, text, len);
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        return n < 0 ? -errno : -EIO;
+                text += n;
+                len -= (size_t) n;
+        }
+        return 0;
+}

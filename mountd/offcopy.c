@@ -198,15 +198,11 @@ static uint64_t team_bytes(const struct mountd *d, const char *team, const char 
         snprintf(path, sizeof(path), "%s/offline/notebooks/%s", d->config.state_dir, team);
         if ((dir = opendir(path)))
                 while ((e = readdir(dir))) {
-                        size_t n = strlen(e->d_name);
                         struct offline_manifest m = {};
                         struct nb_error err = {};
                         nb_name notebook;
 
-                        if (n <= 5 || n - 5 > NB_NAME_MAX || !streq(e->d_name + n - 5, ".json"))
-                                continue;
-                        snprintf(notebook, sizeof(notebook), "%.*s", (int) (n - 5), e->d_name);
-                        if ((except && streq(notebook, except)) ||
+                        if (!offline_manifest_name(e->d_name, notebook) || (except && streq(notebook, except)) ||
                             offline_manifest_load(d->config.state_dir, team, notebook, &m, &err) < 0)
                                 continue;
                         bytes += offline_manifest_bytes(&m);

@@ -68,15 +68,12 @@ static void queue_unfinished(struct mountd *d) {
                 if (!(notebooks = opendir(team_path)))
                         continue;
                 while ((n = readdir(notebooks))) {
-                        size_t len = strlen(n->d_name);
                         struct offline_manifest m = {};
                         struct nb_error err = {};
                         nb_name notebook;
 
-                        if (len <= 5 || len - 5 > NB_NAME_MAX || !streq(n->d_name + len - 5, ".json"))
-                                continue;
-                        snprintf(notebook, sizeof(notebook), "%.*s", (int) (len - 5), n->d_name);
-                        if (offline_manifest_load(d->config.state_dir, t->d_name, notebook, &m, &err) < 0)
+                        if (!offline_manifest_name(n->d_name, notebook) ||
+                            offline_manifest_load(d->config.state_dir, t->d_name, notebook, &m, &err) < 0)
                                 continue;
                         if (m.state != OFFLINE_COMPLETE && enqueue(&d->offline, m.team, m.notebook, 0) == 0)
                                 mountd_log(LOG_INFO, "offline copy of %s/%s: %s before; resumed", m.team, m.notebook,

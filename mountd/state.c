@@ -80,20 +80,6 @@ struct json_object *shared_mount_to_json(const struct shared_mount *m) {
         return o;
 }
 
-static int write_all(int fd, const char *text, size_t len) {
-        while (len > 0) {
-                ssize_t n = write(fd, text, len);
-
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return -errno;
-                text += n;
-                len -= (size_t) n;
-        }
-        return 0;
-}
-
 static struct json_object *state_to_json(const struct mountd *d) {
         struct json_object *root = json_object_new_object(), *mounts = json_object_new_array();
 
@@ -117,7 +103,7 @@ int state_save(const struct mountd *d) {
         fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (fd < 0)
                 return -errno;
-        if ((r = write_all(fd, text, len)) < 0 || (r = write_all(fd, "\n", 1)) < 0)
+        if ((r = text_write_all(fd, text, len)) < 0 || (r = text_write_all(fd, "\n", 1)) < 0)
                 return r;
         /* No fsync: the state describes processes and mounts, which a crash of the machine ends as
          * well; rename alone is atomic for every reader and survives a crash of nbmountd. */
