@@ -22,12 +22,19 @@
 
 #define SAVE_EVERY 16 /* changes between two saves of the manifest */
 
+struct candidate {
+        const struct walk_entry *e;
+        enum offline_kind kind;
+};
+
 struct copy {
         struct mountd *d;
         const char *team, *notebook;
         struct walker walker;
         struct offs3 s3;
         struct offline_manifest old, now; /* now.files: what is in the bucket, as far as known */
+        int *kinds;                       /* per walked file: its offline_kind, or -1 */
+        struct candidate *candidates;
         size_t cap_files;
         size_t changes;
         unsigned sent, deleted, kept;
@@ -39,11 +46,6 @@ static void closedirp(DIR **dir) {
         if (*dir)
                 closedir(*dir);
 }
-
-struct candidate {
-        const struct walk_entry *e;
-        enum offline_kind kind;
-};
 
 static int by_priority(const void *a, const void *b) {
         const struct candidate *x = a, *y = b;
@@ -245,22 +247,26 @@ static int select_and_send(struct copy *c, struct candidate *k, size_t n, const 
 }
 
 static int copy_changes(struct copy *c, const volatile bool *stopping, struct nb_error *err) {
-        _cleanup_free_ int *kinds = calloc(c->walker.n_files + 1, sizeof(int));
-        _cleanup_free_ struct candidate *k = calloc(c->walker.n_files + 1, sizeof(*k));
         _cleanup_free_ bool *wanted = NULL;
         char empty_dir[NB_PATH_MAX + 32];
         size_t n = 0;
         int r;
 
-        if (!kinds || !k)
+        c->kinds = calloc(c->walker.n_files + 1, sizeof(int));
+        c->candidates = calloc(c->walker.n_files + 1, sizeof(*c->candidates));
+        if (!c->kinds || !c->candidates)
                 return nb_fail(err, ENOMEM, "out of memory");
         snprintf(empty_dir, sizeof(empty_dir), "%s/offline/empty", c->d->config.state_dir);
-        if ((r = offline_classify(&c->walker, empty_dir, kinds, err)) < 0)
+        if ((r = offline_classify(&c->walker, empty_dir, c->kinds, err)) < 0)
                 return r;
-        for (size_t i = 0; i < c->walker.n_files; i++)
-                if (kinds[i] >= 0)
-                        k[n++] = (struct candidate) { .e = &c->walker.files[i], .kind = (enum offline_kind) kinds[i] };
-        if ((r = select_and_send(c, k, n, stopping, err)) < 0 || *stopping)
+        for (size_t i = 0; i < c->walker.n_files; i++) {
+                if (c->kinds[i] < 0)
+                        continue;
+                c->candidates[n].e = &c->walker.files[i];
+                c->candidates[n].kind = (enum offline_kind) c->kinds[i];
+                n++;
+        }
+        if ((r = select_and_send(c, c->candidates, n, stopping, err)) < 0 || *stopping)
                 return r;
         if (!(wanted = calloc(c->now.n_files + 1, sizeof(bool))))
                 return nb_fail(err, ENOMEM, "out of memory");
@@ -268,7 +274,7 @@ static int copy_changes(struct copy *c, const volatile bool *stopping, struct nb
         for (size_t i = 0; i < c->now.n_files; i++) {
                 const struct walk_entry *e = walker_find(&c->walker, c->now.files[i].path);
 
-                wanted[i] = e && kinds[e - c->walker.files] >= 0 &&
+                wanted[i] = e && c->kinds[e - c->walker.files] >= 0 &&
                             !find_file(c->now.left, c->now.n_left, c->now.files[i].path);
         }
         return delete_gone(c, wanted, stopping, err);
@@ -372,6 +378,8 @@ int offline_copy(struct mountd *d, const char *team, const char *notebook, const
 
         if ((r = start_copy(&c, err)) == 0)
                 r = copy_changes(&c, stopping, err);
+        free(c.kinds);
+        free(c.candidates);
         walker_stop(&c.walker);
         offs3_close(&c.s3);
         c.now.state = r < 0 ? OFFLINE_FAILED : *stopping ? OFFLINE_PENDING : OFFLINE_COMPLETE;

@@ -18,7 +18,7 @@
 #include "util.h"
 
 #define RETRY_FIRST_MS 2000
-#define RETRY_MAX_MS (10 * 60 * 1000)
+#define RETRY_MAX_MS (10LL * 60 * 1000)
 #define OFFLINE_FAILURES_MAX 20 /* then it waits for the notebook's next stop */
 
 static bool enabled(const struct mountd *d) { return d->config.bucket_name[0] != '\0'; }
@@ -100,14 +100,13 @@ int offline_init(struct mountd *d, struct nb_error *err) {
         if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || git_libgit2_init() < 0)
                 return nb_fail(err, EIO, "cannot start libcurl or libgit2 for the offline copies");
         /* the patterns' repository reads no config: every search path is the empty folder */
-        snprintf(empty, sizeof(empty), "%s/offline", d->config.state_dir);
-        if (mkdir(d->config.state_dir, 0755) < 0 && errno != EEXIST)
-                return nb_fail(err, errno, "%s: cannot create: %s", d->config.state_dir, strerror(errno));
-        if (mkdir(empty, 0700) < 0 && errno != EEXIST)
-                return nb_fail(err, errno, "%s: cannot create: %s", empty, strerror(errno));
-        strcat(empty, "/empty");
-        if (mkdir(empty, 0700) < 0 && errno != EEXIST)
-                return nb_fail(err, errno, "%s: cannot create: %s", empty, strerror(errno));
+        const char *const folders[] = { "", "/offline", "/offline/empty" };
+
+        for (size_t i = 0; i < ARRAY_SIZE(folders); i++) {
+                snprintf(empty, sizeof(empty), "%s%s", d->config.state_dir, folders[i]);
+                if (mkdir(empty, i ? 0700 : 0755) < 0 && errno != EEXIST)
+                        return nb_fail(err, errno, "%s: cannot create: %s", empty, strerror(errno));
+        }
         for (int level = GIT_CONFIG_LEVEL_PROGRAMDATA; level <= GIT_CONFIG_LEVEL_GLOBAL; level++)
                 git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, level, empty);
         queue_unfinished(d);
@@ -160,7 +159,7 @@ static void after_copy(struct mountd *d, struct offline_job *j, int r) {
         q->again = false;
         q->running_team[0] = q->running_notebook[0] = '\0';
         if (r < 0 && !again && !q->stopping && ++j->failures < OFFLINE_FAILURES_MAX) {
-                int64_t delay = RETRY_FIRST_MS << MIN(j->failures - 1, 10U);
+                int64_t delay = (int64_t) RETRY_FIRST_MS << MIN(j->failures - 1, 10U);
 
                 enqueue(q, j->team, j->notebook, monotonic_ms() + MIN(delay, RETRY_MAX_MS));
                 find_job(q, j->team, j->notebook)->failures = j->failures;

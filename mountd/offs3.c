@@ -98,7 +98,7 @@ static size_t header_line(char *line, size_t size, size_t n, void *arg) {
         return len;
 }
 
-static size_t discard(char *p, size_t size, size_t n, void *arg) {
+static size_t discard(const char *p, size_t size, size_t n, void *arg) {
         (void) p;
         (void) arg;
         return size * n;

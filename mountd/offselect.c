@@ -94,14 +94,12 @@ static int mark_included(struct walker *w, const char *empty_dir, int *kinds, st
 }
 
 int offline_classify(struct walker *w, const char *empty_dir, int *kinds, struct nb_error *err) {
-        int r;
-
         for (size_t i = 0; i < w->n_files; i++)
                 kinds[i] = has_suffix(w->files[i].path, ".ipynb") ? OFFLINE_IPYNB
                            : has_suffix(w->files[i].path, ".md")  ? OFFLINE_MD
                                                                   : -1;
         for (size_t i = 0; i < w->n_repos; i++)
-                if ((r = mark_tracked(w, w->repos[i], kinds, err)) < 0)
+                if (mark_tracked(w, w->repos[i], kinds, err) < 0)
                         mountd_log(LOG_WARNING, "offline copy: %s, ignoring (its files are not taken as tracked)", err->msg);
         return mark_included(w, empty_dir, kinds, err);
 }

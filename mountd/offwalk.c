@@ -56,7 +56,8 @@ static bool skipped_name(const char *name, size_t depth) {
         return streq(name, ".") || streq(name, "..") || streq(name, ".git") || (depth == 0 && streq(name, ".gradient"));
 }
 
-/* One folder: its regular files, then its subfolders (same file system only), depth first. */
+/* One folder: its regular files, then its subfolders (same file system only), depth first.
+ * NOLINTNEXTLINE(misc-no-recursion): stops at WALK_DEPTH_MAX (64) */
 static int walk_folder(struct walk *w, int dir_fd, char *path, size_t len, size_t depth) {
         DIR *dir = opendir_again(dir_fd);
         struct dirent *e;
