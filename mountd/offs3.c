@@ -13,6 +13,8 @@
 
 #define OFFS3_TIMEOUT_S 300L
 #define OFFS3_CONNECT_TIMEOUT_S 10L
+/* S3 wants the payload's hash in every signed request; libcurl signs with this header's value */
+#define UNSIGNED_PAYLOAD "x-amz-content-sha256: UNSIGNED-PAYLOAD"
 
 int offs3_open(struct offs3 *c, const struct node_config *config, struct nb_error *err) {
         char secret[S3FS_SECRET_MAX + 4], relative[2 * NB_NAME_MAX + 8];
@@ -135,7 +137,7 @@ static int perform(struct offs3 *c, const char *what, const char *key, bool miss
 int offs3_put(struct offs3 *c, const char *key, int fd, uint64_t size, char *ret_etag, size_t etag_size,
               struct nb_error *err) {
         struct upload u = { .fd = fd, .left = size, .etag = ret_etag, .etag_size = etag_size };
-        struct curl_slist *headers = curl_slist_append(NULL, "x-amz-content-sha256: UNSIGNED-PAYLOAD");
+        struct curl_slist *headers = curl_slist_append(NULL, UNSIGNED_PAYLOAD);
         char url[OFFS3_URL_MAX];
         int r;
 
@@ -158,12 +160,20 @@ int offs3_put(struct offs3 *c, const char *key, int fd, uint64_t size, char *ret
 }
 
 int offs3_delete(struct offs3 *c, const char *key, struct nb_error *err) {
+        struct curl_slist *headers = curl_slist_append(NULL, UNSIGNED_PAYLOAD);
         char url[OFFS3_URL_MAX];
         int r;
 
-        if ((r = object_url(c, key, url, sizeof(url))) < 0)
+        if ((r = object_url(c, key, url, sizeof(url))) < 0) {
+                curl_slist_free_all(headers);
                 return nb_fail(err, r, "%s: the object's name is too long", key);
+        }
         common_options(c, url);
         curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST, "DELETE");
-        return perform(c, "DELETE", key, true, err);
+        curl_easy_setopt(c->curl, CURLOPT_NOBODY, 1L);
+        curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, headers);
+        r = perform(c, "DELETE", key, true, err);
+        curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, NULL);
+        curl_slist_free_all(headers);
+        return r;
 }

@@ -39,6 +39,7 @@ node tests/lib/s3auth.js "$auth_port" "$S3_PORT" "$work/keys" "$work/accept" "$w
         >>"$work/s3auth.log" 2>&1 &
 servers+=($!)
 wait_until 10 curl -s -o /dev/null "http://127.0.0.1:$auth_port/" || { not_ok "harness: s3auth.js" "did not start"; exit 0; }
+: >"$work/access.log"
 
 # --- the node: acme has a card on file, beta none; a small free allowance (4 KB) ---
 node=$work/node
@@ -95,6 +96,7 @@ acme/nb1/repo/.gitignore
 acme/nb1/repo/src/main.py"
 
 keys_of() { s3_list nbm-offline | grep "^$1/" | sort; }
+has_keys() { [ -n "$(keys_of "$1")" ]; }
 manifest() { echo "$node/state/offline/notebooks/$1/nb1.json"; }
 state_of() { jq -r .state "$(manifest "$1")" 2>/dev/null; }
 complete_after() { # complete_after TEAM SECONDS-SINCE-EPOCH: the copy asked for then is complete
@@ -187,7 +189,7 @@ chown -R 1000:1000 "$nbg"
 echo 150 >"$work/delay"
 t3=$(date +%s)
 stop_container gamma
-wait_until 30 test -n "$(keys_of gamma/nb1)"
+wait_until 30 has_keys gamma/nb1
 walker=$(pgrep -P "$MOUNTD_PID" -x nbmountd | head -1)
 leaks=0
 for pid in "$MOUNTD_PID" $(pgrep -P "$MOUNTD_PID"); do
