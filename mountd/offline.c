@@ -158,7 +158,8 @@ static void after_copy(struct mountd *d, struct offline_job *j, int r) {
 
         q->again = false;
         q->running_team[0] = q->running_notebook[0] = '\0';
-        if (r < 0 && !again && !q->stopping && ++j->failures < OFFLINE_FAILURES_MAX) {
+        /* -ENOENT (no notebook folder, no secret file): nothing a retry changes; the next stop asks again */
+        if (r < 0 && r != -ENOENT && !again && !q->stopping && ++j->failures < OFFLINE_FAILURES_MAX) {
                 int64_t delay = (int64_t) RETRY_FIRST_MS << MIN(j->failures - 1, 10U);
 
                 enqueue(q, j->team, j->notebook, monotonic_ms() + MIN(delay, RETRY_MAX_MS));
