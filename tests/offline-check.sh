@@ -157,7 +157,7 @@ expect_eq "second stop: only the changed and the new file were sent (server log)
 expect_eq "second stop: the deleted file's object is gone" "DELETE /nbm-offline/acme/nb1/notes/b.md" \
         "$(grep '^DELETE ' "$work/access.log" | cut -d' ' -f1,2)"
 expect_eq "second stop: the bucket holds the new set" \
-        "$(printf '%s\n' "$expected" | grep -v notes/b.md; echo acme/nb1/new.md)" "$(keys_of acme/nb1 | sort)"
+        "$({ printf '%s\n' "$expected" | grep -v notes/b.md; echo acme/nb1/new.md; } | sort)" "$(keys_of acme/nb1)"
 
 # --- a team without a card over its allowance: the ordered subset, and the record of what was left ---
 nbb=$node/notebooks/beta/nb1
