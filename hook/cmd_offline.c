@@ -32,23 +32,11 @@ struct offline_options {
 };
 
 static int parse_options(int argc, char **argv, struct offline_options *o) {
-        static const struct option options[] = {
-                { "config", required_argument, NULL, 'c' }, { "json", no_argument, NULL, 'j' },
-                { "help", no_argument, NULL, 'h' },         {},
-        };
-        int opt;
+        int r;
 
         *o = (struct offline_options) { .config_path = NODE_CONFIG_DEFAULT_PATH };
-        while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-                if (opt == 'h')
-                        return fputs(offline_usage, stdout), 0;
-                if (opt == 'c')
-                        o->config_path = optarg;
-                else if (opt == 'j')
-                        o->json = true;
-                else
-                        return fputs(offline_usage, stderr), -EINVAL;
-        }
+        if ((r = parse_listing_options(argc, argv, offline_usage, &o->config_path, &o->json)) <= 0)
+                return r;
         if (argc - optind != 2 || name_problem(argv[optind]) || name_problem(argv[optind + 1])) {
                 print_error("offline takes a team and a notebook name; see nbmount offline --help");
                 return -EINVAL;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* nbmount: the OCI hook and the operator's CLI. */
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +47,26 @@ static const struct command {
         { "check", cmd_check },
         { "seccomp", cmd_seccomp },
 };
+
+int parse_listing_options(int argc, char **argv, const char *usage, const char **ret_config_path, bool *ret_json) {
+        static const struct option options[] = {
+                { "config", required_argument, NULL, 'c' }, { "json", no_argument, NULL, 'j' },
+                { "help", no_argument, NULL, 'h' },         {},
+        };
+        int opt;
+
+        while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+                if (opt == 'h')
+                        return fputs(usage, stdout), 0;
+                if (opt == 'c')
+                        *ret_config_path = optarg;
+                else if (opt == 'j')
+                        *ret_json = true;
+                else
+                        return fputs(usage, stderr), -EINVAL;
+        }
+        return 1;
+}
 
 void print_error(const char *fmt, ...) {
         va_list ap;
