@@ -64,7 +64,7 @@ static int by_path(const void *a, const void *b) {
 static struct offline_file *find_file(struct offline_file *files, size_t n, const char *path) {
         struct offline_file key = { .path = (char *) path };
 
-        return bsearch(&key, files, n, sizeof(*files), by_path);
+        return n ? bsearch(&key, files, n, sizeof(*files), by_path) : NULL;
 }
 
 static void object_key(const struct copy *c, const char *path, char *buf, size_t size) {
@@ -72,7 +72,8 @@ static void object_key(const struct copy *c, const char *path, char *buf, size_t
 }
 
 static int save(struct copy *c, struct nb_error *err) {
-        qsort(c->now.files, c->now.n_files, sizeof(*c->now.files), by_path);
+        if (c->now.n_files)
+                qsort(c->now.files, c->now.n_files, sizeof(*c->now.files), by_path);
         c->now.updated_at = time(NULL);
         c->changes = 0;
         return offline_manifest_save(c->d->config.state_dir, &c->now, err);
@@ -270,7 +271,8 @@ static int copy_changes(struct copy *c, const volatile bool *stopping, struct nb
                 return r;
         if (!(wanted = calloc(c->now.n_files + 1, sizeof(bool))))
                 return nb_fail(err, ENOMEM, "out of memory");
-        qsort(c->now.left, c->now.n_left, sizeof(*c->now.left), by_path);
+        if (c->now.n_left)
+                qsort(c->now.left, c->now.n_left, sizeof(*c->now.left), by_path);
         for (size_t i = 0; i < c->now.n_files; i++) {
                 const struct walk_entry *e = walker_find(&c->walker, c->now.files[i].path);
 

@@ -184,7 +184,8 @@ static int read_listing(struct walker *w, struct nb_error *err) {
         while ((n = recv(w->sock, buf, sizeof(buf) - 1, 0)) > 0) {
                 buf[n] = '\0';
                 if (streq(buf, "E")) {
-                        qsort(w->files, w->n_files, sizeof(*w->files), compare_entries);
+                        if (w->n_files)
+                                qsort(w->files, w->n_files, sizeof(*w->files), compare_entries);
                         return 0;
                 }
                 if ((r = add_line(w, buf, err)) < 0)
@@ -255,5 +256,5 @@ void walker_stop(struct walker *w) {
 const struct walk_entry *walker_find(const struct walker *w, const char *path) {
         struct walk_entry key = { .path = (char *) path };
 
-        return bsearch(&key, w->files, w->n_files, sizeof(*w->files), compare_entries);
+        return w->n_files ? bsearch(&key, w->files, w->n_files, sizeof(*w->files), compare_entries) : NULL;
 }
