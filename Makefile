@@ -13,6 +13,10 @@ pkg_config = $(if $(call pkg_missing,$(2)),$(error pkg-config cannot find $(call
 # Deferred, then evaluated once: each replaces itself with its value on first use.
 PKG_CFLAGS = $(eval PKG_CFLAGS := $(call pkg_config,--cflags,$(PKGS)))$(PKG_CFLAGS)
 PKG_LIBS = $(eval PKG_LIBS := $(call pkg_config,--libs,$(PKGS)))$(PKG_LIBS)
+# nbmountd alone links libcurl and libgit2 (its offline copies); the hook does not grow.
+MOUNTD_PKGS := libcurl libgit2
+MOUNTD_PKG_CFLAGS = $(eval MOUNTD_PKG_CFLAGS := $(call pkg_config,--cflags,$(MOUNTD_PKGS)))$(MOUNTD_PKG_CFLAGS)
+MOUNTD_PKG_LIBS = $(eval MOUNTD_PKG_LIBS := $(call pkg_config,--libs,$(MOUNTD_PKGS)))$(MOUNTD_PKG_LIBS)
 CMOCKA_LIBS = $(eval CMOCKA_LIBS := $(call pkg_config,--libs,cmocka))$(CMOCKA_LIBS)
 
 # When a goal that runs setup is asked for (`make demo`, `make all demo`, `make -j4 check`), every
@@ -73,6 +77,8 @@ $(BUILD)/%.o: %.c $(wildcard lib/*.h hook/*.h mountd/*.h) VERSION Makefile | $(a
 
 $(BUILD)/lib/harden.o $(BUILD)/lib/sandbox.o: $(FILTERS_H)
 
+$(MOUNTD_OBJ): CFLAGS += $(MOUNTD_PKG_CFLAGS)
+
 $(BUILD)/libnbmount.a: $(LIB_OBJ)
 	@$(AR) rcs $@ $^
 
@@ -82,7 +88,7 @@ $(BUILD)/nbmount: $(HOOK_OBJ) $(BUILD)/libnbmount.a
 
 $(BUILD)/nbmountd: $(MOUNTD_OBJ) $(BUILD)/libnbmount.a
 	@echo "  LD $@"
-	@$(CC) $(LDFLAGS) -pthread -o $@ $^ $(LDLIBS)
+	@$(CC) $(LDFLAGS) -pthread -o $@ $^ $(LDLIBS) $(MOUNTD_PKG_LIBS)
 
 # The runc-compatible runtime for containerd and Docker (runtime/main.c, nbmount-runtime(8)).
 $(BUILD)/nbmount-runtime: $(RUNTIME_OBJ) $(BUILD)/libnbmount.a
@@ -104,7 +110,7 @@ $(BUILD)/bench/sweep: bench/sweep.c $(filter-out $(BUILD)/mountd/main.o,$(MOUNTD
 	@mkdir -p $(dir $@)
 	@echo "  LD $@"
 	@$(CC) $(CFLAGS) -Imountd $(LDFLAGS) -Wl,--wrap=pthread_mutex_lock,--wrap=pthread_mutex_unlock -pthread \
-		-o $@ $^ $(LDLIBS)
+		-o $@ $^ $(LDLIBS) $(MOUNTD_PKG_LIBS)
 
 # bench/ledger-gen.c: ledger batches through lib/ledger.h's writer (tests/meter-check.sh, bench/meter.sh).
 $(BUILD)/bench/ledger-gen: bench/ledger-gen.c $(BUILD)/libnbmount.a

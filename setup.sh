@@ -14,6 +14,7 @@ esac
 
 # The build, and the demo (scripts/demo.sh: a runc busybox container, nbmountd with s3fs against s3rver).
 debian_packages=(gcc make libc6-dev pkg-config libmount-dev libjson-c-dev libyaml-dev libcap-dev libseccomp-dev
+                 libcurl4-openssl-dev libgit2-dev  # nbmountd's offline copy: S3 with SigV4, the git index and patterns
                  runc busybox-static jq curl s3fs fuse3)
 command -v node >/dev/null && command -v npm >/dev/null || debian_packages+=(nodejs npm)
 if [ "$profile" = all ]; then

@@ -494,9 +494,14 @@ static int poststop(struct hook_run *run, const struct hook_options *o) {
                 return 0;
         }
         s3_release_all(&run->config, run->state.id, o->debug);
-        if (oci_config_load_bundle(run->state.bundle, &run->bundle, &err) < 0)
+        if (oci_config_load_bundle(run->state.bundle, &run->bundle, &err) < 0) {
                 syslog(LOG_WARNING, "container %s: poststop: %s", run->state.id, err.msg);
-        else if (run->config.quota_enforce == QUOTA_OFF || !guarded_by_config(&run->bundle))
+                return 0;
+        }
+        if (run->config.bucket_name[0] && run->bundle.identity.notebook[0])
+                s3_offline_request(&run->config, run->state.id, run->bundle.identity.team,
+                                   run->bundle.identity.notebook, o->debug);
+        if (run->config.quota_enforce == QUOTA_OFF || !guarded_by_config(&run->bundle))
                 forget_quota_trees(run, o->debug);
         return 0;
 }

@@ -36,23 +36,11 @@ struct mounts_options {
 };
 
 static int parse_options(int argc, char **argv, struct mounts_options *o) {
-        static const struct option options[] = {
-                { "config", required_argument, NULL, 'c' }, { "json", no_argument, NULL, 'j' },
-                { "help", no_argument, NULL, 'h' },         {},
-        };
-        int opt;
+        int r;
 
         *o = (struct mounts_options) { .config_path = NODE_CONFIG_DEFAULT_PATH };
-        while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-                if (opt == 'h')
-                        return fputs(mounts_usage, stdout), 0;
-                if (opt == 'c')
-                        o->config_path = optarg;
-                else if (opt == 'j')
-                        o->json = true;
-                else
-                        return fputs(mounts_usage, stderr), -EINVAL;
-        }
+        if ((r = parse_listing_options(argc, argv, mounts_usage, &o->config_path, &o->json)) <= 0)
+                return r;
         if (optind < argc) {
                 print_error("mounts takes no argument \"%s\"; see nbmount mounts --help", argv[optind]);
                 return -EINVAL;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* nbmount: the OCI hook and the operator's CLI. */
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@ static const char usage_text[] =
         "  quota      show every team's use, plan and overage; apply a plan change at once\n"
         "  meter      record this hour's use of every project in the ledger (quota --month bills it)\n"
         "  mounts     list the S3 mounts nbmountd shares, their containers and health\n"
+        "  offline    list a notebook's offline copy in the platform's bucket, what was left out\n"
         "  validate   check a node config, grants, settings.yaml or config.json file\n"
         "  check      check this node's setup: folders, kernel, quotas, nbmountd, hooks.d\n"
         "  seccomp    print a seccomp profile that keeps containers in their quota projects\n"
@@ -42,10 +44,31 @@ static const struct command {
         { "quota", cmd_quota },
         { "meter", cmd_meter },
         { "mounts", cmd_mounts },
+        { "offline", cmd_offline },
         { "validate", cmd_validate },
         { "check", cmd_check },
         { "seccomp", cmd_seccomp },
 };
+
+int parse_listing_options(int argc, char **argv, const char *usage, const char **ret_config_path, bool *ret_json) {
+        static const struct option options[] = {
+                { "config", required_argument, NULL, 'c' }, { "json", no_argument, NULL, 'j' },
+                { "help", no_argument, NULL, 'h' },         {},
+        };
+        int opt;
+
+        while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+                if (opt == 'h')
+                        return fputs(usage, stdout), 0;
+                if (opt == 'c')
+                        *ret_config_path = optarg;
+                else if (opt == 'j')
+                        *ret_json = true;
+                else
+                        return fputs(usage, stderr), -EINVAL;
+        }
+        return 1;
+}
 
 void print_error(const char *fmt, ...) {
         va_list ap;

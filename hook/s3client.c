@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "mountproto.h"
@@ -215,4 +216,26 @@ void s3_release_all(const struct node_config *config, const char *container, boo
         if (debug && json_object_object_get_ex(reply, "released", &released))
                 fprintf(stderr, "nbmount: debug: container %s: nbmountd released %s mounts\n", container,
                         json_object_get_string(released));
+}
+
+void s3_offline_request(const struct node_config *config, const char *container, const char *team,
+                        const char *notebook, bool debug) {
+        _cleanup_(json_object_putp) struct json_object *reply = NULL;
+        struct mountd_request req = { .op = MOUNTD_OFFLINE };
+        struct nb_error err = {};
+        _cleanup_close_ int fd = -1;
+
+        snprintf(req.container, sizeof(req.container), "%s", container);
+        snprintf(req.spec.team, sizeof(req.spec.team), "%s", team);
+        snprintf(req.notebook, sizeof(req.notebook), "%s", notebook);
+        if (mountd_call(config->mountd_socket, &req, RELEASE_TIMEOUT_S, &reply, &fd, &err) < 0) {
+                syslog(LOG_WARNING, "container %s (team %s, notebook %s): poststop: no offline copy now: %s", container,
+                       team, notebook, err.msg);
+                if (debug)
+                        fprintf(stderr, "nbmount: debug: container %s: no offline copy: %s\n", container, err.msg);
+                return;
+        }
+        if (debug)
+                fprintf(stderr, "nbmount: debug: container %s: offline copy of %s/%s queued in nbmountd\n", container,
+                        team, notebook);
 }

@@ -53,5 +53,10 @@ void s3_results_init(struct s3_result results[PLAN_MAX_MOUNTS]);
 /* Drops every reference of the container; quiet when nbmountd is not running. */
 void s3_release_all(const struct node_config *config, const char *container, bool debug);
 
+/* Poststop with node.yaml bucket_storage: asks nbmountd for the notebook's offline copy and returns
+ * at once (nbmountd copies later); a warning in syslog when nbmountd cannot be asked. */
+void s3_offline_request(const struct node_config *config, const char *container, const char *team,
+                        const char *notebook, bool debug);
+
 bool plan_has_s3(const struct plan *plan);
 

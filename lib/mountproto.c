@@ -12,7 +12,8 @@
 const char *const s3_spec_keys[] = { "team",  "bucket", "prefix",    "endpoint", "region", "access_key_id",
                                      "secret", "read_only", "uid", "gid",      NULL };
 
-static const char *const op_names[] = { [MOUNTD_MOUNT] = "mount", [MOUNTD_RELEASE] = "release", [MOUNTD_LIST] = "list" };
+static const char *const op_names[] = { [MOUNTD_MOUNT] = "mount", [MOUNTD_RELEASE] = "release", [MOUNTD_LIST] = "list",
+                                          [MOUNTD_OFFLINE] = "offline" };
 
 /* FNV-1a over every field, each ended by a NUL: no two different specs run together. */
 static uint64_t fnv1a(uint64_t hash, const void *data, size_t len) {
@@ -115,8 +116,12 @@ struct json_object *mountd_request_to_json(const struct mountd_request *req) {
         struct json_object *o = req->op == MOUNTD_MOUNT ? s3_spec_to_json(&req->spec) : json_object_new_object();
 
         json_object_object_add(o, "op", json_object_new_string(op_names[req->op]));
-        if (req->op == MOUNTD_MOUNT || req->op == MOUNTD_RELEASE)
+        if (req->op == MOUNTD_MOUNT || req->op == MOUNTD_RELEASE || req->op == MOUNTD_OFFLINE)
                 json_object_object_add(o, "container", json_object_new_string(req->container));
+        if (req->op == MOUNTD_OFFLINE) {
+                json_object_object_add(o, "team", json_object_new_string(req->spec.team));
+                json_object_object_add(o, "notebook", json_object_new_string(req->notebook));
+        }
         if (req->op != MOUNTD_MOUNT)
                 return o;
         json_object_object_add(o, "pid", json_object_new_int64(req->pid));
@@ -135,7 +140,7 @@ static const char *op_problem(const char *op) {
         for (size_t i = 0; i < ARRAY_SIZE(op_names); i++)
                 if (streq(op, op_names[i]))
                         return NULL;
-        return "is not one of mount, release, list";
+        return "is not one of mount, release, list, offline";
 }
 
 static enum mountd_op op_from_name(const char *op) {
@@ -200,6 +205,19 @@ static int parse_mount(const struct jctx *c, struct json_object *root, struct mo
         return 0;
 }
 
+static int parse_offline(const struct jctx *c, struct json_object *root, struct mountd_request *ret) {
+        static const char *const keys[] = { "op", "container", "team", "notebook", NULL };
+        int r;
+
+        if ((r = jcheck_keys(c, root, "", "an offline request", keys, keys)) < 0 ||
+            (r = jget_string(c, root, "", "container", ret->container, sizeof(ret->container),
+                             oci_container_id_problem)) < 0 ||
+            (r = jget_string(c, root, "", "team", ret->spec.team, sizeof(ret->spec.team), name_problem)) < 0 ||
+            (r = jget_string(c, root, "", "notebook", ret->notebook, sizeof(ret->notebook), name_problem)) < 0)
+                return r;
+        return 0;
+}
+
 int mountd_request_parse(const char *text, size_t len, struct mountd_request *ret, struct nb_error *err) {
         static const char *const release_keys[] = { "op", "container", NULL };
         static const char *const list_keys[] = { "op", NULL };
@@ -225,6 +243,8 @@ int mountd_request_parse(const char *text, size_t len, struct mountd_request *re
                 r = jget_string(&c, root, "", "container", ret->container, sizeof(ret->container),
                                 oci_container_id_problem);
                 return r < 0 ? r : 0;
+        case MOUNTD_OFFLINE:
+                return parse_offline(&c, root, ret);
         default:
                 return jcheck_keys(&c, root, "", "a list request", list_keys, list_keys);
         }

@@ -34,7 +34,9 @@ struct s3_spec {
         uint32_t uid, gid; /* the container user's, as files in the bucket are shown */
 };
 
-enum mountd_op { MOUNTD_MOUNT, MOUNTD_RELEASE, MOUNTD_LIST };
+/* MOUNTD_OFFLINE: the container stopped; nbmountd brings the offline copy of spec.team's notebook up
+ * to date in the platform's bucket later (answered at once, {"queued": true}). */
+enum mountd_op { MOUNTD_MOUNT, MOUNTD_RELEASE, MOUNTD_LIST, MOUNTD_OFFLINE };
 
 #define MOUNTD_TARGET_MAX (sizeof("/datasets/") + NB_NAME_MAX)
 #define MOUNTD_START_WAIT_MAX_MS 600000U

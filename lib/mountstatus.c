@@ -86,45 +86,55 @@ static int open_folder(const struct status_place *place, int *ret_notebook_fd, s
 /* text into a new file under a temporary name in folder_fd, owned by the user, renamed over the
  * status file's name: whatever was planted at that name (a symlink, a hard link to another file, a
  * FIFO) is replaced, never opened or written through; a folder there stays, and the write fails. */
-static int replace_file(int folder_fd, const struct status_place *place, const char *text, size_t len) {
-        char temporary[sizeof("." MOUNT_STATUS_NAME ".") + 16];
+static int replace_file(int folder_fd, const struct status_place *place, const char *name, const char *text,
+                        size_t len) {
+        char temporary[NB_NAME_MAX + 24];
         _cleanup_close_ int fd = -1;
         uint64_t nonce = 0;
         int r;
 
         if (getrandom(&nonce, sizeof(nonce), GRND_NONBLOCK) != sizeof(nonce))
                 nonce = (uint64_t) time(NULL) ^ ((uint64_t) getpid() << 32);
-        snprintf(temporary, sizeof(temporary), "." MOUNT_STATUS_NAME ".%016llx", (unsigned long long) nonce);
+        snprintf(temporary, sizeof(temporary), ".%s.%016llx", name, (unsigned long long) nonce);
         fd = openat(folder_fd, temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
         if (fd < 0)
                 return -errno;
         r = text_write_fd(fd, text, len);
         if (r == 0 && fchown(fd, place->uid, place->gid) < 0)
                 r = -errno;
-        if (r == 0 && renameat(folder_fd, temporary, folder_fd, MOUNT_STATUS_NAME) < 0)
+        if (r == 0 && renameat(folder_fd, temporary, folder_fd, name) < 0)
                 r = -errno;
         if (r < 0)
                 unlinkat(folder_fd, temporary, 0);
         return r;
 }
 
-static void status_path(const struct status_place *place, char *buf, size_t size) {
+static void file_path(const struct status_place *place, const char *name, char *buf, size_t size) {
         snprintf(buf, size, "%s/%s/%s/%s/%s", place->notebooks_root, place->team, place->notebook, MOUNT_STATUS_FOLDER,
-                 MOUNT_STATUS_NAME);
+                 name);
+}
+
+static void status_path(const struct status_place *place, char *buf, size_t size) {
+        file_path(place, MOUNT_STATUS_NAME, buf, size);
 }
 
 int mount_status_write(const struct status_place *place, const char *text, size_t len, struct nb_error *err) {
+        return status_file_write(place, MOUNT_STATUS_NAME, text, len, err);
+}
+
+int status_file_write(const struct status_place *place, const char *name, const char *text, size_t len,
+                      struct nb_error *err) {
         _cleanup_close_ int notebook_fd = -1, folder_fd = -1;
         char path[3 * NB_PATH_MAX];
         int r;
 
-        status_path(place, path, sizeof(path));
+        file_path(place, name, path, sizeof(path));
         if (len > MOUNT_STATUS_MAX_BYTES)
                 return nb_fail(err, EFBIG, "%s: %zu bytes is over the %zu a status file may have", path, len,
                                MOUNT_STATUS_MAX_BYTES);
         if ((folder_fd = open_folder(place, &notebook_fd, err)) < 0)
                 return folder_fd;
-        if ((r = replace_file(folder_fd, place, text, len)) < 0)
+        if ((r = replace_file(folder_fd, place, name, text, len)) < 0)
                 return nb_fail(err, r, "%s: cannot write: %s", path,
                                r == -EISDIR || r == -ENOTEMPTY || r == -EEXIST ? "a folder has its name; remove it"
                                                                                 : strerror(-r));
@@ -184,7 +194,7 @@ int mount_status_update(const struct status_place *place, const char *container,
         if (rest)
                 snprintf(out + out_len, MOUNT_STATUS_MAX_BYTES + 1 - out_len, "%s", rest + 1);
         out_len = strlen(out);
-        if ((r = replace_file(folder_fd, place, out, out_len)) < 0)
+        if ((r = replace_file(folder_fd, place, MOUNT_STATUS_NAME, out, out_len)) < 0)
                 return nb_fail(err, r, "%s: cannot write: %s", path, strerror(-r));
         return 0;
 }

@@ -38,6 +38,10 @@ void mount_status_append(char *buf, size_t size, size_t *len, const char *target
  * written safely; nothing outside the notebook's .gradient folder is ever touched. -ENOENT when the
  * notebook has no .gradient folder (and so no settings.yaml): none is made. */
 int mount_status_write(const struct status_place *place, const char *text, size_t len, struct nb_error *err);
+/* The same for another file of the notebook's .gradient folder (name: a plain file name), such as
+ * nbmountd's offline.status. */
+int status_file_write(const struct status_place *place, const char *name, const char *text, size_t len,
+                      struct nb_error *err);
 
 /* Rewrites the entry of target in the status file, if that file is still the one of container (its
  * header): nbmountd, once a pending bucket is attached or given up. -ESTALE when the file belongs

@@ -59,6 +59,7 @@ static void set_defaults(struct node_config *c) {
         c->s3_staging_per_node = S3_STAGING_PER_NODE_DEFAULT;
         c->s3_uid_base = S3_UID_BASE_DEFAULT;
         c->bucket_free_bytes = BUCKET_FREE_DEFAULT;
+        c->bucket_max_file_size = BUCKET_MAX_FILE_SIZE_DEFAULT;
 }
 
 static int get_size(const struct yctx *c, const struct ynode *map, const char *key, uint64_t *out) {
@@ -323,14 +324,35 @@ static int parse_s3(const struct yctx *c, const struct ynode *s3, struct node_co
         return 0;
 }
 
-static int parse_bucket_storage(const struct yctx *c, const struct ynode *section, struct node_config *ret) {
-        static const char *const keys[] = { "free", NULL };
+/* bucket_storage: the platform's bucket for offline copies (off without "bucket"; with it,
+ * access_key_id, secret and endpoint or region); free and max_file_size are sizes, not unlimited. */
+static int parse_bucket_storage(const struct yctx *c, const struct ynode *b, struct node_config *ret) {
+        static const char *const keys[] = { "bucket", "endpoint", "region", "access_key_id", "secret", "free",
+                                            "max_file_size", NULL };
+        static const char *const required[] = { "access_key_id", "secret", NULL };
         int r;
 
-        if ((r = yexpect_map(c, section, "\"bucket_storage\"")) < 0 ||
-            (r = ycheck_keys(c, section, "\"bucket_storage\"", keys)) < 0 ||
-            (r = get_size(c, section, "free", &ret->bucket_free_bytes)) < 0)
+        if ((r = yexpect_map(c, b, "\"bucket_storage\"")) < 0 || (r = ycheck_keys(c, b, "\"bucket_storage\"", keys)) < 0)
                 return r;
+        for (size_t i = 0; ymap_get(b, "bucket") && required[i]; i++)
+                if ((r = yrequire(c, b, "\"bucket_storage\"", required[i])) < 0)
+                        return r;
+        if ((r = yget_string(c, b, "bucket", ret->bucket_name, sizeof(ret->bucket_name), s3_bucket_problem)) < 0 ||
+            (r = yget_string(c, b, "endpoint", ret->bucket_endpoint, sizeof(ret->bucket_endpoint), s3_endpoint_problem)) < 0 ||
+            (r = yget_string(c, b, "region", ret->bucket_region, sizeof(ret->bucket_region), s3_region_problem)) < 0 ||
+            (r = yget_string(c, b, "access_key_id", ret->bucket_key_id, sizeof(ret->bucket_key_id), s3_key_id_problem)) < 0 ||
+            (r = yget_string(c, b, "secret", ret->bucket_secret, sizeof(ret->bucket_secret), name_problem)) < 0 ||
+            (r = get_size(c, b, "free", &ret->bucket_free_bytes)) < 0 ||
+            (r = get_size(c, b, "max_file_size", &ret->bucket_max_file_size)) < 0)
+                return r;
+        if (ret->bucket_name[0] && !ret->bucket_endpoint[0] && !ret->bucket_region[0])
+                return nb_fail_at(c->err, c->file, b->line, b->column,
+                                  "\"bucket_storage\" needs \"endpoint\" or \"region\" (AWS: the region alone)");
+        if (ret->bucket_free_bytes == NB_SIZE_UNLIMITED || ret->bucket_max_file_size == NB_SIZE_UNLIMITED)
+                return nb_fail_at(c->err, c->file, b->line, b->column,
+                                  "\"bucket_storage\": \"free\" and \"max_file_size\" are sizes like 2GB, not unlimited");
+        if (!ret->bucket_region[0])
+                snprintf(ret->bucket_region, sizeof(ret->bucket_region), "us-east-1");
         return 0;
 }
 

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "s3names.h"
 #include "values.h"
 
 #define NODE_CONFIG_DEFAULT_PATH "/etc/nbmount/node.yaml"
@@ -29,11 +30,12 @@
 #define S3_STAGING_PER_NODE_DEFAULT (32ULL << 30)   /* 32 GiB: 64 mounts at the default */
 #define S3_UID_BASE_DEFAULT 1879048192U             /* 0x70000000: unused by systemd's ranges */
 #define S3_UID_SLOTS 65536U                          /* uids uid_base .. uid_base + 65535 */
+#define BUCKET_FREE_DEFAULT 2000000000ULL            /* 2 GB (10^9 bytes, as the plans count) */
+#define BUCKET_MAX_FILE_SIZE_DEFAULT 1000000000ULL /* 1 GB: a larger file is left out of the offline copy */
 #define QUOTA_REMOTE_WAIT_DEFAULT_MS 2000    /* how long a start waits for the storage server to set a limit */
 #define QUOTA_REMOTE_WAIT_MAX_S 30
 #define QUOTA_REMOTE_TIMEOUT_DEFAULT_MS 5000 /* how long a start waits for a network root to answer at all */
 #define QUOTA_REMOTE_TIMEOUT_MAX_S 60
-#define BUCKET_FREE_DEFAULT 2000000000ULL /* 2 GB, in the plans' unit (10^9 bytes) */
 
 enum quota_enforce { QUOTA_REQUIRED, QUOTA_BEST_EFFORT, QUOTA_OFF };
 /* What a fault in what the notebook asked for (settings.yaml, its datasets and buckets) does. */
@@ -73,8 +75,18 @@ struct node_config {
         uint64_t s3_staging_per_node;  /* bytes of all of them together */
         uint32_t s3_uid_base;          /* each s3fs runs as a uid (and gid) of its own from here */
         nb_path runtime_binary;        /* nbmount-runtime's real runtime; "" when it searches for runc, crun */
-        uint64_t bucket_free_bytes;    /* bucket_storage.free: a team's bucket bytes not billed */
+        uint64_t bucket_free_bytes;    /* bucket_storage.free: each team's offline copies free of charge */
+        /* bucket_storage: the platform's bucket for the notebooks' offline copies (nbmountd); absent
+         * (bucket_name "") the feature is off */
+        char bucket_name[S3_BUCKET_MAX + 1];
+        char bucket_endpoint[S3_ENDPOINT_MAX + 1]; /* "" for AWS (from the region) */
+        char bucket_region[S3_REGION_MAX + 1];
+        char bucket_key_id[S3_KEY_ID_MAX + 1];
+        nb_name bucket_secret;         /* SECRETS/.node/NAME: the node's own key, never a team's */
+        uint64_t bucket_max_file_size; /* a larger file is left out of the copy */
 };
+
+#define BUCKET_SECRET_FOLDER ".node" /* under SECRETS: no team name starts with a dot */
 
 int node_config_parse(const char *text, size_t len, const char *file, struct node_config *ret,
                       struct nb_error *err);

@@ -33,9 +33,11 @@
  * CAP_SYS_CHROOT   setns(2) into a running container's mount namespace (attach.c's child), which the
  *                  kernel allows only with it (and CAP_SYS_ADMIN); chroot(2) itself is not allowed
  * CAP_CHOWN        the notebook's status file (lib/mountstatus.c) rewritten after a late attach is
- *                  the container user's: made as root, given away by fd */
+ *                  the container user's: made as root, given away by fd; the same for offline.status
+ * CAP_SETUID, CAP_SETGID  the walk of a notebook for its offline copy (offwalk.c) runs in a forked
+ *                  child as the notebook folder's owner: setgroups, setresgid, setresuid there */
 static const cap_value_t kept_caps[] = { CAP_SYS_ADMIN, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_KILL,
-                                         CAP_SYS_PTRACE, CAP_SYS_CHROOT, CAP_CHOWN };
+                                         CAP_SYS_PTRACE, CAP_SYS_CHROOT, CAP_CHOWN, CAP_SETUID, CAP_SETGID };
 
 static const int allowed[] = {
         /* threads, memory, time, identity, signals */
@@ -69,6 +71,10 @@ static const int allowed[] = {
         SCMP_SYS(accept4), SCMP_SYS(connect), SCMP_SYS(sendto), SCMP_SYS(sendmsg), SCMP_SYS(sendmmsg),
         SCMP_SYS(recvfrom), SCMP_SYS(recvmsg), SCMP_SYS(getsockopt), SCMP_SYS(setsockopt), SCMP_SYS(getsockname),
         SCMP_SYS(getpeername), SCMP_SYS(bind), SCMP_SYS(shutdown), SCMP_SYS(poll), SCMP_SYS(ppoll),
+        /* the offline copies (offwalk.c, offs3.c): the walk's child becomes the notebook's owner and
+         * talks to nbmountd over a socket pair; libcurl's own wake-up pair and its resolver thread */
+        SCMP_SYS(setgroups), SCMP_SYS(setresgid), SCMP_SYS(setresuid), SCMP_SYS(socketpair), SCMP_SYS(eventfd2),
+        SCMP_SYS(sysinfo),
 };
 
 #define ARG_EQ(n, v) { .arg = (n), .op = SCMP_CMP_EQ, .datum_a = (v) }
@@ -83,6 +89,9 @@ static const struct confine_rule rules[] = {
         { SCMP_SYS(setns), 1, { ARG_EQ(1, CLONE_NEWNS) } },
         /* fork() of the probe child is clone without CLONE_THREAD; threads come through clone3 */
         { SCMP_SYS(clone), 1, { ARG_MASKED_EQ(0, CLONE_THREAD, 0) } },
+        /* the walk's child: not dumpable once it is the owner, killed with nbmountd */
+        { SCMP_SYS(prctl), 1, { ARG_EQ(0, PR_SET_DUMPABLE) } },
+        { SCMP_SYS(prctl), 1, { ARG_EQ(0, PR_SET_PDEATHSIG) } },
 };
 
 static const int killed[] = { SCMP_SYS(execve), SCMP_SYS(execveat), SCMP_SYS(ptrace), SCMP_SYS(process_vm_writev) };

@@ -282,6 +282,8 @@ static int start(struct mountd *d, const struct options *o, int *ret_listen_fd, 
                                why, state_path);
         }
         state_recover(d);
+        if ((r = offline_init(d, err)) < 0)
+                return r;
         registry_sweep(d);
         if ((r = state_save(d)) < 0)
                 return nb_fail(err, r, "%s: cannot write the state: %s", d->paths.state_file, strerror(-r));
@@ -348,6 +350,10 @@ int main(int argc, char **argv) {
                 mountd_log(LOG_ERR, "cannot start the sweep's or the healer's thread: %s", strerror(-r));
                 return 1;
         }
+        if ((r = offline_start(d)) < 0) {
+                mountd_log(LOG_ERR, "cannot start the offline copies' thread: %s", strerror(-r));
+                return 1;
+        }
         if ((r = pool_start(d)) < 0) {
                 mountd_log(LOG_ERR, "cannot start the threads that serve requests: %s", strerror(-r));
                 return 1;
@@ -358,6 +364,7 @@ int main(int argc, char **argv) {
         if (pool_stop(d, d->config.s3_mount_timeout_s + 5))
                 close(TAKE_FD(listen_fd));
         pthread_join(healer, NULL);
+        offline_stop(d);
         drain(d);
         mountd_log(LOG_INFO, "stopped; %zu mounts keep serving their containers", count_mounts(d));
         return r < 0 ? 1 : 0;

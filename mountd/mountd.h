@@ -199,6 +199,24 @@ struct pool {
         bool has_leader, stopping;
 };
 
+/* offline.c: the queue and its thread. */
+struct offline_job {
+        struct offline_job *next;
+        nb_name team, notebook;
+        int64_t due_ms;   /* CLOCK_MONOTONIC: not before */
+        unsigned failures;
+};
+struct offline_queue {
+        pthread_mutex_t lock;
+        pthread_cond_t wakeup; /* CLOCK_MONOTONIC */
+        struct offline_job *jobs;
+        nb_name running_team, running_notebook; /* the copy being made, "" none */
+        bool again;           /* asked again while it runs: queued once it ends */
+        volatile bool stopping;
+        bool started;
+        pthread_t thread;
+};
+
 struct mountd {
         struct node_config config;
         struct mountd_namespaces namespaces; /* nbmountd's own: a peer must share them */
@@ -219,7 +237,16 @@ struct mountd {
          * replace the same file, and one would undo the other (a file, never held with d->lock) */
         pthread_mutex_t status_lock;
         struct pool pool;
+        struct offline_queue offline; /* offline.c: the notebooks' offline copies */
 };
+
+/* offline.c: off unless node.yaml has bucket_storage.bucket. Before the threads and confinement:
+ * libcurl's and libgit2's global state; copies left pending (a kill, a restart) are queued again. */
+int offline_init(struct mountd *d, struct nb_error *err);
+int offline_start(struct mountd *d);
+/* The copy of TEAM/NOTEBOOK is due (its manifest says pending from now on, so a restart redoes it). */
+int offline_request(struct mountd *d, const char *team, const char *notebook, struct nb_error *err);
+void offline_stop(struct mountd *d);
 
 /* log.c: one line to stderr and to syslog. */
 void mountd_log(int priority, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -255,6 +282,10 @@ uint64_t mount_set_find(const struct mount_set *set, const char *name, uint64_t 
 void mount_set_free(struct mount_set *set);
 
 /* s3fs.c */
+#define S3FS_SECRET_MAX 254 /* characters of a secret key */
+/* The secret key in SECRETS/relative (one line, checked as check_secret_file() says) into buf, which
+ * holds S3FS_SECRET_MAX + 4 bytes; the caller wipes it (explicit_bzero) after use. */
+int secret_read(const char *secrets_dir, const char *relative, char *buf, size_t size, struct nb_error *err);
 /* The secret file of spec as it is now (all zero for a public bucket); -errno when it is missing. */
 int secret_stamp_read(const struct mountd *d, const struct s3_spec *spec, struct secret_stamp *ret);
 bool secret_stamp_equal(const struct secret_stamp *a, const struct secret_stamp *b);

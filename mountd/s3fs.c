@@ -26,7 +26,6 @@
 #include "safeopen.h"
 #include "util.h"
 
-#define S3FS_SECRET_MAX 254 /* characters of a secret key */
 #define S3FS_MAX_ARGS 40
 #define S3FS_STOP_GRACE_MS 3000
 #define S3FS_FAILED_GRACE_MS 1000
@@ -70,17 +69,15 @@ bool secret_stamp_equal(const struct secret_stamp *a, const struct secret_stamp 
         return a->ino == b->ino && a->size == b->size && a->mtime_ns == b->mtime_ns && a->ctime_ns == b->ctime_ns;
 }
 
-static int read_secret(const struct mountd *d, const struct s3_spec *spec, char *buf, size_t size,
-                       struct nb_error *err) {
-        char relative[2 * NB_NAME_MAX + 2], path[NB_PATH_MAX + sizeof(relative) + 2];
+int secret_read(const char *secrets_dir, const char *relative, char *buf, size_t size, struct nb_error *err) {
+        char path[NB_PATH_MAX + 2 * NB_NAME_MAX + 4];
         _cleanup_close_ int fd = -1;
         bool too_long;
         ssize_t n;
         int r;
 
-        snprintf(relative, sizeof(relative), "%s/%s", spec->team, spec->secret);
-        snprintf(path, sizeof(path), "%s/%s", d->config.secrets_dir, relative);
-        if ((fd = open_regular_beneath(d->config.secrets_dir, relative, err)) < 0)
+        snprintf(path, sizeof(path), "%s/%s", secrets_dir, relative);
+        if ((fd = open_regular_beneath(secrets_dir, relative, err)) < 0)
                 return fd;
         if ((r = check_secret_file(fd, path, err)) < 0)
                 return r;
@@ -97,6 +94,14 @@ static int read_secret(const struct mountd *d, const struct s3_spec *spec, char 
                                path, S3FS_SECRET_MAX);
         }
         return 0;
+}
+
+static int read_secret(const struct mountd *d, const struct s3_spec *spec, char *buf, size_t size,
+                       struct nb_error *err) {
+        char relative[2 * NB_NAME_MAX + 2];
+
+        snprintf(relative, sizeof(relative), "%s/%s", spec->team, spec->secret);
+        return secret_read(d->config.secrets_dir, relative, buf, size, err);
 }
 
 /* RUN/keys/NAME holds "KEY:SECRET" while s3fs starts; the caller unlinks it once s3fs has read it. */

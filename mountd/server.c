@@ -224,6 +224,24 @@ static void serve_mount(struct mountd *d, int conn, const struct mountd_request 
         mountd_log(LOG_INFO, "container %s (team %s): %s shared from %s", req->container, req->spec.team, url, name);
 }
 
+/* A stopped container's notebook: its offline copy is queued, and the hook answered at once. */
+static void serve_offline(struct mountd *d, int conn, const struct mountd_request *req) {
+        struct nb_error err = {};
+        struct json_object *o;
+
+        if (offline_request(d, req->spec.team, req->notebook, &err) < 0) {
+                mountd_log(LOG_WARNING, "container %s (team %s, notebook %s): no offline copy: %s", req->container,
+                           req->spec.team, req->notebook, err.msg);
+                reply_error(conn, err.msg);
+                return;
+        }
+        log_debug(d, "container %s (team %s, notebook %s): offline copy queued", req->container, req->spec.team,
+                  req->notebook);
+        o = ok_reply();
+        json_object_object_add(o, "queued", json_object_new_boolean(true));
+        reply(conn, o, -1);
+}
+
 static void serve(struct mountd *d, int conn, const struct mountd_request *req) {
         struct json_object *o;
         size_t dropped;
@@ -239,6 +257,9 @@ static void serve(struct mountd *d, int conn, const struct mountd_request *req) 
                 o = ok_reply();
                 json_object_object_add(o, "released", json_object_new_uint64(dropped));
                 reply(conn, o, -1);
+                return;
+        case MOUNTD_OFFLINE:
+                serve_offline(d, conn, req);
                 return;
         case MOUNTD_LIST:
                 o = ok_reply();

@@ -101,6 +101,7 @@ suites "" "$NBMOUNT" unit_tests "tests/fixtures-check.sh NBMOUNT" tests/schema-c
         "tests/quota-check.sh NBMOUNT" "tests/meter-check.sh NBMOUNT" "tests/s3-check.sh NBMOUNT" "tests/s3-security-check.sh NBMOUNT" \
         "tests/s3-pending-check.sh NBMOUNT" "tests/s3-heal-check.sh NBMOUNT" "tests/check-check.sh NBMOUNT" \
         "tests/s3-upgrade-check.sh NBMOUNT" "tests/runtime-check.sh NBMOUNT" \
+        "tests/offline-check.sh NBMOUNT" \
         "tests/man-check.sh NBMOUNT" \
         tests/demo-check.sh tests/fresh-check.sh tests/package-check.sh \
         "make -s --no-print-directory fuzz-check"
@@ -113,7 +114,7 @@ if [ -n "${ASAN_NBMOUNT:-}" ]; then
                 "tests/sandbox-check.sh NBMOUNT" "tests/attack-check.sh NBMOUNT" "tests/s3-check.sh NBMOUNT" \
                 "tests/s3-security-check.sh NBMOUNT" "tests/s3-pending-check.sh NBMOUNT" "tests/s3-heal-check.sh NBMOUNT" \
                 "tests/check-check.sh NBMOUNT" "tests/s3-upgrade-check.sh NBMOUNT" "tests/runtime-check.sh NBMOUNT" \
-                "tests/meter-check.sh NBMOUNT"
+                "tests/meter-check.sh NBMOUNT" "tests/offline-check.sh NBMOUNT"
 fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

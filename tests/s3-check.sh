@@ -95,8 +95,8 @@ status_of() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"; }
 spawner_pid=$(pgrep -P "$MOUNTD_PID" -x nbmountd-spawn)
 expect_eq "confinement: nbmountd runs under its seccomp filter, no new privileges" "2 1" \
         "$(status_of "$MOUNTD_PID" Seccomp) $(status_of "$MOUNTD_PID" NoNewPrivs)"
-expect_eq "confinement: nbmountd keeps CAP_CHOWN, CAP_SYS_ADMIN, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_KILL, CAP_SYS_CHROOT, CAP_SYS_PTRACE only" \
-        "00000000002c0027 00000000002c0027" "$(status_of "$MOUNTD_PID" CapEff) $(status_of "$MOUNTD_PID" CapBnd)"
+expect_eq "confinement: nbmountd keeps CAP_CHOWN, CAP_SETGID, CAP_SETUID, CAP_SYS_ADMIN, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_KILL, CAP_SYS_CHROOT, CAP_SYS_PTRACE only" \
+        "00000000002c00e7 00000000002c00e7" "$(status_of "$MOUNTD_PID" CapEff) $(status_of "$MOUNTD_PID" CapBnd)"
 expect_eq "confinement: the spawner (the only process that starts s3fs) has no filter, a bounding set for the supervisors: CAP_SYS_ADMIN, CAP_SETUID, CAP_SETGID, CAP_SETPCAP" \
         "0 1 00000000002001c0" \
         "$(status_of "$spawner_pid" Seccomp) $(status_of "$spawner_pid" NoNewPrivs) $(status_of "$spawner_pid" CapBnd)"

@@ -34,7 +34,7 @@ schema_of() {
 . tests/lib/testlib.sh
 testlib_init schema
 
-for format in node grants public settings config plan ledger bucket-usage; do
+for format in node grants public settings config plan ledger bucket-usage offline; do
         dir=tests/fixtures/$format
         schema=schemas/$(schema_of "$format")
 

@@ -2,17 +2,19 @@
 // SPDX-License-Identifier: Apache-2.0
 // A signature-checking front for s3rver (which does not check AWS SigV4 signatures): tests that need
 // a server refusing one secret and taking another (key rotation, tests/s3-heal-check.sh).
-//   node tests/lib/s3auth.js LISTEN_PORT UPSTREAM_PORT KEYS_FILE ACCEPT_FILE LOG_FILE
+//   node tests/lib/s3auth.js LISTEN_PORT UPSTREAM_PORT KEYS_FILE ACCEPT_FILE LOG_FILE [DELAY_FILE]
 // KEYS_FILE: "LABEL SECRET" lines. ACCEPT_FILE: the labels taken now, one a line (read at every
 // request). A request signed (SigV4, header form) with a key of an accepted label goes on to s3rver;
 // one signed otherwise gets 403 SignatureDoesNotMatch; an unsigned one (the test's own curl) goes on.
 // LOG_FILE gets one line per request: "METHOD PATH LABEL taken|refused" (the label, never a secret).
+// DELAY_FILE (optional): milliseconds each taken request waits before it goes on (read at every
+// request; absent or empty: none), to make a client slow (tests/offline-check.sh).
 'use strict';
 const crypto = require('crypto');
 const fs = require('fs');
 const http = require('http');
 
-const [listenPort, upstreamPort, keysFile, acceptFile, logFile] = process.argv.slice(2);
+const [listenPort, upstreamPort, keysFile, acceptFile, logFile, delayFile] = process.argv.slice(2);
 const hmac = (key, text) => crypto.createHmac('sha256', key).update(text).digest();
 const sha256 = (text) => crypto.createHash('sha256').update(text).digest('hex');
 
@@ -82,8 +84,14 @@ http.createServer((req, res) => {
       '<Message>The request signature we calculated does not match the signature you provided.</Message></Error>');
     return;
   }
+  let delay = 0;
+  try { delay = delayFile ? parseInt(fs.readFileSync(delayFile, 'utf8'), 10) || 0 : 0; } catch (e) { delay = 0; }
+  setTimeout(() => forward(req, res), delay);
+}).listen(listenPort, '127.0.0.1');
+
+function forward(req, res) {
   const up = http.request({ host: '127.0.0.1', port: upstreamPort, method: req.method, path: req.url, headers: req.headers },
     (upRes) => { res.writeHead(upRes.statusCode, upRes.headers); upRes.pipe(res); });
   up.on('error', () => { res.writeHead(502); res.end(); });
   req.pipe(up);
-}).listen(listenPort, '127.0.0.1');
+}

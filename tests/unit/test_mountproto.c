@@ -53,7 +53,7 @@ static void round_trip(void **state) {
 
 static void refused_requests(void **state) {
         assert_request_error("{\"op\": \"unmount\"}",
-                             "request:1:2: \"op\" \"unmount\" is not one of mount, release, list");
+                             "request:1:2: \"op\" \"unmount\" is not one of mount, release, list, offline");
         assert_request_error("{\"op\": \"list\", \"x\": 1}",
                              "request:1:16: unknown key \"x\" in a list request (allowed: op)");
         assert_request_error("{\"op\": \"release\", \"container\": \"../x\"}",
@@ -67,6 +67,28 @@ static void refused_requests(void **state) {
 
 /* A mount request with start_wait_ms: a bucket may come late, attached at target in the container
  * at rootfs; the four come together, and each follows its rule. */
+/* The poststop's offline request: container, team and notebook, nothing else; a round trip. */
+static void offline_request(void **state) {
+        const char *text = "{\"op\": \"offline\", \"container\": \"c1\", \"team\": \"acme\", \"notebook\": \"nb1\"}";
+        struct mountd_request req, again;
+        struct nb_error err = {};
+
+        assert_int_equal(mountd_request_parse(text, strlen(text), &req, &err), 0);
+        assert_int_equal(req.op, MOUNTD_OFFLINE);
+        assert_string_equal(req.container, "c1");
+        assert_string_equal(req.spec.team, "acme");
+        assert_string_equal(req.notebook, "nb1");
+        struct json_object *o = mountd_request_to_json(&req);
+        const char *round = json_object_to_json_string(o);
+        assert_int_equal(mountd_request_parse(round, strlen(round), &again, &err), 0);
+        assert_string_equal(again.notebook, "nb1");
+        json_object_put(o);
+        assert_request_error("{\"op\": \"offline\", \"container\": \"c1\", \"team\": \"acme\"}",
+                             "request:1:1: an offline request is missing \"notebook\"; add it");
+        assert_request_error("{\"op\": \"offline\", \"container\": \"c1\", \"team\": \"../x\", \"notebook\": \"n\"}",
+                             "request:1:38: \"team\" \"../x\" starts with a dot");
+}
+
 static void pending_fields(void **state) {
         char *text = format("%.*s, \"start_wait_ms\": 2000, \"target\": \"/datasets/data\", \"rootfs\": \"/run/b/rootfs\","
                             " \"notebook\": \"nb1\"}", (int) strlen(mount_request) - 1, mount_request);
@@ -309,7 +331,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(parse_mount_request), cmocka_unit_test(round_trip),
                 cmocka_unit_test(refused_requests),    cmocka_unit_test(pending_fields),
-                cmocka_unit_test(spec_ids),
+                cmocka_unit_test(spec_ids),            cmocka_unit_test(offline_request),
                 cmocka_unit_test(fd_passing),    cmocka_unit_test(fd_counts),
                 cmocka_unit_test(reply_with_two_fds),
         };

@@ -72,6 +72,9 @@ static void defaults_with_only_cluster(void **state) {
         assert_string_equal(quota_enforce_name(c->quota_enforce), "required");
         assert_false(c->s3_allow_http);
         assert_false(c->s3_allow_private_endpoints);
+        assert_true(c->bucket_free_bytes == 2000000000ULL);      /* 2 GB */
+        assert_true(c->bucket_max_file_size == 1000000000ULL);   /* 1 GB */
+        assert_string_equal(c->bucket_name, "");                 /* bucket storage off */
         assert_int_equal(c->s3_mount_timeout_s, 15);
         assert_int_equal(c->s3_max_mounts_per_team, 16);
         assert_int_equal(c->s3_max_mounts_per_node, 64);
