@@ -127,7 +127,10 @@ static int take_sample(const struct node_config *config, struct sample *s, struc
         size_t skipped = 0, n;
         int r;
 
-        if ((r = quota_report(config, NULL, true, &s->rows, &s->n_rows, NULL, err)) < 0)
+        if (config->quota_enforce == QUOTA_OFF)
+                print_error("quota.enforce is off on this node: its volumes have no project quotas to sample; "
+                            "only bucket usage is recorded");
+        else if ((r = quota_report(config, NULL, true, &s->rows, &s->n_rows, NULL, err)) < 0)
                 return r;
         if ((r = bucket_usage_read_all(config->state_dir, &s->buckets, &s->n_buckets, &skipped, &skip_err)) < 0)
                 return nb_fail(err, r, "%s", skip_err.msg);

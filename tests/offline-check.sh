@@ -136,6 +136,11 @@ expect_match "the notebook's offline.status says what the copy holds, as the not
         "$(stat -c %u "$nb/.gradient/offline.status") $(head -1 "$nb/.gradient/offline.status")"
 expect_eq "the team's usage for nbmount meter" "acme $(jq .bytes "$(manifest acme)") 7" \
         "$(jq -r '"\(.team) \(.bytes) \(.objects)"' "$node/state/offline/usage/acme.json")"
+"$NBMOUNT" meter --config "$config" >"$work/meter.out" 2>&1
+expect_eq "nbmount meter records the team's bucket usage as a bucket record of this hour" \
+        "bucket.acme $(jq .bytes "$node/state/offline/usage/acme.json") 4000" \
+        "$(cat "$node"/state/ledger/*.jsonl 2>/dev/null | jq -r 'select(.kind == "bucket") | "\(.project) \(.used_bytes) \(.allowance_bytes)"' | tail -1)"
+sed 's/^/# nbmount meter: /' "$work/meter.out" >&2
 expect_match "nbmount offline lists the copy" "^a.ipynb +[0-9]+ +ipynb +[0-9T:-]+Z$" \
         "$("$NBMOUNT" offline acme nb1 --config "$config" | grep '^a.ipynb')"
 expect_eq "nbmount offline --json is the manifest" "7 complete" \
