@@ -133,7 +133,7 @@ static int open_fs_root(int dir_fd, const char *path, struct nb_error *err) {
 static int parse_registry(FILE *f, struct quota_project **ret, size_t *ret_n) {
         _cleanup_free_ struct quota_project *projects = NULL;
         char line[256];
-        size_t n = 0;
+        size_t n = 0, allocated = 0;
 
         while (fgets(line, sizeof(line), f)) {
                 char *colon = strrchr(line, ':'), *end;
@@ -145,9 +145,12 @@ static int parse_registry(FILE *f, struct quota_project **ret, size_t *ret_n) {
                 id = strtoul(colon + 1, &end, 10);
                 if (end == colon + 1 || id > UINT32_MAX)
                         continue;
-                if (!(grown = reallocarray(projects, n + 1, sizeof(*projects))))
-                        return -ENOMEM;
-                projects = grown;
+                if (n == allocated) { /* doubling: one growth per line costs a mremap per page with 10,000 */
+                        if (!(grown = reallocarray(projects, allocated = allocated ? 2 * allocated : 256,
+                                                   sizeof(*projects))))
+                                return -ENOMEM;
+                        projects = grown;
+                }
                 snprintf(projects[n].name, sizeof(projects[n].name), "%.*s", (int) (colon - line), line);
                 projects[n++].id = (uint32_t) id;
         }

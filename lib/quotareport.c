@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "grants.h"
+#include "grantscache.h"
 #include "netfs.h"
 #include "inputs.h"
 #include "plan.h"
@@ -109,28 +110,37 @@ static int compare_rows(const void *a, const void *b) {
         return by_team ? by_team : strcmp(x->notebook, y->notebook);
 }
 
-/* Grants of the rows' teams, loaded once per team (rows come sorted by team). */
-static void add_costs(struct quota_row *rows, size_t n, const struct node_config *config) {
-        _cleanup_close_ int grants_fd = open(config->grants_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+/* Each row's plan and card from the grants cache (grantscache.h): one file for every team while the
+ * grants folder stands as the cache says, else every grants file read once. */
+static int add_costs(struct quota_row *rows, size_t n, const struct node_config *config, struct nb_error *err) {
+        struct grants_cache cache;
         struct team_grants grants = {};
         bool loaded = false;
+        int r = grants_cache_open(config, &cache, err);
 
+        if (r < 0)
+                return r;
         for (size_t i = 0; i < n; i++) {
-                if (i == 0 || !streq(rows[i].team, rows[i - 1].team)) {
-                        team_grants_done(&grants);
-                        loaded = grants_fd >= 0 && grants_load_at(grants_fd, rows[i].team, &grants, NULL) == 0;
-                }
+                if (i == 0 || !streq(rows[i].team, rows[i - 1].team))
+                        loaded = grants_cache_find(&cache, rows[i].team, &grants);
                 quota_row_costs(&rows[i], config, loaded ? &grants : NULL);
         }
-        team_grants_done(&grants);
+        grants_cache_done(&cache);
+        return 0;
 }
 
+/* The rows of the registry's projects, in room made once for all of them (one growth per row was
+ * a mremap per page and a page fault per page moved). */
 static int collect(const struct fs_quotas *q, const char *team, bool notebooks, struct quota_row **rows, size_t *n) {
+        struct quota_row *grown = reallocarray(*rows, *n + q->n_projects + 1, sizeof(**rows));
+
+        if (!grown)
+                return -ENOMEM;
+        *rows = grown;
         for (size_t i = 0; i < q->n_projects; i++) {
                 const struct quota_project *p = &q->projects[i];
                 const struct quota_usage *usage = usage_of(q, p->id);
                 struct quota_row row = { .id = p->id };
-                struct quota_row *grown;
 
                 if (!parse_project(p->name, notebooks, row.team, row.notebook) || (team && !streq(team, row.team)))
                         continue;
@@ -139,9 +149,6 @@ static int collect(const struct fs_quotas *q, const char *team, bool notebooks, 
                         row.used_bytes = usage->used_bytes;
                         row.used_files = usage->used_files;
                 }
-                if (!(grown = reallocarray(*rows, *n + 1, sizeof(**rows))))
-                        return -ENOMEM;
-                *rows = grown;
                 (*rows)[(*n)++] = row;
         }
         return 0;
@@ -243,10 +250,10 @@ static int network_type(const struct node_config *config, const char **ret, stru
         return 0;
 }
 
-static void finish_rows(const struct node_config *config, struct quota_row *rows, size_t n) {
+static int finish_rows(const struct node_config *config, struct quota_row *rows, size_t n, struct nb_error *err) {
         if (n > 0) /* qsort() wants a non-null array even for no rows */
                 qsort(rows, n, sizeof(*rows), compare_rows);
-        add_costs(rows, n, config);
+        return add_costs(rows, n, config, err);
 }
 
 int quota_report(const struct node_config *config, const char *team, bool notebooks, struct quota_row **ret,
@@ -263,9 +270,9 @@ int quota_report(const struct node_config *config, const char *team, bool notebo
         if (ret_network)
                 *ret_network = network;
         if (network) {
-                if ((r = report_seen(config, team, notebooks, &rows, &n, err)) < 0)
+                if ((r = report_seen(config, team, notebooks, &rows, &n, err)) < 0 ||
+                    (r = finish_rows(config, rows, n, err)) < 0)
                         return r;
-                finish_rows(config, rows, n);
                 *ret = TAKE_PTR(rows);
                 *ret_n = n;
                 return 0;
@@ -278,9 +285,8 @@ int quota_report(const struct node_config *config, const char *team, bool notebo
                 nb_fail(err, r, "out of memory");
         fs_quotas_done(&storage);
         fs_quotas_done(&notebook_fs);
-        if (r < 0)
+        if (r < 0 || (r = finish_rows(config, rows, n, err)) < 0)
                 return r;
-        finish_rows(config, rows, n);
         *ret = TAKE_PTR(rows);
         *ret_n = n;
         return 0;
