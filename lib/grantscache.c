@@ -173,16 +173,18 @@ static int make_text(int grants_fd, const char *header, char **ret_text) {
 }
 
 /* STATE/quota-grants.cache: a new file (0600: the grants folder is root's) renamed into place. */
-static void save(const char *state_dir, const char *text) {
+static bool save(const char *state_dir, const char *text) {
         static const char tmp[] = GRANTS_CACHE_NAME ".new";
         _cleanup_close_ int state_fd = open(state_dir, O_PATH | O_DIRECTORY | O_CLOEXEC), fd = -1;
         size_t len = strlen(text);
 
         if (state_fd < 0 ||
             (fd = openat(state_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
-                return;
-        if (write(fd, text, len) != (ssize_t) len || renameat(state_fd, tmp, state_fd, GRANTS_CACHE_NAME) < 0)
-                (void) unlinkat(state_fd, tmp, 0);
+                return false; /* a read-only state folder: the report goes on without */
+        if (write(fd, text, len) == (ssize_t) len && renameat(state_fd, tmp, state_fd, GRANTS_CACHE_NAME) == 0)
+                return true;
+        (void) unlinkat(state_fd, tmp, 0);
+        return false;
 }
 
 static bool on_network(int fd) {
@@ -201,8 +203,7 @@ static int make_fresh(const struct node_config *config, int grants_fd, const cha
         if (r < 0)
                 return r;
         if (cacheable && folder_stamp(grants_fd, coarse_now_ns(), after, &settled) == 0 && streq(after, header)) {
-                save(config->state_dir, c->text);
-                c->saved = true;
+                c->saved = save(config->state_dir, c->text);
         }
         return 0;
 }
