@@ -148,20 +148,6 @@ static void put_row(FILE *out, const struct quota_row *row) {
                 row->overage_per_month);
 }
 
-/* One row a line. The strings are names (checked when the rows were made: a project whose name is
- * not "team.NAME" or "notebook.NAME/NAME" is no row), so nothing needs escaping. */
-static void print_json(FILE *out, const struct quota_row *rows, size_t n, const char *network) {
-        if (network)
-                fprintf(out, "{\"seen_through\": \"%s\", \"projects\": [", network);
-        else
-                fputs("{\"projects\": [", out);
-        for (size_t i = 0; i < n; i++) {
-                fputs(i ? ",\n  " : "\n  ", out);
-                put_row(out, &rows[i]);
-        }
-        fputs(n ? "\n]}\n" : "]}\n", out);
-}
-
 /* "12/915527", "12/unlimited" */
 static void format_files(const struct quota_row *r, char *buf, size_t size) {
         if (r->file_limit == NB_SIZE_UNLIMITED)
@@ -170,50 +156,86 @@ static void format_files(const struct quota_row *r, char *buf, size_t size) {
                 snprintf(buf, size, "%llu/%llu", (unsigned long long) r->used_files, (unsigned long long) r->file_limit);
 }
 
-static void print_table(FILE *out, const struct quota_row *rows, size_t n, const char *network) {
+static void put_table_row(FILE *out, const struct quota_row *r) {
         char used[32], allowance[32], hard[32], over[32], files[48], id[16];
 
-        fprintf(out, "%-20s %-16s %-10s %-4s %10s %12s %20s %12s %12s %12s %10s\n", "TEAM", "NOTEBOOK", "PLAN", "CARD",
-                "PROJECT", "USED", "FILES", "ALLOWANCE", "HARD", "OVER", "$/MONTH");
-        for (size_t i = 0; i < n; i++) {
-                const struct quota_row *r = &rows[i];
-
-                size_format(r->used_bytes, used, sizeof(used));
-                size_format(r->allowance_bytes, allowance, sizeof(allowance));
-                size_format(r->hard_bytes, hard, sizeof(hard));
-                size_format(r->over_bytes, over, sizeof(over));
-                format_files(r, files, sizeof(files));
-                snprintf(id, sizeof(id), "%u", r->id);
-                fprintf(out, "%-20s %-16s %-10s %-4s %10s %12s %20s %12s %12s %12s %10.2f\n", r->team,
-                        r->notebook[0] ? r->notebook : "-", r->plan[0] ? r->plan : "?", r->card_on_file ? "yes" : "no",
-                        r->id ? id : "-", used, files, allowance, hard, over, r->overage_per_month);
-        }
-        if (network)
-                fprintf(out, "Seen through %s from this node: use as the storage server's project quotas report it (statfs on each folder); its nbmount quota has the project ids.\n",
-                        network);
+        size_format(r->used_bytes, used, sizeof(used));
+        size_format(r->allowance_bytes, allowance, sizeof(allowance));
+        size_format(r->hard_bytes, hard, sizeof(hard));
+        size_format(r->over_bytes, over, sizeof(over));
+        format_files(r, files, sizeof(files));
+        snprintf(id, sizeof(id), "%u", r->id);
+        fprintf(out, "%-20s %-16s %-10s %-4s %10s %12s %20s %12s %12s %12s %10.2f\n", r->team,
+                r->notebook[0] ? r->notebook : "-", r->plan[0] ? r->plan : "?", r->card_on_file ? "yes" : "no",
+                r->id ? id : "-", used, files, allowance, hard, over, r->overage_per_month);
 }
 
-/* The rows through a stream of their own with a 64 KiB buffer: stdout writes 4 KiB at a time (glibc
- * ignores setvbuf's size when it allocates the buffer), 660 writes for 10,000 rows in JSON. */
-static int print_rows(bool json, const struct quota_row *rows, size_t n, const char *network) {
+/* The report as its rows come (quota_report_each): JSON one row a line, or the table. The strings
+ * are names (checked when the rows were made: a project whose name is not "team.NAME" or
+ * "notebook.NAME/NAME" is no row), so nothing needs escaping. */
+struct printer {
+        FILE *out;
+        bool json;
+        const char *network; /* set by quota_report_each() before the first row */
+        size_t n;
+};
+
+static void print_head(const struct printer *p) {
+        if (p->json && p->network)
+                fprintf(p->out, "{\"seen_through\": \"%s\", \"projects\": [", p->network);
+        else if (p->json)
+                fputs("{\"projects\": [", p->out);
+        else
+                fprintf(p->out, "%-20s %-16s %-10s %-4s %10s %12s %20s %12s %12s %12s %10s\n", "TEAM", "NOTEBOOK", "PLAN",
+                        "CARD", "PROJECT", "USED", "FILES", "ALLOWANCE", "HARD", "OVER", "$/MONTH");
+}
+
+static int print_row(void *userdata, const struct quota_row *row) {
+        struct printer *p = userdata;
+
+        if (p->n++ == 0)
+                print_head(p);
+        if (p->json) {
+                fputs(p->n > 1 ? ",\n  " : "\n  ", p->out);
+                put_row(p->out, row);
+        } else {
+                put_table_row(p->out, row);
+        }
+        return 0;
+}
+
+static void print_tail(const struct printer *p) {
+        if (p->n == 0)
+                print_head(p);
+        if (p->json)
+                fputs(p->n ? "\n]}\n" : "]}\n", p->out);
+        else if (p->network)
+                fprintf(p->out, "Seen through %s from this node: use as the storage server's project quotas report it (statfs on each folder); its nbmount quota has the project ids.\n",
+                        p->network);
+}
+
+/* The report through a stream of its own with a 64 KiB buffer: stdout writes 4 KiB at a time
+ * (glibc ignores setvbuf's size when it allocates the buffer), 660 writes for 10,000 rows in JSON. */
+static int print_report(const struct node_config *config, const struct quota_options *o) {
         char buffer[1 << 16];
         int fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
-        FILE *out = fd >= 0 ? fdopen(fd, "w") : NULL;
+        struct printer p = { .out = fd >= 0 ? fdopen(fd, "w") : NULL, .json = o->json };
+        struct nb_error err = {};
+        int r;
 
-        if (!out) {
+        if (!p.out) {
                 print_error("stdout: %s", strerror(errno));
                 if (fd >= 0)
                         close(fd);
                 return EXIT_INVALID;
         }
-        setvbuf(out, buffer, _IOFBF, sizeof(buffer));
-        if (json)
-                print_json(out, rows, n, network);
-        else
-                print_table(out, rows, n, network);
-        if (fclose(out) != 0)
+        setvbuf(p.out, buffer, _IOFBF, sizeof(buffer));
+        r = quota_report_each(config, o->team, o->notebooks, print_row, &p, &p.network, &err);
+        if (r >= 0)
+                print_tail(&p);
+        if (fclose(p.out) != 0 && r >= 0)
                 return print_error("stdout: %s", strerror(errno)), EXIT_INVALID;
-        return 0;
+        return r < 0 ? (print_error("%s", err.msg), EXIT_INVALID) : 0;
 }
 
 /* Sets the quota of ROOT/A/B to the plan, when that folder exists. */
@@ -327,11 +349,8 @@ static int quota_sync(const struct node_config *config, const struct quota_optio
 
 int cmd_quota(int argc, char **argv) {
         _cleanup_free_ struct node_config *config = NULL;
-        _cleanup_free_ struct quota_row *rows = NULL;
         struct quota_options o;
         struct nb_error err = {};
-        const char *network = NULL;
-        size_t n = 0;
         int r;
 
         if ((r = parse_options(argc, argv, &o)) <= 0)
@@ -344,7 +363,5 @@ int cmd_quota(int argc, char **argv) {
                 return quota_sync(config, &o);
         if (o.apply)
                 return apply_team(config, o.team, &err) < 0 ? (print_error("%s", err.msg), EXIT_INVALID) : 0;
-        if (quota_report(config, o.team, o.notebooks, &rows, &n, &network, &err) < 0)
-                return print_error("%s", err.msg), EXIT_INVALID;
-        return print_rows(o.json, rows, n, network);
+        return print_report(config, &o);
 }

@@ -19,6 +19,7 @@
 #include "mountinfo.h"
 #include "quotatree.h"
 #include "safeopen.h"
+#include "textfile.h"
 #include "util.h"
 
 #define QUOTA_BLOCK 1024ULL /* QIF_DQBLKSIZE: quotactl counts limits in 1 KiB blocks */
@@ -130,50 +131,77 @@ static int open_fs_root(int dir_fd, const char *path, struct nb_error *err) {
         return fd;
 }
 
-static int parse_registry(FILE *f, struct quota_project **ret, size_t *ret_n) {
-        _cleanup_free_ struct quota_project *projects = NULL;
-        char line[256];
-        size_t n = 0, allocated = 0;
-
-        while (fgets(line, sizeof(line), f)) {
-                char *colon = strrchr(line, ':'), *end;
+bool quota_registry_next(char **cursor, const char **ret_name, uint32_t *ret_id) {
+        while (*cursor && **cursor) {
+                char *line = *cursor, *newline = strchr(line, '\n'), *colon, *end;
                 unsigned long id;
-                struct quota_project *grown;
 
-                if (!colon || line[0] == '#' || (size_t) (colon - line) >= sizeof(projects->name))
+                *cursor = newline ? newline + 1 : line + strlen(line);
+                if (newline)
+                        *newline = '\0';
+                colon = strrchr(line, ':');
+                if (!colon || line[0] == '#' || (size_t) (colon - line) >= QUOTA_NAME_SIZE)
                         continue;
                 id = strtoul(colon + 1, &end, 10);
                 if (end == colon + 1 || id > UINT32_MAX)
                         continue;
+                *colon = '\0';
+                *ret_name = line;
+                *ret_id = (uint32_t) id;
+                return true;
+        }
+        return false;
+}
+
+/* The registry's text ("" when there is none). */
+static int read_registry_text_at(int root_fd, char **ret) {
+        _cleanup_close_ int fd = openat(root_fd, QUOTA_REGISTRY_NAME, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+        size_t len;
+
+        if (fd < 0 && errno == ENOENT)
+                return (*ret = strdup("")) ? 0 : -ENOMEM;
+        if (fd < 0)
+                return -errno;
+        return text_read_fd(fd, QUOTA_REGISTRY_NAME, QUOTA_REGISTRY_MAX_BYTES, ret, &len, NULL);
+}
+
+static int read_registry_at(int root_fd, struct quota_project **ret, size_t *ret_n) {
+        _cleanup_free_ struct quota_project *projects = NULL;
+        _cleanup_free_ char *text = NULL;
+        char *cursor;
+        const char *name;
+        size_t n = 0, allocated = 0;
+        uint32_t id;
+        int r;
+
+        if ((r = read_registry_text_at(root_fd, &text)) < 0)
+                return r;
+        for (cursor = text; quota_registry_next(&cursor, &name, &id);) {
                 if (n == allocated) { /* doubling: one growth per line costs a mremap per page with 10,000 */
-                        if (!(grown = reallocarray(projects, allocated = allocated ? 2 * allocated : 256,
-                                                   sizeof(*projects))))
+                        struct quota_project *grown = reallocarray(projects, allocated = allocated ? 2 * allocated : 256,
+                                                                   sizeof(*projects));
+                        if (!grown)
                                 return -ENOMEM;
                         projects = grown;
                 }
-                snprintf(projects[n].name, sizeof(projects[n].name), "%.*s", (int) (colon - line), line);
-                projects[n++].id = (uint32_t) id;
+                snprintf(projects[n].name, sizeof(projects[n].name), "%s", name);
+                projects[n++].id = id;
         }
         *ret = TAKE_PTR(projects);
         *ret_n = n;
         return 0;
 }
 
-static int read_registry_at(int root_fd, struct quota_project **ret, size_t *ret_n) {
-        _cleanup_close_ int fd = openat(root_fd, QUOTA_REGISTRY_NAME, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-        _cleanup_fclose_ FILE *f = NULL;
-        struct stat st;
+int quota_registry_text(int dir_fd, const char *path, char **ret, struct nb_error *err) {
+        _cleanup_close_ int root_fd = open_fs_root(dir_fd, path, err);
+        int r;
 
-        *ret = NULL;
-        *ret_n = 0;
-        if (fd < 0)
-                return errno == ENOENT ? 0 : -errno;
-        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
-                return -EINVAL;
-        if (!(f = fdopen(fd, "r")))
-                return -errno;
-        TAKE_FD(fd);
-        return parse_registry(f, ret, ret_n);
+        if (root_fd < 0)
+                return root_fd;
+        if ((r = read_registry_text_at(root_fd, ret)) < 0)
+                return nb_fail(err, r, "%s: cannot read the project registry %s: %s", path, QUOTA_REGISTRY_NAME,
+                               strerror(-r));
+        return 0;
 }
 
 int quota_registry_read(int dir_fd, const char *path, struct quota_project **ret, size_t *ret_n,

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
@@ -21,16 +20,15 @@
 #include "safeopen.h"
 #include "util.h"
 
-/* What one filesystem holds: its registry and the usage of every project on it. */
+/* What one filesystem holds: its registry (text) and the usage of every project on it. */
 struct fs_quotas {
-        struct quota_project *projects;
-        size_t n_projects;
+        char *registry;
         struct quota_usage *usage;
         size_t n_usage;
 };
 
 static void fs_quotas_done(struct fs_quotas *q) {
-        free(q->projects);
+        free(q->registry);
         free(q->usage);
 }
 
@@ -41,7 +39,7 @@ static int read_fs(const char *root, struct fs_quotas *ret, struct nb_error *err
         if (fd < 0)
                 return nb_fail(err, errno, "%s: cannot open: %s", root, strerror(errno));
         if ((r = quota_probe(fd, root, err)) < 0 ||
-            (r = quota_registry_read(fd, root, &ret->projects, &ret->n_projects, err)) < 0 ||
+            (r = quota_registry_text(fd, root, &ret->registry, err)) < 0 ||
             (r = quota_read_all(fd, root, &ret->usage, &ret->n_usage, err)) < 0)
                 return r;
         return 0;
@@ -111,9 +109,75 @@ static int compare_rows(const void *a, const void *b) {
         return by_team ? by_team : strcmp(x->notebook, y->notebook);
 }
 
-/* Each row's plan and card from the grants cache (grantscache.h): one file for every team while the
- * grants folder stands as the cache says, else every grants file read once. */
-static int add_costs(struct quota_row *rows, size_t n, const struct node_config *config, struct nb_error *err) {
+/* A project of a registry that makes a row: its name (in the registry's text), team and notebook
+ * (spans of the name), id and filesystem. 10,000 of them are 400 KB where the rows are 4 MB: the
+ * rows are made one at a time, in order, and never all held (each page costs a fault). */
+struct project_key {
+        const char *name, *team, *notebook;
+        uint8_t team_len, notebook_len, fs;
+        uint32_t id;
+};
+
+static int compare_spans(const char *a, size_t a_len, const char *b, size_t b_len) {
+        int r = memcmp(a, b, MIN(a_len, b_len));
+
+        return r ? r : (a_len > b_len) - (a_len < b_len);
+}
+
+/* compare_rows' order: team, then notebook ("" first), bytewise. */
+static int compare_keys(const void *a, const void *b) {
+        const struct project_key *x = a, *y = b;
+        int by_team = compare_spans(x->team, x->team_len, y->team, y->team_len);
+
+        return by_team ? by_team : compare_spans(x->notebook, x->notebook_len, y->notebook, y->notebook_len);
+}
+
+/* The key of a registry entry that parse_project accepts for this report, else false. */
+static bool key_of(const char *name, uint32_t id, uint8_t fs, const char *team, bool notebooks,
+                   struct project_key *ret) {
+        nb_name row_team, row_notebook;
+
+        if (!parse_project(name, notebooks, row_team, row_notebook) || (team && !streq(team, row_team)))
+                return false;
+        *ret = (struct project_key) { .name = name, .id = id, .fs = fs, .team_len = (uint8_t) strlen(row_team),
+                                      .notebook_len = (uint8_t) strlen(row_notebook) };
+        ret->team = name + (row_notebook[0] ? 9 : 5);
+        ret->notebook = row_notebook[0] ? ret->team + ret->team_len + 1 : "";
+        return true;
+}
+
+/* The keys of every registry's projects for this report, sorted as the rows go out. */
+static int collect_keys(struct fs_quotas *fs, size_t n_fs, const bool *notebooks, const char *team,
+                        struct project_key **ret, size_t *ret_n) {
+        _cleanup_free_ struct project_key *keys = NULL;
+        size_t n = 0, allocated = 0;
+
+        for (size_t f = 0; f < n_fs; f++) {
+                char *cursor = fs[f].registry;
+                const char *name;
+                uint32_t id;
+
+                while (quota_registry_next(&cursor, &name, &id)) {
+                        if (n == allocated) {
+                                struct project_key *grown = reallocarray(keys, allocated = allocated ? 2 * allocated : 256,
+                                                                         sizeof(*keys));
+                                if (!grown)
+                                        return -ENOMEM;
+                                keys = grown;
+                        }
+                        n += key_of(name, id, (uint8_t) f, team, notebooks[f], &keys[n]);
+                }
+        }
+        if (n > 0)
+                qsort(keys, n, sizeof(*keys), compare_keys);
+        *ret = TAKE_PTR(keys);
+        *ret_n = n;
+        return 0;
+}
+
+/* Each key's row, with its use and costs, to fn in order. */
+static int emit_rows(const struct fs_quotas *fs, const struct project_key *keys, size_t n,
+                     const struct node_config *config, quota_row_fn fn, void *userdata, struct nb_error *err) {
         struct grants_cache cache;
         struct team_grants grants = {};
         bool loaded = false;
@@ -121,50 +185,45 @@ static int add_costs(struct quota_row *rows, size_t n, const struct node_config 
 
         if (r < 0)
                 return r;
-        for (size_t i = 0; i < n; i++) {
-                if (i == 0 || !streq(rows[i].team, rows[i - 1].team))
-                        loaded = grants_cache_find(&cache, rows[i].team, &grants);
-                quota_row_costs(&rows[i], config, loaded ? &grants : NULL);
-        }
-        grants_cache_done(&cache);
-        return 0;
-}
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                const struct quota_usage *usage = usage_of(&fs[keys[i].fs], keys[i].id);
+                struct quota_row row = { .id = keys[i].id };
 
-/* The pages of a large allocation mapped at once: one madvise instead of a page fault per page,
- * which User-Mode Linux (and a virtual machine) pays dearly. A kernel without MADV_POPULATE_WRITE
- * (before 5.14) faults them in as they are written. */
-static void prefault(void *p, size_t len) {
-        uintptr_t page = (uintptr_t) sysconf(_SC_PAGESIZE), start = ((uintptr_t) p + page - 1) & ~(page - 1),
-                  end = ((uintptr_t) p + len) & ~(page - 1);
-
-        if (end > start)
-                (void) madvise((void *) start, end - start, MADV_POPULATE_WRITE);
-}
-
-/* The rows of the registry's projects, in room made once for all of them (one growth per row was
- * a mremap per page and a page fault per page moved). */
-static int collect(const struct fs_quotas *q, const char *team, bool notebooks, struct quota_row **rows, size_t *n) {
-        struct quota_row *grown = reallocarray(*rows, *n + q->n_projects + 1, sizeof(**rows));
-
-        if (!grown)
-                return -ENOMEM;
-        *rows = grown;
-        prefault(*rows + *n, q->n_projects * sizeof(**rows));
-        for (size_t i = 0; i < q->n_projects; i++) {
-                const struct quota_project *p = &q->projects[i];
-                const struct quota_usage *usage = usage_of(q, p->id);
-                struct quota_row row = { .id = p->id };
-
-                if (!parse_project(p->name, notebooks, row.team, row.notebook) || (team && !streq(team, row.team)))
-                        continue;
-                snprintf(row.project, sizeof(row.project), "%s", p->name);
+                parse_project(keys[i].name, true, row.team, row.notebook);
+                snprintf(row.project, sizeof(row.project), "%s", keys[i].name);
                 if (usage) {
                         row.used_bytes = usage->used_bytes;
                         row.used_files = usage->used_files;
                 }
-                (*rows)[(*n)++] = row;
+                if (i == 0 || compare_spans(keys[i].team, keys[i].team_len, keys[i - 1].team, keys[i - 1].team_len))
+                        loaded = grants_cache_find(&cache, row.team, &grants);
+                quota_row_costs(&row, config, loaded ? &grants : NULL);
+                r = fn(userdata, &row);
         }
-        return 0;
+        grants_cache_done(&cache);
+        return r;
+}
+
+/* Rows seen through a network filesystem (a statfs each: held in an array), sorted, with costs. */
+static int emit_array(struct quota_row *rows, size_t n, const struct node_config *config, quota_row_fn fn,
+                      void *userdata, struct nb_error *err) {
+        struct grants_cache cache;
+        struct team_grants grants = {};
+        bool loaded = false;
+        int r;
+
+        if (n > 0) /* qsort() wants a non-null array even for no rows */
+                qsort(rows, n, sizeof(*rows), compare_rows);
+        if ((r = grants_cache_open(config, &cache, err)) < 0)
+                return r;
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                if (i == 0 || !streq(rows[i].team, rows[i - 1].team))
+                        loaded = grants_cache_find(&cache, rows[i].team, &grants);
+                quota_row_costs(&rows[i], config, loaded ? &grants : NULL);
+                r = fn(userdata, &rows[i]);
+        }
+        grants_cache_done(&cache);
+        return r;
 }
 
 static bool same_filesystem(const char *a, const char *b) {
@@ -263,18 +322,22 @@ static int network_type(const struct node_config *config, const char **ret, stru
         return 0;
 }
 
-static int finish_rows(const struct node_config *config, struct quota_row *rows, size_t n, struct nb_error *err) {
-        if (n > 0) /* qsort() wants a non-null array even for no rows */
-                qsort(rows, n, sizeof(*rows), compare_rows);
-        return add_costs(rows, n, config, err);
+static int report_network(const struct node_config *config, const char *team, bool notebooks, quota_row_fn fn,
+                          void *userdata, struct nb_error *err) {
+        _cleanup_free_ struct quota_row *rows = NULL;
+        size_t n = 0;
+        int r = report_seen(config, team, notebooks, &rows, &n, err);
+
+        return r < 0 ? r : emit_array(rows, n, config, fn, userdata, err);
 }
 
-int quota_report(const struct node_config *config, const char *team, bool notebooks, struct quota_row **ret,
-                 size_t *ret_n, const char **ret_network, struct nb_error *err) {
-        struct fs_quotas storage = {}, notebook_fs = {};
-        const char *network = NULL;
+int quota_report_each(const struct node_config *config, const char *team, bool notebooks, quota_row_fn fn,
+                      void *userdata, const char **ret_network, struct nb_error *err) {
+        struct fs_quotas fs[2] = {};
+        const bool notebooks_of[2] = { notebooks, true };
         bool separate = notebooks && !same_filesystem(config->storage_root, config->notebooks_root);
-        _cleanup_free_ struct quota_row *rows = NULL;
+        _cleanup_free_ struct project_key *keys = NULL;
+        const char *network = NULL;
         size_t n = 0;
         int r;
 
@@ -282,25 +345,49 @@ int quota_report(const struct node_config *config, const char *team, bool notebo
                 return r;
         if (ret_network)
                 *ret_network = network;
-        if (network) {
-                if ((r = report_seen(config, team, notebooks, &rows, &n, err)) < 0 ||
-                    (r = finish_rows(config, rows, n, err)) < 0)
-                        return r;
-                *ret = TAKE_PTR(rows);
-                *ret_n = n;
-                return 0;
-        }
-        r = read_fs(config->storage_root, &storage, err);
+        if (network)
+                return report_network(config, team, notebooks, fn, userdata, err);
+        r = read_fs(config->storage_root, &fs[0], err);
         if (r >= 0 && separate)
-                r = read_fs(config->notebooks_root, &notebook_fs, err);
-        if (r >= 0 && ((r = collect(&storage, team, notebooks, &rows, &n)) < 0 ||
-                       (separate && (r = collect(&notebook_fs, team, true, &rows, &n)) < 0)))
+                r = read_fs(config->notebooks_root, &fs[1], err);
+        if (r >= 0 && (r = collect_keys(fs, separate ? 2 : 1, notebooks_of, team, &keys, &n)) < 0)
                 nb_fail(err, r, "out of memory");
-        fs_quotas_done(&storage);
-        fs_quotas_done(&notebook_fs);
-        if (r < 0 || (r = finish_rows(config, rows, n, err)) < 0)
-                return r;
-        *ret = TAKE_PTR(rows);
-        *ret_n = n;
+        if (r >= 0)
+                r = emit_rows(fs, keys, n, config, fn, userdata, err);
+        fs_quotas_done(&fs[0]);
+        fs_quotas_done(&fs[1]);
+        return r;
+}
+
+struct row_array {
+        struct quota_row *rows;
+        size_t n, allocated;
+};
+
+static int append_row(void *userdata, const struct quota_row *row) {
+        struct row_array *a = userdata;
+
+        if (a->n == a->allocated) {
+                struct quota_row *grown = reallocarray(a->rows, a->allocated = a->allocated ? 2 * a->allocated : 64,
+                                                       sizeof(*a->rows));
+                if (!grown)
+                        return -ENOMEM;
+                a->rows = grown;
+        }
+        a->rows[a->n++] = *row;
+        return 0;
+}
+
+int quota_report(const struct node_config *config, const char *team, bool notebooks, struct quota_row **ret,
+                 size_t *ret_n, const char **ret_network, struct nb_error *err) {
+        struct row_array a = {};
+        int r = quota_report_each(config, team, notebooks, append_row, &a, ret_network, err);
+
+        if (r == -ENOMEM)
+                nb_fail(err, r, "out of memory");
+        if (r < 0)
+                return free(a.rows), r;
+        *ret = a.rows;
+        *ret_n = a.n;
         return 0;
 }
