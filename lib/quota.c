@@ -428,34 +428,56 @@ int quota_get(int dir_fd, uint32_t id, struct quota_usage *ret) {
         return 0;
 }
 
-int quota_read_all(int dir_fd, const char *path, struct quota_usage **ret, size_t *ret_n, struct nb_error *err) {
-        _cleanup_free_ struct quota_usage *usage = NULL;
+int quota_each(int dir_fd, const char *path, quota_usage_fn fn, void *userdata, struct nb_error *err) {
         struct if_nextdqblk next;
-        size_t n = 0, allocated = 0;
         uint32_t id = 0;
         int r;
 
         while ((r = project_quotactl(dir_fd, Q_GETNEXTQUOTA, id, &next)) == 0) {
-                if (n == allocated) {
-                        struct quota_usage *grown = reallocarray(usage, allocated = allocated ? 2 * allocated : 64,
-                                                                 sizeof(*usage));
-                        if (!grown)
-                                return nb_fail(err, ENOMEM, "out of memory");
-                        usage = grown;
-                }
-                usage[n++] = usage_from(next.dqb_id, &(struct if_dqblk) {
+                struct quota_usage usage = usage_from(next.dqb_id, &(struct if_dqblk) {
                         .dqb_bhardlimit = next.dqb_bhardlimit, .dqb_bsoftlimit = next.dqb_bsoftlimit,
                         .dqb_curspace = next.dqb_curspace, .dqb_ihardlimit = next.dqb_ihardlimit,
                         .dqb_isoftlimit = next.dqb_isoftlimit, .dqb_curinodes = next.dqb_curinodes,
                 });
+
+                if ((r = fn(userdata, &usage)) < 0)
+                        return nb_fail(err, r, "%s: %s", path, strerror(-r));
                 if (next.dqb_id == UINT32_MAX)
                         break;
                 id = next.dqb_id + 1;
         }
         if (r < 0 && r != -ENOENT)
                 return nb_fail(err, r, "%s: cannot read the project quotas: %s", path, strerror(-r));
-        *ret = TAKE_PTR(usage);
-        *ret_n = n;
+        return 0;
+}
+
+struct usage_array {
+        struct quota_usage *usage;
+        size_t n, allocated;
+};
+
+static int append_usage(void *userdata, const struct quota_usage *usage) {
+        struct usage_array *a = userdata;
+
+        if (a->n == a->allocated) {
+                struct quota_usage *grown = reallocarray(a->usage, a->allocated = a->allocated ? 2 * a->allocated : 64,
+                                                         sizeof(*a->usage));
+                if (!grown)
+                        return -ENOMEM;
+                a->usage = grown;
+        }
+        a->usage[a->n++] = *usage;
+        return 0;
+}
+
+int quota_read_all(int dir_fd, const char *path, struct quota_usage **ret, size_t *ret_n, struct nb_error *err) {
+        struct usage_array a = {};
+        int r = quota_each(dir_fd, path, append_usage, &a, err);
+
+        if (r < 0)
+                return free(a.usage), r;
+        *ret = a.usage;
+        *ret_n = a.n;
         return 0;
 }
 

@@ -56,6 +56,11 @@ bool quota_limits_equal(const struct quota_usage *usage, uint64_t soft_bytes, ui
 /* The usage and limits of one project (all 0 when the kernel has no record of it). */
 int quota_get(int dir_fd, uint32_t id, struct quota_usage *ret);
 
+/* Every project of the filesystem of dir_fd in one Q_GETNEXTQUOTA pass, in increasing id order, to
+ * fn (which may stop the pass by returning -errno). */
+typedef int (*quota_usage_fn)(void *userdata, const struct quota_usage *usage);
+int quota_each(int dir_fd, const char *path, quota_usage_fn fn, void *userdata, struct nb_error *err);
+
 /* Every project of the filesystem of dir_fd in one Q_GETNEXTQUOTA pass; *ret is malloc'd. */
 int quota_read_all(int dir_fd, const char *path, struct quota_usage **ret, size_t *ret_n, struct nb_error *err);
 
