@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +11,6 @@
 
 #include "commands.h"
 #include "grants.h"
-#include "jsonfile.h"
 #include "inputs.h"
 #include "plan.h"
 #include "quota.h"
@@ -146,47 +144,37 @@ static int parse_options(int argc, char **argv, struct quota_options *o) {
         return 1;
 }
 
-static struct json_object *dollars(double amount) {
-        char text[32];
-
-        snprintf(text, sizeof(text), "%.2f", amount);
-        return json_object_new_double_s(strtod(text, NULL), text);
+/* A JSON string of a name or project (no character needs escaping: names are checked), or null for "". */
+static void put_string_or_null(FILE *out, const char *key, const char *value) {
+        fprintf(out, value[0] ? ", \"%s\": \"%s\"" : ", \"%s\": null", key, value);
 }
 
-static struct json_object *row_to_json(const struct quota_row *row) {
-        struct json_object *o = json_object_new_object();
-
-        json_object_object_add(o, "team", json_object_new_string(row->team));
-        json_object_object_add(o, "notebook", json_string_or_null(row->notebook));
-        json_object_object_add(o, "plan", json_string_or_null(row->plan));
-        json_object_object_add(o, "card_on_file", json_object_new_boolean(row->card_on_file));
-        json_object_object_add(o, "project", json_object_new_string(row->project));
-        json_object_object_add(o, "project_id", row->id ? json_object_new_uint64(row->id) : NULL);
-        json_object_object_add(o, "used_bytes", json_object_new_uint64(row->used_bytes));
-        json_object_object_add(o, "used_files", json_object_new_uint64(row->used_files));
-        json_object_object_add(o, "file_limit", json_bytes_or_null(row->file_limit));
-        json_object_object_add(o, "allowance_bytes", json_bytes_or_null(row->allowance_bytes));
-        json_object_object_add(o, "hard_bytes", json_bytes_or_null(row->hard_bytes));
-        json_object_object_add(o, "over_bytes", json_object_new_uint64(row->over_bytes));
-        json_object_object_add(o, "overage_per_month", dollars(row->overage_per_month));
-        return o;
-}
-
-/* One row a line, each serialized and freed in turn: with 10,000 projects the whole tree would
- * cost more memory (and page faults) than the rest of the command. */
-static void print_json(const struct quota_row *rows, size_t n, const char *network) {
-        if (network)
-                printf("{\"seen_through\": \"%s\", \"projects\": [", network);
+static void put_bytes_or_null(FILE *out, const char *key, uint64_t bytes) {
+        if (bytes == NB_SIZE_UNLIMITED)
+                fprintf(out, ", \"%s\": null", key);
         else
-                fputs("{\"projects\": [", stdout);
-        for (size_t i = 0; i < n; i++) {
-                struct json_object *row = row_to_json(&rows[i]);
+                fprintf(out, ", \"%s\": %llu", key, (unsigned long long) bytes);
+}
 
-                printf("%s\n  %s", i ? "," : "", json_object_to_json_string_ext(row, JSON_C_TO_STRING_SPACED |
-                                                                                       JSON_C_TO_STRING_NOSLASHESCAPE));
-                json_object_put(row);
-        }
-        puts(n ? "\n]}" : "]}");
+/* One row as json-c printed it (JSON_C_TO_STRING_SPACED), written straight out: building 10,000
+ * json-c objects cost more than the quotactl pass. */
+static void put_row(FILE *out, const struct quota_row *row) {
+        fprintf(out, "{ \"team\": \"%s\"", row->team);
+        put_string_or_null(out, "notebook", row->notebook);
+        put_string_or_null(out, "plan", row->plan);
+        fprintf(out, ", \"card_on_file\": %s, \"project\": \"%s\"", row->card_on_file ? "true" : "false",
+                row->project);
+        if (row->id)
+                fprintf(out, ", \"project_id\": %u", row->id);
+        else
+                fputs(", \"project_id\": null", out);
+        fprintf(out, ", \"used_bytes\": %llu, \"used_files\": %llu", (unsigned long long) row->used_bytes,
+                (unsigned long long) row->used_files);
+        put_bytes_or_null(out, "file_limit", row->file_limit);
+        put_bytes_or_null(out, "allowance_bytes", row->allowance_bytes);
+        put_bytes_or_null(out, "hard_bytes", row->hard_bytes);
+        fprintf(out, ", \"over_bytes\": %llu, \"overage_per_month\": %.2f }", (unsigned long long) row->over_bytes,
+                row->overage_per_month);
 }
 
 /* "12/915527", "12/unlimited" */
@@ -197,27 +185,86 @@ static void format_files(const struct quota_row *r, char *buf, size_t size) {
                 snprintf(buf, size, "%llu/%llu", (unsigned long long) r->used_files, (unsigned long long) r->file_limit);
 }
 
-static void print_table(const struct quota_row *rows, size_t n, const char *network) {
+static void put_table_row(FILE *out, const struct quota_row *r) {
         char used[32], allowance[32], hard[32], over[32], files[48], id[16];
 
-        printf("%-20s %-16s %-10s %-4s %10s %12s %20s %12s %12s %12s %10s\n", "TEAM", "NOTEBOOK", "PLAN", "CARD",
-               "PROJECT", "USED", "FILES", "ALLOWANCE", "HARD", "OVER", "$/MONTH");
-        for (size_t i = 0; i < n; i++) {
-                const struct quota_row *r = &rows[i];
+        size_format(r->used_bytes, used, sizeof(used));
+        size_format(r->allowance_bytes, allowance, sizeof(allowance));
+        size_format(r->hard_bytes, hard, sizeof(hard));
+        size_format(r->over_bytes, over, sizeof(over));
+        format_files(r, files, sizeof(files));
+        snprintf(id, sizeof(id), "%u", r->id);
+        fprintf(out, "%-20s %-16s %-10s %-4s %10s %12s %20s %12s %12s %12s %10.2f\n", r->team,
+                r->notebook[0] ? r->notebook : "-", r->plan[0] ? r->plan : "?", r->card_on_file ? "yes" : "no",
+                r->id ? id : "-", used, files, allowance, hard, over, r->overage_per_month);
+}
 
-                size_format(r->used_bytes, used, sizeof(used));
-                size_format(r->allowance_bytes, allowance, sizeof(allowance));
-                size_format(r->hard_bytes, hard, sizeof(hard));
-                size_format(r->over_bytes, over, sizeof(over));
-                format_files(r, files, sizeof(files));
-                snprintf(id, sizeof(id), "%u", r->id);
-                printf("%-20s %-16s %-10s %-4s %10s %12s %20s %12s %12s %12s %10.2f\n", r->team,
-                       r->notebook[0] ? r->notebook : "-", r->plan[0] ? r->plan : "?", r->card_on_file ? "yes" : "no",
-                       r->id ? id : "-", used, files, allowance, hard, over, r->overage_per_month);
+/* The report as its rows come (quota_report_each): JSON one row a line, or the table. The strings
+ * are names (checked when the rows were made: a project whose name is not "team.NAME" or
+ * "notebook.NAME/NAME" is no row), so nothing needs escaping. */
+struct printer {
+        FILE *out;
+        bool json;
+        const char *network; /* set by quota_report_each() before the first row */
+        size_t n;
+};
+
+static void print_head(const struct printer *p) {
+        if (p->json && p->network)
+                fprintf(p->out, "{\"seen_through\": \"%s\", \"projects\": [", p->network);
+        else if (p->json)
+                fputs("{\"projects\": [", p->out);
+        else
+                fprintf(p->out, "%-20s %-16s %-10s %-4s %10s %12s %20s %12s %12s %12s %10s\n", "TEAM", "NOTEBOOK", "PLAN",
+                        "CARD", "PROJECT", "USED", "FILES", "ALLOWANCE", "HARD", "OVER", "$/MONTH");
+}
+
+static int print_row(void *userdata, const struct quota_row *row) {
+        struct printer *p = userdata;
+
+        if (p->n++ == 0)
+                print_head(p);
+        if (p->json) {
+                fputs(p->n > 1 ? ",\n  " : "\n  ", p->out);
+                put_row(p->out, row);
+        } else {
+                put_table_row(p->out, row);
         }
-        if (network)
-                printf("Seen through %s from this node: use as the storage server's project quotas report it (statfs on each folder); its nbmount quota has the project ids.\n",
-                       network);
+        return 0;
+}
+
+static void print_tail(const struct printer *p) {
+        if (p->n == 0)
+                print_head(p);
+        if (p->json)
+                fputs(p->n ? "\n]}\n" : "]}\n", p->out);
+        else if (p->network)
+                fprintf(p->out, "Seen through %s from this node: use as the storage server's project quotas report it (statfs on each folder); its nbmount quota has the project ids.\n",
+                        p->network);
+}
+
+/* The report through a stream of its own with a 64 KiB buffer: stdout writes 4 KiB at a time
+ * (glibc ignores setvbuf's size when it allocates the buffer), 660 writes for 10,000 rows in JSON. */
+static int print_report(const struct node_config *config, const struct quota_options *o) {
+        char buffer[1 << 16];
+        int fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+        struct printer p = { .out = fd >= 0 ? fdopen(fd, "w") : NULL, .json = o->json };
+        struct nb_error err = {};
+        int r;
+
+        if (!p.out) {
+                print_error("stdout: %s", strerror(errno));
+                if (fd >= 0)
+                        close(fd);
+                return EXIT_INVALID;
+        }
+        setvbuf(p.out, buffer, _IOFBF, sizeof(buffer));
+        r = quota_report_each(config, o->team, o->notebooks, print_row, &p, &p.network, &err);
+        if (r >= 0)
+                print_tail(&p);
+        if (fclose(p.out) != 0 && r >= 0)
+                return print_error("stdout: %s", strerror(errno)), EXIT_INVALID;
+        return r < 0 ? (print_error("%s", err.msg), EXIT_INVALID) : 0;
 }
 
 /* Sets the quota of ROOT/A/B to the plan, when that folder exists. */
@@ -331,11 +378,8 @@ static int quota_sync(const struct node_config *config, const struct quota_optio
 
 int cmd_quota(int argc, char **argv) {
         _cleanup_free_ struct node_config *config = NULL;
-        _cleanup_free_ struct quota_row *rows = NULL;
         struct quota_options o;
         struct nb_error err = {};
-        const char *network = NULL;
-        size_t n = 0;
         int r;
 
         if ((r = parse_options(argc, argv, &o)) <= 0)
@@ -355,12 +399,5 @@ int cmd_quota(int argc, char **argv) {
         }
         if (o.apply)
                 return apply_team(config, o.team, &err) < 0 ? (print_error("%s", err.msg), EXIT_INVALID) : 0;
-        if (quota_report(config, o.team, o.notebooks, &rows, &n, &network, &err) < 0)
-                return print_error("%s", err.msg), EXIT_INVALID;
-        setvbuf(stdout, NULL, _IOFBF, 1 << 16);
-        if (o.json)
-                print_json(rows, n, network);
-        else
-                print_table(rows, n, network);
-        return 0;
+        return print_report(config, &o);
 }

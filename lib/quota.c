@@ -19,6 +19,7 @@
 #include "mountinfo.h"
 #include "quotatree.h"
 #include "safeopen.h"
+#include "textfile.h"
 #include "util.h"
 
 #define QUOTA_BLOCK 1024ULL /* QIF_DQBLKSIZE: quotactl counts limits in 1 KiB blocks */
@@ -130,47 +131,77 @@ static int open_fs_root(int dir_fd, const char *path, struct nb_error *err) {
         return fd;
 }
 
-static int parse_registry(FILE *f, struct quota_project **ret, size_t *ret_n) {
-        _cleanup_free_ struct quota_project *projects = NULL;
-        char line[256];
-        size_t n = 0;
-
-        while (fgets(line, sizeof(line), f)) {
-                char *colon = strrchr(line, ':'), *end;
+bool quota_registry_next(char **cursor, const char **ret_name, uint32_t *ret_id) {
+        while (*cursor && **cursor) {
+                char *line = *cursor, *newline = strchr(line, '\n'), *colon, *end;
                 unsigned long id;
-                struct quota_project *grown;
 
-                if (!colon || line[0] == '#' || (size_t) (colon - line) >= sizeof(projects->name))
+                *cursor = newline ? newline + 1 : line + strlen(line);
+                if (newline)
+                        *newline = '\0';
+                colon = strrchr(line, ':');
+                if (!colon || line[0] == '#' || (size_t) (colon - line) >= QUOTA_NAME_SIZE)
                         continue;
                 id = strtoul(colon + 1, &end, 10);
                 if (end == colon + 1 || id > UINT32_MAX)
                         continue;
-                if (!(grown = reallocarray(projects, n + 1, sizeof(*projects))))
-                        return -ENOMEM;
-                projects = grown;
-                snprintf(projects[n].name, sizeof(projects[n].name), "%.*s", (int) (colon - line), line);
-                projects[n++].id = (uint32_t) id;
+                *colon = '\0';
+                *ret_name = line;
+                *ret_id = (uint32_t) id;
+                return true;
+        }
+        return false;
+}
+
+/* The registry's text ("" when there is none). */
+static int read_registry_text_at(int root_fd, char **ret) {
+        _cleanup_close_ int fd = openat(root_fd, QUOTA_REGISTRY_NAME, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+        size_t len;
+
+        if (fd < 0 && errno == ENOENT)
+                return (*ret = strdup("")) ? 0 : -ENOMEM;
+        if (fd < 0)
+                return -errno;
+        return text_read_fd(fd, QUOTA_REGISTRY_NAME, QUOTA_REGISTRY_MAX_BYTES, ret, &len, NULL);
+}
+
+static int read_registry_at(int root_fd, struct quota_project **ret, size_t *ret_n) {
+        _cleanup_free_ struct quota_project *projects = NULL;
+        _cleanup_free_ char *text = NULL;
+        char *cursor;
+        const char *name;
+        size_t n = 0, allocated = 0;
+        uint32_t id;
+        int r;
+
+        if ((r = read_registry_text_at(root_fd, &text)) < 0)
+                return r;
+        for (cursor = text; quota_registry_next(&cursor, &name, &id);) {
+                if (n == allocated) { /* doubling: one growth per line costs a mremap per page with 10,000 */
+                        struct quota_project *grown = reallocarray(projects, allocated = allocated ? 2 * allocated : 256,
+                                                                   sizeof(*projects));
+                        if (!grown)
+                                return -ENOMEM;
+                        projects = grown;
+                }
+                snprintf(projects[n].name, sizeof(projects[n].name), "%s", name);
+                projects[n++].id = id;
         }
         *ret = TAKE_PTR(projects);
         *ret_n = n;
         return 0;
 }
 
-static int read_registry_at(int root_fd, struct quota_project **ret, size_t *ret_n) {
-        _cleanup_close_ int fd = openat(root_fd, QUOTA_REGISTRY_NAME, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-        _cleanup_fclose_ FILE *f = NULL;
-        struct stat st;
+int quota_registry_text(int dir_fd, const char *path, char **ret, struct nb_error *err) {
+        _cleanup_close_ int root_fd = open_fs_root(dir_fd, path, err);
+        int r;
 
-        *ret = NULL;
-        *ret_n = 0;
-        if (fd < 0)
-                return errno == ENOENT ? 0 : -errno;
-        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
-                return -EINVAL;
-        if (!(f = fdopen(fd, "r")))
-                return -errno;
-        TAKE_FD(fd);
-        return parse_registry(f, ret, ret_n);
+        if (root_fd < 0)
+                return root_fd;
+        if ((r = read_registry_text_at(root_fd, ret)) < 0)
+                return nb_fail(err, r, "%s: cannot read the project registry %s: %s", path, QUOTA_REGISTRY_NAME,
+                               strerror(-r));
+        return 0;
 }
 
 int quota_registry_read(int dir_fd, const char *path, struct quota_project **ret, size_t *ret_n,
@@ -397,34 +428,56 @@ int quota_get(int dir_fd, uint32_t id, struct quota_usage *ret) {
         return 0;
 }
 
-int quota_read_all(int dir_fd, const char *path, struct quota_usage **ret, size_t *ret_n, struct nb_error *err) {
-        _cleanup_free_ struct quota_usage *usage = NULL;
+int quota_each(int dir_fd, const char *path, quota_usage_fn fn, void *userdata, struct nb_error *err) {
         struct if_nextdqblk next;
-        size_t n = 0, allocated = 0;
         uint32_t id = 0;
         int r;
 
         while ((r = project_quotactl(dir_fd, Q_GETNEXTQUOTA, id, &next)) == 0) {
-                if (n == allocated) {
-                        struct quota_usage *grown = reallocarray(usage, allocated = allocated ? 2 * allocated : 64,
-                                                                 sizeof(*usage));
-                        if (!grown)
-                                return nb_fail(err, ENOMEM, "out of memory");
-                        usage = grown;
-                }
-                usage[n++] = usage_from(next.dqb_id, &(struct if_dqblk) {
+                struct quota_usage usage = usage_from(next.dqb_id, &(struct if_dqblk) {
                         .dqb_bhardlimit = next.dqb_bhardlimit, .dqb_bsoftlimit = next.dqb_bsoftlimit,
                         .dqb_curspace = next.dqb_curspace, .dqb_ihardlimit = next.dqb_ihardlimit,
                         .dqb_isoftlimit = next.dqb_isoftlimit, .dqb_curinodes = next.dqb_curinodes,
                 });
+
+                if ((r = fn(userdata, &usage)) < 0)
+                        return nb_fail(err, r, "%s: %s", path, strerror(-r));
                 if (next.dqb_id == UINT32_MAX)
                         break;
                 id = next.dqb_id + 1;
         }
         if (r < 0 && r != -ENOENT)
                 return nb_fail(err, r, "%s: cannot read the project quotas: %s", path, strerror(-r));
-        *ret = TAKE_PTR(usage);
-        *ret_n = n;
+        return 0;
+}
+
+struct usage_array {
+        struct quota_usage *usage;
+        size_t n, allocated;
+};
+
+static int append_usage(void *userdata, const struct quota_usage *usage) {
+        struct usage_array *a = userdata;
+
+        if (a->n == a->allocated) {
+                struct quota_usage *grown = reallocarray(a->usage, a->allocated = a->allocated ? 2 * a->allocated : 64,
+                                                         sizeof(*a->usage));
+                if (!grown)
+                        return -ENOMEM;
+                a->usage = grown;
+        }
+        a->usage[a->n++] = *usage;
+        return 0;
+}
+
+int quota_read_all(int dir_fd, const char *path, struct quota_usage **ret, size_t *ret_n, struct nb_error *err) {
+        struct usage_array a = {};
+        int r = quota_each(dir_fd, path, append_usage, &a, err);
+
+        if (r < 0)
+                return free(a.usage), r;
+        *ret = a.usage;
+        *ret_n = a.n;
         return 0;
 }
 

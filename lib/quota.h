@@ -56,13 +56,30 @@ bool quota_limits_equal(const struct quota_usage *usage, uint64_t soft_bytes, ui
 /* The usage and limits of one project (all 0 when the kernel has no record of it). */
 int quota_get(int dir_fd, uint32_t id, struct quota_usage *ret);
 
+/* Every project of the filesystem of dir_fd in one Q_GETNEXTQUOTA pass, in increasing id order, to
+ * fn (which may stop the pass by returning -errno). */
+typedef int (*quota_usage_fn)(void *userdata, const struct quota_usage *usage);
+int quota_each(int dir_fd, const char *path, quota_usage_fn fn, void *userdata, struct nb_error *err);
+
 /* Every project of the filesystem of dir_fd in one Q_GETNEXTQUOTA pass; *ret is malloc'd. */
 int quota_read_all(int dir_fd, const char *path, struct quota_usage **ret, size_t *ret_n, struct nb_error *err);
 
+#define QUOTA_NAME_SIZE 160
+#define QUOTA_REGISTRY_MAX_BYTES ((size_t) 256 * 1024 * 1024)
+
 struct quota_project {
-        char name[160];
+        char name[QUOTA_NAME_SIZE];
         uint32_t id;
 };
+
+/* The registry of the filesystem of dir_fd as text ("" when it has none), for
+ * quota_registry_next(); *ret is malloc'd. */
+int quota_registry_text(int dir_fd, const char *path, char **ret, struct nb_error *err);
+
+/* The next "NAME:ID" line at *cursor (in a registry's text, which it changes: the name is made a
+ * string in place); comment lines, lines without an id and names of QUOTA_NAME_SIZE bytes or more
+ * are passed over. false at the end. */
+bool quota_registry_next(char **cursor, const char **ret_name, uint32_t *ret_id);
 
 /* The registry of the filesystem of dir_fd (empty when it has none); *ret is malloc'd. */
 int quota_registry_read(int dir_fd, const char *path, struct quota_project **ret, size_t *ret_n,

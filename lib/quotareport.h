@@ -33,6 +33,12 @@ struct quota_row {
 int quota_report(const struct node_config *config, const char *team, bool notebooks, struct quota_row **ret,
                  size_t *ret_n, const char **ret_network, struct nb_error *err);
 
+/* quota_report()'s rows one at a time, in the same order, to fn (which may stop the report by
+ * returning -errno: that is returned), without holding them all: 10,000 rows are 4 MB. */
+typedef int (*quota_row_fn)(void *userdata, const struct quota_row *row);
+int quota_report_each(const struct node_config *config, const char *team, bool notebooks, quota_row_fn fn,
+                      void *userdata, const char **ret_network, struct nb_error *err);
+
 /* Fills a row's plan, allowance, hard limit, file limit, bytes over and monthly cost from the team's grants
  * (NULL: unknown plan) and row->used_bytes. */
 void quota_row_costs(struct quota_row *row, const struct node_config *config, const struct team_grants *grants);

@@ -19,7 +19,8 @@
 #                                   or a ubd disk) with dd, rm, sync, du in the busybox rootfs,
 #                                   the static FSX helper (tests/lib/uml-fsx.c) as /bin/fsx, a
 #                                   user u1000 and /tmp writable by all
-#   uml_grant DIR TEAM PLAN CARD [MEMBER...]   writes DIR/grants/TEAM.json (storage on east-1)
+#   uml_grant DIR TEAM PLAN CARD [MEMBER...]   writes DIR/grants/TEAM.json (storage on east-1), a new
+#                                   file renamed over the name
 #   seccomp_allowlist OUT plain|ne [RULES]     an OCI seccomp profile that denies by default
 #                                   (ENOSYS), allowing what /usr/share/containers/seccomp.json
 #                                   allows without argument conditions (ignoring its arch and
@@ -89,7 +90,8 @@ uml_grant() {
         members=$(printf '%s\n' "$@" | jq -R . | jq -sc .)
         jq -n --arg t "$team" --arg p "$plan" --argjson c "$card" --argjson m "$members" \
                 '{team: $t, plan: $p, card_on_file: $c, private_workspace: false, members: $m,
-                  storage_clusters: ["east-1"], datasets: []}' >"$dir/grants/$team.json"
+                  storage_clusters: ["east-1"], datasets: []}' >"$dir/grants/.$team.json.new" &&
+                mv "$dir/grants/.$team.json.new" "$dir/grants/$team.json" # replaced, never rewritten (FORMATS.md §2)
 }
 
 uml_bundles() {

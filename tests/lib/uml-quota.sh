@@ -586,6 +586,29 @@ done <<<"$rows"
 expect_eq "quota --notebooks --json agrees with $([ "$FS" = xfs ] && echo "xfs_quota report -p -b -n" || echo "repquota -P -n") on every project" \
         "$(grep -c . $registry) rows|" "$n rows|$diffs"
 
+# --- nbmount quota: plans from the grants cache, each grants change seen at once -------------------
+log "nbmount quota: plans from the grants cache"
+cache=$node/state/quota-grants.cache
+cp $node/grants/acme.json $W/acme.saved
+plan_of() { quota_rows "$1" | awk -v p="team.$1" '$1 == p { print $9, $10 }'; }
+rm -f $cache
+sleep 1.2 # the grants folder settles (lib/grantscache.h): the next report writes the cache
+plan_of acme >/dev/null
+expect_eq "grants cache: a report writes it once the grants folder has settled; acme's line" \
+        "acme pro 0" "$(grep '^acme ' $cache 2>&1)"
+expect_eq "grants cache: the next report gives acme's plan and card from it" "pro false" "$(plan_of acme)"
+jq '.plan = "growth" | .card_on_file = true' $node/grants/acme.json >$W/g && mv $W/g $node/grants/acme.json
+expect_eq "grants cache: acme's plan changed after the cache was written: the next report shows the new plan and card" \
+        "growth true" "$(plan_of acme)"
+mv $node/grants/acme.json $W/acme.json
+expect_eq "grants cache: acme's grants file removed: the next report shows no plan" "null false" "$(plan_of acme)"
+sleep 1.2
+plan_of acme >/dev/null
+expect_eq "grants cache: written again without acme" "" "$(grep '^acme ' $cache)"
+mv $W/acme.saved $node/grants/acme.json
+expect_eq "grants cache: acme's grants back, a team the cache never saw: the next report shows its plan" \
+        "pro false" "$(plan_of acme)"
+
 # --- nbmount quota apply -------------------------------------------------------------------------
 log "nbmount quota apply"
 jq '.plan = "free"' $node/grants/acme.json >$W/g && mv $W/g $node/grants/acme.json
