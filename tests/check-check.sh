@@ -49,9 +49,13 @@ mkdir -p "$hooks" "$fs/bin"
 
 set_enforce() { sed -i "s/^quota: .*/quota: {enforce: $1}/" "$config"; }
 
+# containerd's config: the package's snippet naming the nbmount-runtime built beside NBMOUNT, so
+# that the check never reads this machine's /etc/containerd/config.toml
+containerd_toml=$work/containerd.toml
+sed "s|\"/usr/bin/nbmount-runtime\"|\"$(dirname "$NBMOUNT")/nbmount-runtime\"|" packaging/containerd/nbmount.toml >"$containerd_toml"
 # run_check ARGS...: nbmount check on the sample node; sets $out (stdout and stderr) and $rc.
 run_check() {
-        out=$("${CHECK_PROGRAM:-$NBMOUNT}" check --config "$config" --hooks-dir "$hooks" "$@" 2>&1)
+        out=$("${CHECK_PROGRAM:-$NBMOUNT}" check --config "$config" --hooks-dir "$hooks" --containerd-config "$containerd_toml" "$@" 2>&1)
         rc=$?
 }
 # lines_of CHECK: the lines of that check, e.g. "grants" or "kernel openat2".
@@ -103,9 +107,12 @@ expected="ok    quota: quotas off (quota.enforce: off)
 $mountd_down
 $s3fs_line
 $no_hooks"
-expect_eq "sound node: quota, nbmountd, s3fs and hooks.d lines" "$expected" "$(tail -5 <<<"$out" | head -4)"
+expect_eq "sound node: quota, nbmountd, s3fs and hooks.d lines" "$expected" "$(tail -6 <<<"$out" | head -4)"
+expect_eq "sound node: the containerd line" \
+        "ok    containerd: $containerd_toml: runtime handler nbmount runs $(dirname "$NBMOUNT")/nbmount-runtime and passes the io.nbmount.* annotations (RuntimeClass handler: nbmount)" \
+        "$(lines_of containerd)"
 expect_eq "sound node: no failure" 0 "$(count_of fail)"
-expect_eq "sound node: 19 lines (18 checks and the summary)" 19 "$(wc -l <<<"$out")"
+expect_eq "sound node: 20 lines (19 checks and the summary)" 20 "$(wc -l <<<"$out")"
 expect_summary "sound node"
 echo "settings: {on_error: refuse}" >>"$config"
 run_check
@@ -323,7 +330,7 @@ expect_match "hooks.d not JSON: its line" "^fail  hooks\.d: $hooks_file:1:[0-9]+
 out=$("$NBMOUNT" check --help 2>&1)
 rc=$?
 expect_eq "--help: exit status 0" 0 "$rc"
-expect_eq "--help: usage" "Usage: nbmount check [--config FILE] [--hooks-dir DIR] [--json]" "$(head -1 <<<"$out")"
+expect_eq "--help: usage" "Usage: nbmount check [--config FILE] [--hooks-dir DIR] [--containerd-config FILE] [--json]" "$(head -1 <<<"$out")"
 out=$("$NBMOUNT" check --no-such-option 2>&1)
 expect_eq "unknown option: exit status 2" 2 "$?"
 out=$("$NBMOUNT" check extra 2>&1)

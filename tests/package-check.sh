@@ -253,7 +253,7 @@ complete_words() {
                 COMP_WORDS=("$@"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _nbmount
                 printf "%s\n" "${COMPREPLY[@]}" | sort | tr "\n" " "' complete "$@"
 }
-expect_eq "completion: commands" "check hook mounts plan quota seccomp validate " "$(complete_words nbmount '')"
+expect_eq "completion: commands" "check hook meter mounts offline plan quota seccomp validate " "$(complete_words nbmount '')"
 expect_eq "completion: nbmount pl" "plan " "$(complete_words nbmount pl)"
 expect_eq "completion: hook stages" "createRuntime poststop prestart " "$(complete_words nbmount hook '')"
 expect_eq "completion: validate kinds" "config grants node public settings " "$(complete_words nbmount validate '')"
